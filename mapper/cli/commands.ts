@@ -1,0 +1,13 @@
+// The list of subcommands. Each part owns its command modules (`<part>/cli/*-command.ts`), each
+// exporting `register(program)`; register a command here only once it works end to end.
+import type { Command } from 'commander';
+
+/** A module that adds one subcommand to the program. */
+export type CommandRegistrar = (program: Command) => void;
+
+const registrars: readonly CommandRegistrar[] = [];
+
+/** Adds every working subcommand to `program`. */
+export function registerCommands(program: Command): void {
+  for (const register of registrars) register(program);
+}

@@ -1,0 +1,427 @@
+// The access-graph repository over better-sqlite3. Writes aggregate in memory (GraphWriter) and
+// flush as batched upserts in one transaction; reads return domain types (rowTo* converters).
+import type { Database as Db, Statement } from 'better-sqlite3';
+import type { Protocol } from '../api/wire.js';
+import {
+  identityKey,
+  sourceNames,
+  type DnsObservationRow,
+  type EdgeObservation,
+  type GraphEdge,
+  type GraphQuery,
+  type Identity,
+  type IdentityKind,
+  type IpOwnershipRow,
+} from '../graph/model.js';
+
+interface IdentityRow {
+  id: number;
+  kind: IdentityKind;
+  cluster: string;
+  namespace: string;
+  name: string;
+  workload_kind: string;
+  labels: string;
+  attrs: string;
+}
+
+/** Converts an identities row to the domain type. */
+export function rowToIdentity(row: IdentityRow): Identity {
+  return {
+    kind: row.kind,
+    cluster: row.cluster,
+    namespace: row.namespace,
+    name: row.name,
+    workloadKind: row.workload_kind,
+    labels: JSON.parse(row.labels) as Record<string, string>,
+    attrs: JSON.parse(row.attrs) as Record<string, string | number | boolean>,
+  };
+}
+
+interface EdgeAgg {
+  clientId: number;
+  serverId: number;
+  viaId: number;
+  protocol: Protocol;
+  port: number;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+  sources: number;
+  endpoints: Map<string, { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }>;
+  dnsNames: Set<string> | null;
+}
+
+/** Statistics about what a flush wrote. */
+export interface FlushResult {
+  readonly edges: number;
+  readonly endpoints: number;
+  readonly dnsNames: number;
+}
+
+/**
+ * Aggregates edge and DNS observations in memory; `flush()` writes them as upserts in one
+ * transaction. Observations that collapse into the same edge cost one map update each.
+ */
+export class GraphWriter {
+  private edges = new Map<string, EdgeAgg>();
+  private dns = new Map<string, { -readonly [K in keyof DnsObservationRow]: DnsObservationRow[K] }>();
+  private pendingObservations = 0;
+
+  constructor(private readonly store: GraphStore) {}
+
+  /** Observations added since the last flush. */
+  get pending(): number {
+    return this.pendingObservations;
+  }
+
+  /** Adds one resolved edge observation. */
+  addEdge(o: EdgeObservation): void {
+    this.pendingObservations++;
+    const key = `${o.clientId},${o.serverId},${o.viaId},${o.protocol},${o.port}`;
+    let agg = this.edges.get(key);
+    if (agg === undefined) {
+      agg = {
+        clientId: o.clientId,
+        serverId: o.serverId,
+        viaId: o.viaId,
+        protocol: o.protocol,
+        port: o.port,
+        firstSeen: o.firstSeen,
+        lastSeen: o.lastSeen,
+        count: o.count,
+        sources: o.sources,
+        endpoints: new Map(),
+        dnsNames: null,
+      };
+      this.edges.set(key, agg);
+    } else {
+      if (o.firstSeen < agg.firstSeen) agg.firstSeen = o.firstSeen;
+      if (o.lastSeen > agg.lastSeen) agg.lastSeen = o.lastSeen;
+      agg.count += o.count;
+      agg.sources |= o.sources;
+    }
+    const epKey = `${o.clientIp} ${o.serverIp}`;
+    const ep = agg.endpoints.get(epKey);
+    if (ep === undefined) {
+      agg.endpoints.set(epKey, { clientIp: o.clientIp, serverIp: o.serverIp, firstSeen: o.firstSeen, lastSeen: o.lastSeen, count: o.count });
+    } else {
+      if (o.firstSeen < ep.firstSeen) ep.firstSeen = o.firstSeen;
+      if (o.lastSeen > ep.lastSeen) ep.lastSeen = o.lastSeen;
+      ep.count += o.count;
+    }
+    if (o.dnsNames.length > 0) {
+      agg.dnsNames ??= new Set();
+      for (const n of o.dnsNames) agg.dnsNames.add(n);
+    }
+  }
+
+  /** Adds one resolved DNS resolution. */
+  addDns(o: DnsObservationRow): void {
+    this.pendingObservations++;
+    const key = `${o.clientId} ${o.name} ${o.ip}`;
+    const cur = this.dns.get(key);
+    if (cur === undefined) this.dns.set(key, { ...o });
+    else {
+      if (o.firstSeen < cur.firstSeen) cur.firstSeen = o.firstSeen;
+      if (o.lastSeen > cur.lastSeen) {
+        cur.lastSeen = o.lastSeen;
+        cur.ttl = o.ttl;
+      }
+      cur.count += o.count;
+    }
+  }
+
+  /** Writes everything aggregated so far in one transaction (nested in the caller's, if any). */
+  flush(): FlushResult {
+    const edges = this.edges;
+    const dns = this.dns;
+    this.edges = new Map();
+    this.dns = new Map();
+    this.pendingObservations = 0;
+    return this.store.writeAggregates(edges.values(), dns.values());
+  }
+}
+
+/** Options for GraphStore.applyBatch. */
+export interface BatchInfo {
+  readonly reporter: string;
+  readonly sequence: number;
+  readonly receivedAt: number;
+  readonly observations: number;
+}
+
+/** The access graph over one SQLite database. */
+export class GraphStore {
+  private readonly identityIds = new Map<string, number>();
+  private readonly stmt: {
+    upsertIdentity: Statement;
+    upsertEdge: Statement;
+    upsertEndpoint: Statement;
+    insertEdgeDns: Statement;
+    upsertDns: Statement;
+    findBatch: Statement;
+    insertBatch: Statement;
+    upsertOwnership: Statement;
+  };
+
+  constructor(readonly db: Db) {
+    this.stmt = {
+      upsertIdentity: db.prepare(
+        `INSERT INTO identities (key, kind, cluster, namespace, name, workload_kind, labels, attrs)
+         VALUES (@key, @kind, @cluster, @namespace, @name, @workloadKind, @labels, @attrs)
+         ON CONFLICT (key) DO UPDATE SET labels = excluded.labels, attrs = excluded.attrs
+         RETURNING id`,
+      ),
+      upsertEdge: db.prepare(
+        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (client_id, server_id, via_id, protocol, port) DO UPDATE SET
+           first_seen = min(first_seen, excluded.first_seen),
+           last_seen = max(last_seen, excluded.last_seen),
+           count = count + excluded.count,
+           sources = sources | excluded.sources
+         RETURNING id`,
+      ),
+      upsertEndpoint: db.prepare(
+        `INSERT INTO edge_endpoints (edge_id, client_ip, server_ip, first_seen, last_seen, count)
+         VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (edge_id, client_ip, server_ip) DO UPDATE SET
+           first_seen = min(first_seen, excluded.first_seen),
+           last_seen = max(last_seen, excluded.last_seen),
+           count = count + excluded.count`,
+      ),
+      insertEdgeDns: db.prepare(`INSERT OR IGNORE INTO edge_dns_names (edge_id, name) VALUES (?, ?)`),
+      upsertDns: db.prepare(
+        `INSERT INTO dns_names (client_id, name, ip, ttl, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (client_id, name, ip) DO UPDATE SET
+           ttl = CASE WHEN excluded.last_seen >= last_seen THEN excluded.ttl ELSE ttl END,
+           first_seen = min(first_seen, excluded.first_seen),
+           last_seen = max(last_seen, excluded.last_seen),
+           count = count + excluded.count`,
+      ),
+      findBatch: db.prepare(`SELECT 1 FROM ingest_batches WHERE reporter = ? AND sequence = ?`),
+      insertBatch: db.prepare(`INSERT INTO ingest_batches (reporter, sequence, received_at, observations) VALUES (?, ?, ?, ?)`),
+      upsertOwnership: db.prepare(
+        `INSERT INTO ip_ownership (ip, identity_id, pod_namespace, pod_name, pod_uid, valid_from, valid_to)
+         VALUES (?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (ip, pod_uid, valid_from) DO UPDATE SET valid_to = excluded.valid_to, identity_id = excluded.identity_id`,
+      ),
+    };
+  }
+
+  /** Returns the id of an identity, creating or updating (labels, attrs) its row. */
+  ensureIdentity(identity: Identity): number {
+    const key = identityKey(identity);
+    const cached = this.identityIds.get(key);
+    if (cached !== undefined) return cached;
+    const row = this.stmt.upsertIdentity.get({
+      key,
+      kind: identity.kind,
+      cluster: identity.cluster,
+      namespace: identity.namespace,
+      name: identity.name,
+      workloadKind: identity.workloadKind,
+      labels: JSON.stringify(sortKeys(identity.labels)),
+      attrs: JSON.stringify(sortKeys(identity.attrs)),
+    }) as { id: number };
+    this.identityIds.set(key, row.id);
+    return row.id;
+  }
+
+  /** Updates an identity's labels and attributes (e.g. after a watch event), keeping its id. */
+  updateIdentity(identity: Identity): number {
+    this.identityIds.delete(identityKey(identity));
+    return this.ensureIdentity(identity);
+  }
+
+  /** A writer that aggregates in memory and flushes in one transaction. */
+  createWriter(): GraphWriter {
+    return new GraphWriter(this);
+  }
+
+  /** Runs `fn` in a transaction (a savepoint when nested). */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+
+  /**
+   * Applies a report batch at most once: if (reporter, sequence) was applied before, returns false
+   * without calling `apply`; otherwise runs `apply` and records the batch in the same transaction.
+   */
+  applyBatch(info: BatchInfo, apply: () => void): boolean {
+    return this.transaction(() => {
+      if (this.stmt.findBatch.get(info.reporter, info.sequence) !== undefined) return false;
+      apply();
+      this.stmt.insertBatch.run(info.reporter, info.sequence, info.receivedAt, info.observations);
+      return true;
+    });
+  }
+
+  /** Whether a batch was applied. */
+  hasBatch(reporter: string, sequence: number): boolean {
+    return this.stmt.findBatch.get(reporter, sequence) !== undefined;
+  }
+
+  /** Writes aggregated edges and DNS rows; called by GraphWriter.flush. */
+  writeAggregates(edges: Iterable<EdgeAgg>, dns: Iterable<DnsObservationRow>): FlushResult {
+    const s = this.stmt;
+    return this.transaction(() => {
+      let nEdges = 0;
+      let nEndpoints = 0;
+      let nDns = 0;
+      for (const e of edges) {
+        const { id } = s.upsertEdge.get(e.clientId, e.serverId, e.viaId, e.protocol, e.port, e.firstSeen, e.lastSeen, e.count, e.sources) as {
+          id: number;
+        };
+        nEdges++;
+        for (const ep of e.endpoints.values()) {
+          s.upsertEndpoint.run(id, ep.clientIp, ep.serverIp, ep.firstSeen, ep.lastSeen, ep.count);
+          nEndpoints++;
+        }
+        if (e.dnsNames !== null) for (const n of e.dnsNames) s.insertEdgeDns.run(id, n);
+      }
+      for (const d of dns) {
+        s.upsertDns.run(d.clientId, d.name, d.ip, d.ttl, d.firstSeen, d.lastSeen, d.count);
+        nDns++;
+      }
+      return { edges: nEdges, endpoints: nEndpoints, dnsNames: nDns };
+    });
+  }
+
+  /** Records IP-ownership intervals (idempotent by ip, pod uid and start). */
+  recordOwnership(rows: readonly IpOwnershipRow[]): void {
+    this.transaction(() => {
+      for (const r of rows) this.stmt.upsertOwnership.run(r.ip, r.identityId, r.podNamespace, r.podName, r.podUid, r.validFrom, r.validTo);
+    });
+  }
+
+  /** Every IP-ownership interval, ordered by IP and start. */
+  listOwnership(): IpOwnershipRow[] {
+    const rows = this.db
+      .prepare(`SELECT ip, identity_id, pod_namespace, pod_name, pod_uid, valid_from, valid_to FROM ip_ownership ORDER BY ip, valid_from`)
+      .all() as { ip: string; identity_id: number; pod_namespace: string; pod_name: string; pod_uid: string; valid_from: number; valid_to: number | null }[];
+    return rows.map((r) => ({
+      ip: r.ip,
+      identityId: r.identity_id,
+      podNamespace: r.pod_namespace,
+      podName: r.pod_name,
+      podUid: r.pod_uid,
+      validFrom: r.valid_from,
+      validTo: r.valid_to,
+    }));
+  }
+
+  /** An identity by id. */
+  getIdentity(id: number): Identity | undefined {
+    const row = this.db.prepare(`SELECT * FROM identities WHERE id = ?`).get(id) as IdentityRow | undefined;
+    return row ? rowToIdentity(row) : undefined;
+  }
+
+  /** Every identity with its id. */
+  listIdentities(): { readonly id: number; readonly identity: Identity }[] {
+    const rows = this.db.prepare(`SELECT * FROM identities ORDER BY id`).all() as IdentityRow[];
+    return rows.map((r) => ({ id: r.id, identity: rowToIdentity(r) }));
+  }
+
+  /** Edges matching the query, most recently seen first, with identities and DNS names expanded. */
+  queryEdges(q: GraphQuery = {}): GraphEdge[] {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.namespace !== undefined) {
+      where.push(`(c.namespace = ? OR s.namespace = ?)`);
+      params.push(q.namespace, q.namespace);
+    }
+    if (q.workload !== undefined) {
+      const slash = q.workload.indexOf('/');
+      if (slash >= 0) {
+        const ns = q.workload.slice(0, slash);
+        const name = q.workload.slice(slash + 1);
+        where.push(`((c.namespace = ? AND c.name = ?) OR (s.namespace = ? AND s.name = ?))`);
+        params.push(ns, name, ns, name);
+      } else {
+        where.push(`(c.name = ? OR s.name = ?)`);
+        params.push(q.workload, q.workload);
+      }
+    }
+    if (q.since !== undefined) {
+      where.push(`e.last_seen >= ?`);
+      params.push(q.since);
+    }
+    if (q.until !== undefined) {
+      where.push(`e.first_seen <= ?`);
+      params.push(q.until);
+    }
+    const limit = q.limit !== undefined ? ` LIMIT ${Math.max(0, Math.trunc(q.limit))}` : '';
+    const sql = `SELECT e.*, ${identityColumns('c')}, ${identityColumns('s')}, ${identityColumns('v')},
+        (SELECT json_group_array(name) FROM (SELECT name FROM edge_dns_names d WHERE d.edge_id = e.id ORDER BY name)) AS dns_json
+      FROM edges e
+      JOIN identities c ON c.id = e.client_id
+      JOIN identities s ON s.id = e.server_id
+      LEFT JOIN identities v ON v.id = e.via_id
+      ${where.length > 0 ? `WHERE ${where.join(' AND ')}` : ''}
+      ORDER BY e.last_seen DESC, e.id${limit}`;
+    const rows = this.db.prepare(sql).all(...params) as Record<string, unknown>[];
+    return rows.map(rowToEdge);
+  }
+
+  /** The addresses an edge was seen between. */
+  edgeEndpoints(edgeId: number): { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }[] {
+    return this.db
+      .prepare(
+        `SELECT client_ip AS clientIp, server_ip AS serverIp, first_seen AS firstSeen, last_seen AS lastSeen, count
+         FROM edge_endpoints WHERE edge_id = ? ORDER BY client_ip, server_ip`,
+      )
+      .all(edgeId) as { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }[];
+  }
+
+  /** Row counts of the main tables. */
+  counts(): { identities: number; edges: number; dnsNames: number; ipOwnership: number; batches: number } {
+    const c = (t: string): number => (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return { identities: c('identities'), edges: c('edges'), dnsNames: c('dns_names'), ipOwnership: c('ip_ownership'), batches: c('ingest_batches') };
+  }
+}
+
+function identityColumns(alias: string): string {
+  return ['kind', 'cluster', 'namespace', 'name', 'workload_kind', 'labels', 'attrs'].map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+}
+
+function identityFrom(row: Record<string, unknown>, alias: string): Identity | null {
+  if (row[`${alias}_kind`] === null || row[`${alias}_kind`] === undefined) return null;
+  return rowToIdentity({
+    id: 0,
+    kind: row[`${alias}_kind`] as IdentityKind,
+    cluster: row[`${alias}_cluster`] as string,
+    namespace: row[`${alias}_namespace`] as string,
+    name: row[`${alias}_name`] as string,
+    workload_kind: row[`${alias}_workload_kind`] as string,
+    labels: row[`${alias}_labels`] as string,
+    attrs: row[`${alias}_attrs`] as string,
+  });
+}
+
+/** Converts a joined edges row to a GraphEdge. */
+export function rowToEdge(row: Record<string, unknown>): GraphEdge {
+  const client = identityFrom(row, 'c');
+  const server = identityFrom(row, 's');
+  if (client === null || server === null) throw new Error(`edge ${String(row['id'])} refers to a missing identity`);
+  return {
+    id: row['id'] as number,
+    client,
+    server,
+    via: identityFrom(row, 'v'),
+    protocol: row['protocol'] as Protocol,
+    port: row['port'] as number,
+    firstSeen: row['first_seen'] as number,
+    lastSeen: row['last_seen'] as number,
+    count: row['count'] as number,
+    sources: sourceNames(row['sources'] as number),
+    dnsNames: JSON.parse(row['dns_json'] as string) as string[],
+  };
+}
+
+function sortKeys<T>(o: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const k of Object.keys(o).sort()) out[k] = o[k] as T;
+  return out;
+}

@@ -1,0 +1,63 @@
+// What the packet decoder reports: one observation per DNS response, TCP SYN, TCP SYN-ACK, and
+// (optionally) first packet of a UDP flow. This shape is a contract: `intentmap sniff --pcap FILE
+// --format ndjson` prints it field by field, and the tests compare it with a reference decoder
+// (test/fixtures/captures/README.md).
+
+/** A capture timestamp in integer nanoseconds since the epoch; null when the record has none (pcapng SPB). */
+export type TimestampNs = bigint | null;
+
+/** An A, AAAA or CNAME record from the answer section, in wire order. */
+export interface DnsAnswer {
+  readonly type: 'A' | 'AAAA' | 'CNAME';
+  /** Owner name, lower-case, no trailing dot. */
+  readonly name: string;
+  /** The address (RFC 5952 text for IPv6) or the CNAME target. */
+  readonly data: string;
+  /** Raw unsigned 32-bit TTL. */
+  readonly ttl: number;
+}
+
+/** One question of the question section. */
+export interface DnsQuestion {
+  readonly qname: string;
+  readonly qtype: string;
+}
+
+/** A DNS response seen on port 53. `client` is the IP destination of the response. */
+export interface DnsObservation {
+  readonly type: 'dns';
+  readonly ts: TimestampNs;
+  readonly client: string;
+  readonly server: string;
+  readonly id: number;
+  readonly qname: string | null;
+  readonly qtype: string | null;
+  /** Present only when QDCOUNT > 1. */
+  readonly questions?: readonly DnsQuestion[];
+  readonly rcode: number;
+  readonly answers: readonly DnsAnswer[];
+  readonly transport: 'udp' | 'tcp';
+}
+
+/** A TCP segment with SYN set: `tcp-syn` without ACK, `tcp-synack` with ACK. */
+export interface TcpObservation {
+  readonly type: 'tcp-syn' | 'tcp-synack';
+  readonly ts: TimestampNs;
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+}
+
+/** The first packet of a UDP flow (src, dst, dport), when UDP flow tracking is on. */
+export interface UdpFlowObservation {
+  readonly type: 'udp-flow';
+  readonly ts: TimestampNs;
+  readonly src: string;
+  readonly sport: number;
+  readonly dst: string;
+  readonly dport: number;
+}
+
+/** Anything the decoder reports. */
+export type Observation = DnsObservation | TcpObservation | UdpFlowObservation;
