@@ -9,5 +9,6 @@ export default defineConfig({
     // Lab and browser tests create network namespaces and processes; keep parallelism modest on 2 cores.
     maxWorkers: 2,
     globalSetup: ['test/global-setup.ts'],
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
