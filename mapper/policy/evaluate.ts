@@ -1,0 +1,502 @@
+// The NetworkPolicy evaluator: for a (source, destination, protocol, port) it answers allowed or
+// denied, and why. Pure: endpoints are plain data, so live informers, manifest snapshots and
+// replays of stored edges all feed it the same way.
+//
+// Semantics (https://kubernetes.io/docs/concepts/services-networking/network-policies/):
+// - a pod is isolated for a direction when some policy in its namespace selects it and covers that
+//   direction; an isolated pod accepts only what the union of those policies' rules allows;
+// - a connection needs the source's egress AND the destination's ingress to allow it;
+// - a rule with no peers allows every peer, a rule with no ports every port; a port with no
+//   protocol is TCP, a protocol with no port is every port of it; endPort makes a range;
+// - named ports resolve against the DESTINATION pod's container ports (name and protocol must
+//   match); a name that does not resolve allows nothing;
+// - ipBlock matches addresses outside the cluster only (option `ipBlockMatchesPods: false`, the
+//   default and the conformance corpus' reading), or pod IPs too (`true`, what many CNIs do).
+//
+// Scale: policies are indexed by namespace and the policies that select a given (namespace,
+// labels) are cached, so a replay never loops over every policy for every flow.
+import type { IpAddress, IpRange } from './ip.js';
+import { parseIp, rangeContains } from './ip.js';
+import type { Direction, NetworkPolicy, PolicyPeer, PolicyRule } from './model.js';
+import { policyId } from './model.js';
+import type { PortInterval, PortSet, Protocol } from './ports.js';
+import { ALL_PORTS, intersectPorts, MAX_PORT, MIN_PORT, NO_PORTS, portSetOf, unionPorts } from './ports.js';
+import type { LabelMatcher } from './selector.js';
+import { compileSelector } from './selector.js';
+
+/** A container port of a workload; named ports of policies resolve against these. */
+export interface ContainerPort {
+  readonly name?: string;
+  readonly port: number;
+  readonly protocol: Protocol;
+}
+
+/** A pod, or a workload standing for pods with the same labels. */
+export interface WorkloadEndpoint {
+  readonly kind: 'workload';
+  readonly namespace: string;
+  readonly labels: Readonly<Record<string, string>>;
+  /** Labels of the namespace; `kubernetes.io/metadata.name` is added when missing, as the API server does. */
+  readonly namespaceLabels: Readonly<Record<string, string>>;
+  /** Pod IPs; used only with `ipBlockMatchesPods: true`. */
+  readonly ips?: readonly string[];
+  readonly containerPorts?: readonly ContainerPort[];
+}
+
+/** An address outside the cluster. */
+export interface ExternalEndpoint {
+  readonly kind: 'external';
+  readonly ip: string;
+}
+
+/** Either side of a connection. */
+export type Endpoint = WorkloadEndpoint | ExternalEndpoint;
+
+/** Options of the evaluator. */
+export interface EvaluatorOptions {
+  /** When true, ipBlocks also match workloads by their `ips` (as many CNIs do). Default false. */
+  readonly ipBlockMatchesPods?: boolean;
+  /** Most (namespace, labels) selections kept in the cache before it is cleared (default 262144). */
+  readonly selectionCacheSize?: number;
+}
+
+/** A rule that allows a connection: the policy (`ns/name`), the direction and the rule's 0-based index. */
+export interface RuleRef {
+  readonly policy: string;
+  readonly direction: Direction;
+  readonly rule: number;
+}
+
+/** The verdict of one direction (the source's egress, or the destination's ingress). */
+export interface DirectionVerdict {
+  readonly direction: Direction;
+  /** False when the endpoint of this direction is external: no policy of the cluster applies to it. */
+  readonly enforced: boolean;
+  /** True when some policy selects the endpoint for this direction. */
+  readonly isolated: boolean;
+  readonly allowed: boolean;
+  /** The rules that allow the connection (empty when not isolated or denied). */
+  readonly allowedBy: readonly RuleRef[];
+  /** The policies that isolate the endpoint for this direction (`ns/name`), listed when isolated. */
+  readonly isolatedBy: readonly string[];
+}
+
+/** The verdict of one connection. */
+export interface Verdict {
+  readonly allowed: boolean;
+  readonly egress: DirectionVerdict;
+  readonly ingress: DirectionVerdict;
+}
+
+/** The allowed connections of one direction as a port set, with the rules that contribute. */
+export interface DirectionConnections {
+  readonly direction: Direction;
+  readonly enforced: boolean;
+  readonly isolated: boolean;
+  readonly ports: PortSet;
+  readonly allowedBy: readonly RuleRef[];
+  readonly isolatedBy: readonly string[];
+}
+
+/** Every connection allowed from a source to a destination: `ports` = egress ∩ ingress. */
+export interface ConnectionsVerdict {
+  readonly ports: PortSet;
+  readonly egress: DirectionConnections;
+  readonly ingress: DirectionConnections;
+}
+
+/** A NetworkPolicy evaluator over a fixed set of policies. */
+export interface PolicyEvaluator {
+  /** The verdict of one connection, with the rules and policies that explain it. */
+  evaluate(src: Endpoint, dst: Endpoint, protocol: Protocol, port: number): Verdict;
+  /** Only the boolean of `evaluate`, without building an explanation (the replay hot path). */
+  isAllowed(src: Endpoint, dst: Endpoint, protocol: Protocol, port: number): boolean;
+  /** Every (protocol, port) allowed from `src` to `dst`, with the contributing rules. */
+  allowedConnections(src: Endpoint, dst: Endpoint): ConnectionsVerdict;
+  /** The policies (`ns/name`) that select `endpoint` for `direction`. */
+  selectingPolicies(endpoint: Endpoint, direction: Direction): readonly string[];
+}
+
+interface CompiledIpBlock {
+  readonly range: IpRange;
+  readonly except: readonly IpRange[];
+}
+
+interface CompiledPeer {
+  readonly pod?: LabelMatcher;
+  readonly ns?: LabelMatcher;
+  readonly ipBlock?: CompiledIpBlock;
+}
+
+type CompiledPort =
+  | { readonly protocol: Protocol; readonly lo: number; readonly hi: number; readonly name?: undefined }
+  | { readonly protocol: Protocol; readonly name: string };
+
+interface CompiledRule {
+  readonly index: number;
+  /** Null: every peer. */
+  readonly peers: readonly CompiledPeer[] | null;
+  /** Null: every port. */
+  readonly ports: readonly CompiledPort[] | null;
+}
+
+interface CompiledPolicy {
+  readonly id: string;
+  readonly namespace: string;
+  readonly select: LabelMatcher;
+  readonly ingress?: readonly CompiledRule[];
+  readonly egress?: readonly CompiledRule[];
+}
+
+interface Selection {
+  readonly ingress: readonly CompiledPolicy[];
+  readonly egress: readonly CompiledPolicy[];
+}
+
+const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
+const DEFAULT_SELECTION_CACHE_SIZE = 262_144;
+const IP_CACHE_SIZE = 65_536;
+const EMPTY: readonly never[] = Object.freeze([]);
+
+function compilePeer(peer: PolicyPeer): CompiledPeer {
+  if (peer.ipBlock) return { ipBlock: { range: peer.ipBlock.range, except: peer.ipBlock.exceptRanges } };
+  return {
+    ...(peer.podSelector ? { pod: compileSelector(peer.podSelector) } : {}),
+    ...(peer.namespaceSelector ? { ns: compileSelector(peer.namespaceSelector) } : {}),
+  };
+}
+
+function compileRule(rule: PolicyRule, index: number): CompiledRule {
+  return {
+    index,
+    peers: rule.peers.length === 0 ? null : rule.peers.map(compilePeer),
+    ports:
+      rule.ports.length === 0
+        ? null
+        : rule.ports.map((p): CompiledPort => {
+            if (typeof p.port === 'string') return { protocol: p.protocol, name: p.port };
+            if (p.port === undefined) return { protocol: p.protocol, lo: MIN_PORT, hi: MAX_PORT };
+            return { protocol: p.protocol, lo: p.port, hi: p.endPort ?? p.port };
+          }),
+  };
+}
+
+function compilePolicy(policy: NetworkPolicy): CompiledPolicy {
+  return {
+    id: policyId(policy),
+    namespace: policy.namespace,
+    select: compileSelector(policy.podSelector),
+    ...(policy.ingress ? { ingress: policy.ingress.map(compileRule) } : {}),
+    ...(policy.egress ? { egress: policy.egress.map(compileRule) } : {}),
+  };
+}
+
+// Canonical text of a label map, cached per map object: the selection cache key.
+const labelKeys = new WeakMap<object, string>();
+function labelKey(labels: Readonly<Record<string, string>>): string {
+  let key = labelKeys.get(labels);
+  if (key === undefined) {
+    const keys = Object.keys(labels).sort();
+    key = keys.map((k) => `${k}=${labels[k]}`).join('\u0000');
+    labelKeys.set(labels, key);
+  }
+  return key;
+}
+
+// Namespace labels with kubernetes.io/metadata.name present (the API server sets it on every namespace).
+const nsLabelCache = new WeakMap<object, Readonly<Record<string, string>>>();
+function namespaceLabelsOf(w: WorkloadEndpoint): Readonly<Record<string, string>> {
+  if (w.namespaceLabels[METADATA_NAME_LABEL] !== undefined) return w.namespaceLabels;
+  let cached = nsLabelCache.get(w.namespaceLabels);
+  if (cached === undefined || cached[METADATA_NAME_LABEL] !== w.namespace) {
+    cached = { ...w.namespaceLabels, [METADATA_NAME_LABEL]: w.namespace };
+    nsLabelCache.set(w.namespaceLabels, cached);
+  }
+  return cached;
+}
+
+function inBlock(block: CompiledIpBlock, ip: IpAddress): boolean {
+  if (!rangeContains(block.range, ip)) return false;
+  for (const e of block.except) if (rangeContains(e, ip)) return false;
+  return true;
+}
+
+/** Selection strategy: how the policies selecting an endpoint are found. */
+type SelectFn = (w: WorkloadEndpoint) => Selection;
+
+function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEvaluator {
+  const ipBlockMatchesPods = options.ipBlockMatchesPods ?? false;
+  const ipCache = new Map<string, IpAddress | null>();
+  const ipOf = (text: string): IpAddress | null => {
+    let ip = ipCache.get(text);
+    if (ip === undefined) {
+      ip = parseIp(text) ?? null;
+      if (ipCache.size >= IP_CACHE_SIZE) ipCache.clear();
+      ipCache.set(text, ip);
+    }
+    return ip;
+  };
+
+  // Does `peer` of a policy in namespace `policyNs` match endpoint `e`?
+  const peerMatches = (peer: CompiledPeer, policyNs: string, e: Endpoint): boolean => {
+    if (peer.ipBlock) {
+      if (e.kind === 'external') {
+        const ip = ipOf(e.ip);
+        return ip !== null && inBlock(peer.ipBlock, ip);
+      }
+      if (!ipBlockMatchesPods || !e.ips) return false;
+      for (const text of e.ips) {
+        const ip = ipOf(text);
+        if (ip !== null && inBlock(peer.ipBlock, ip)) return true;
+      }
+      return false;
+    }
+    if (e.kind === 'external') return false;
+    // Without namespaceSelector the peer means pods of the policy's own namespace.
+    if (peer.ns ? !peer.ns(namespaceLabelsOf(e)) : e.namespace !== policyNs) return false;
+    return peer.pod ? peer.pod(e.labels) : true;
+  };
+
+  const peersMatch = (rule: CompiledRule, policyNs: string, e: Endpoint): boolean => {
+    if (rule.peers === null) return true;
+    for (const peer of rule.peers) if (peerMatches(peer, policyNs, e)) return true;
+    return false;
+  };
+
+  // Port numbers a named port resolves to on the destination (name and protocol must both match).
+  const resolveNamed = (name: string, protocol: Protocol, dst: Endpoint): number[] => {
+    if (dst.kind === 'external' || !dst.containerPorts) return [];
+    const out: number[] = [];
+    for (const cp of dst.containerPorts) if (cp.name === name && cp.protocol === protocol) out.push(cp.port);
+    return out;
+  };
+
+  const portMatches = (rule: CompiledRule, dst: Endpoint, protocol: Protocol, port: number): boolean => {
+    if (rule.ports === null) return true;
+    for (const p of rule.ports) {
+      if (p.protocol !== protocol) continue;
+      if (p.name === undefined) {
+        if (port >= p.lo && port <= p.hi) return true;
+      } else if (resolveNamed(p.name, protocol, dst).includes(port)) return true;
+    }
+    return false;
+  };
+
+  const rulePorts = (rule: CompiledRule, dst: Endpoint): PortSet => {
+    if (rule.ports === null) return ALL_PORTS;
+    const by: Record<Protocol, PortInterval[]> = { SCTP: [], TCP: [], UDP: [] };
+    for (const p of rule.ports) {
+      if (p.name === undefined) by[p.protocol].push([p.lo, p.hi]);
+      else for (const n of resolveNamed(p.name, p.protocol, dst)) by[p.protocol].push([n, n]);
+    }
+    return unionPorts(
+      unionPorts(portSetOf('SCTP', by.SCTP), portSetOf('TCP', by.TCP)),
+      portSetOf('UDP', by.UDP),
+    );
+  };
+
+  // Rules of `policies` (all selecting the endpoint of `direction`) that allow `peer` → dst.
+  const checkDirection = (
+    policies: readonly CompiledPolicy[],
+    direction: Direction,
+    peer: Endpoint,
+    dst: Endpoint,
+    protocol: Protocol,
+    port: number,
+    collect: RuleRef[] | null,
+  ): boolean => {
+    let allowed = false;
+    for (const policy of policies) {
+      const rules = policy[direction];
+      if (!rules) continue;
+      for (const rule of rules) {
+        if (!portMatches(rule, dst, protocol, port) || !peersMatch(rule, policy.namespace, peer)) continue;
+        if (collect === null) return true;
+        allowed = true;
+        collect.push({ policy: policy.id, direction, rule: rule.index });
+      }
+    }
+    return allowed;
+  };
+
+  const notEnforced = (direction: Direction): DirectionVerdict => ({
+    direction,
+    enforced: false,
+    isolated: false,
+    allowed: true,
+    allowedBy: EMPTY,
+    isolatedBy: EMPTY,
+  });
+  const NOT_ENFORCED = { ingress: notEnforced('ingress'), egress: notEnforced('egress') } as const;
+  const NOT_ISOLATED = {
+    ingress: { ...notEnforced('ingress'), enforced: true },
+    egress: { ...notEnforced('egress'), enforced: true },
+  } as const;
+
+  const directionVerdict = (
+    direction: Direction,
+    self: Endpoint,
+    peer: Endpoint,
+    dst: Endpoint,
+    protocol: Protocol,
+    port: number,
+  ): DirectionVerdict => {
+    if (self.kind === 'external') return NOT_ENFORCED[direction];
+    const policies = select(self)[direction];
+    if (policies.length === 0) return NOT_ISOLATED[direction];
+    const allowedBy: RuleRef[] = [];
+    const allowed = checkDirection(policies, direction, peer, dst, protocol, port, allowedBy);
+    return {
+      direction,
+      enforced: true,
+      isolated: true,
+      allowed,
+      allowedBy,
+      isolatedBy: policies.map((p) => p.id),
+    };
+  };
+
+  const directionConnections = (
+    direction: Direction,
+    self: Endpoint,
+    peer: Endpoint,
+    dst: Endpoint,
+  ): DirectionConnections => {
+    if (self.kind === 'external') {
+      return {
+        direction,
+        enforced: false,
+        isolated: false,
+        ports: ALL_PORTS,
+        allowedBy: EMPTY,
+        isolatedBy: EMPTY,
+      };
+    }
+    const policies = select(self)[direction];
+    if (policies.length === 0) {
+      return {
+        direction,
+        enforced: true,
+        isolated: false,
+        ports: ALL_PORTS,
+        allowedBy: EMPTY,
+        isolatedBy: EMPTY,
+      };
+    }
+    let ports: PortSet = NO_PORTS;
+    const allowedBy: RuleRef[] = [];
+    for (const policy of policies) {
+      for (const rule of policy[direction] ?? EMPTY) {
+        if (!peersMatch(rule, policy.namespace, peer)) continue;
+        const rp = rulePorts(rule, dst);
+        if (rp.SCTP.length + rp.TCP.length + rp.UDP.length === 0) continue;
+        ports = unionPorts(ports, rp);
+        allowedBy.push({ policy: policy.id, direction, rule: rule.index });
+      }
+    }
+    return {
+      direction,
+      enforced: true,
+      isolated: true,
+      ports,
+      allowedBy,
+      isolatedBy: policies.map((p) => p.id),
+    };
+  };
+
+  return {
+    evaluate(src, dst, protocol, port) {
+      const egress = directionVerdict('egress', src, dst, dst, protocol, port);
+      const ingress = directionVerdict('ingress', dst, src, dst, protocol, port);
+      return { allowed: egress.allowed && ingress.allowed, egress, ingress };
+    },
+    isAllowed(src, dst, protocol, port) {
+      if (src.kind === 'workload') {
+        const eg = select(src).egress;
+        if (eg.length > 0 && !checkDirection(eg, 'egress', dst, dst, protocol, port, null)) return false;
+      }
+      if (dst.kind === 'workload') {
+        const ing = select(dst).ingress;
+        if (ing.length > 0 && !checkDirection(ing, 'ingress', src, dst, protocol, port, null)) return false;
+      }
+      return true;
+    },
+    allowedConnections(src, dst) {
+      const egress = directionConnections('egress', src, dst, dst);
+      const ingress = directionConnections('ingress', dst, src, dst);
+      return { ports: intersectPorts(egress.ports, ingress.ports), egress, ingress };
+    },
+    selectingPolicies(endpoint, direction) {
+      if (endpoint.kind === 'external') return EMPTY;
+      return select(endpoint)[direction].map((p) => p.id);
+    },
+  };
+}
+
+function selectFrom(candidates: readonly CompiledPolicy[], w: WorkloadEndpoint): Selection {
+  const ingress: CompiledPolicy[] = [];
+  const egress: CompiledPolicy[] = [];
+  for (const p of candidates) {
+    if (p.namespace !== w.namespace || !p.select(w.labels)) continue;
+    if (p.ingress) ingress.push(p);
+    if (p.egress) egress.push(p);
+  }
+  return { ingress, egress };
+}
+
+/** Builds the indexed evaluator: policies by namespace, selections cached per (namespace, labels). */
+export function createEvaluator(
+  policies: readonly NetworkPolicy[],
+  options: EvaluatorOptions = {},
+): PolicyEvaluator {
+  const byNamespace = new Map<string, CompiledPolicy[]>();
+  for (const policy of policies) {
+    const compiled = compilePolicy(policy);
+    const list = byNamespace.get(policy.namespace);
+    if (list) list.push(compiled);
+    else byNamespace.set(policy.namespace, [compiled]);
+  }
+  const cacheSize = options.selectionCacheSize ?? DEFAULT_SELECTION_CACHE_SIZE;
+  const cache = new Map<string, Selection>();
+  const emptySelection: Selection = { ingress: EMPTY, egress: EMPTY };
+  const select: SelectFn = (w) => {
+    const candidates = byNamespace.get(w.namespace);
+    if (!candidates) return emptySelection;
+    const key = `${w.namespace}\u0001${labelKey(w.labels)}`;
+    let sel = cache.get(key);
+    if (sel === undefined) {
+      sel = selectFrom(candidates, w);
+      // Bounded: a replay over many label sets clears and refills rather than growing without limit.
+      if (cache.size >= cacheSize) cache.clear();
+      cache.set(key, sel);
+    }
+    return sel;
+  };
+  return buildEvaluator(select, options);
+}
+
+/** Builds the naive evaluator: every policy is checked for every connection. The baseline for benchmarks and tests. */
+export function createNaiveEvaluator(
+  policies: readonly NetworkPolicy[],
+  options: EvaluatorOptions = {},
+): PolicyEvaluator {
+  const compiled = policies.map(compilePolicy);
+  return buildEvaluator((w) => selectFrom(compiled, w), options);
+}
+
+/** Explains a verdict in one line, e.g. `denied: ingress of the destination is isolated by ns/a, ns/b and no rule matches`. */
+export function explainVerdict(verdict: Verdict): string {
+  const side = (d: DirectionVerdict): string => {
+    const who = d.direction === 'egress' ? 'egress of the source' : 'ingress of the destination';
+    if (!d.enforced) return `${who}: not subject to policy (external)`;
+    if (!d.isolated) return `${who}: not isolated`;
+    if (d.allowed) return `${who}: allowed by ${d.allowedBy.map(formatRuleRef).join(', ')}`;
+    return `${who}: isolated by ${d.isolatedBy.join(', ')} and no rule matches`;
+  };
+  return `${verdict.allowed ? 'allowed' : 'denied'}: ${side(verdict.egress)}; ${side(verdict.ingress)}`;
+}
+
+/** Formats a rule reference: `ns/name ingress[0]`. */
+export function formatRuleRef(ref: RuleRef): string {
+  return `${ref.policy} ${ref.direction}[${ref.rule}]`;
+}
