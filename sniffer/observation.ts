@@ -1,5 +1,5 @@
 // What the packet decoder reports: one observation per DNS response, TCP SYN, TCP SYN-ACK, and
-// (optionally) first packet of a UDP flow. This shape is a contract: `intentmap sniff --pcap FILE
+// (optionally) each UDP packet's flow key. This shape is a contract: `intentmap sniff --pcap FILE
 // --format ndjson` prints it field by field, and the tests compare it with a reference decoder
 // (test/fixtures/captures/README.md).
 
@@ -17,10 +17,12 @@ export interface DnsAnswer {
   readonly ttl: number;
 }
 
-/** One question of the question section. */
+/** One question of the question section (keys as in the reference output's `questions` array). */
 export interface DnsQuestion {
-  readonly qname: string;
-  readonly qtype: string;
+  /** Lower-case, no trailing dot. */
+  readonly name: string;
+  /** IANA mnemonic or TYPE<n>. */
+  readonly type: string;
 }
 
 /** A DNS response seen on port 53. `client` is the IP destination of the response. */
@@ -32,7 +34,7 @@ export interface DnsObservation {
   readonly id: number;
   readonly qname: string | null;
   readonly qtype: string | null;
-  /** Present only when QDCOUNT > 1. */
+  /** Every question; present only when QDCOUNT > 1. */
   readonly questions?: readonly DnsQuestion[];
   readonly rcode: number;
   readonly answers: readonly DnsAnswer[];
@@ -49,7 +51,11 @@ export interface TcpObservation {
   readonly dport: number;
 }
 
-/** The first packet of a UDP flow (src, dst, dport), when UDP flow tracking is on. */
+/**
+ * A UDP packet, when UDP flow tracking is on: the decoder reports every in-scope UDP packet and
+ * consumers keep the first per flow (the offline ndjson writer merges by (src, dst, dport) into
+ * the reference `udp-flows.ndjson` shape, with a packet count).
+ */
 export interface UdpFlowObservation {
   readonly type: 'udp-flow';
   readonly ts: TimestampNs;

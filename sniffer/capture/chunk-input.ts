@@ -1,0 +1,94 @@
+// The byte window a streaming capture parser reads from: chunks are appended as they arrive, and
+// records are returned as views into the current window. Bytes left over when more input is
+// needed are copied out, so the caller may reuse its read buffer for the next chunk.
+
+/** One packet record of a capture file. The `data` view is valid until the next `push`. */
+export interface CaptureRecord {
+  /** LINKTYPE_ of the record's interface. */
+  readonly linkType: number;
+  /** Nanoseconds since the epoch, or null when the record carries no timestamp (pcapng SPB). */
+  readonly tsNs: bigint | null;
+  /** The captured bytes. */
+  readonly data: Uint8Array;
+  /** The packet's length on the wire (may exceed `data.length`). */
+  readonly originalLength: number;
+  /** Byte offset of the record in the file. */
+  readonly offset: number;
+}
+
+/** A growable window over a stream of chunks, with its position in the file. */
+export class ChunkInput {
+  /** The current window. */
+  buf: Uint8Array = new Uint8Array(0);
+  /** Read position in `buf`. */
+  pos = 0;
+  /** File offset of `buf[0]`. */
+  base = 0;
+  /** True once `end()` was called: no more bytes will come. */
+  ended = false;
+
+  /** Appends a chunk; leftover unread bytes are kept (copied) ahead of it. */
+  push(chunk: Uint8Array): void {
+    const left = this.buf.length - this.pos;
+    if (left === 0) {
+      this.base += this.buf.length;
+      this.buf = chunk;
+    } else {
+      const joined = new Uint8Array(left + chunk.length);
+      joined.set(this.buf.subarray(this.pos), 0);
+      joined.set(chunk, left);
+      this.base += this.pos;
+      this.buf = joined;
+    }
+    this.pos = 0;
+  }
+
+  /** Bytes available from the read position. */
+  get available(): number {
+    return this.buf.length - this.pos;
+  }
+
+  /** File offset of the read position. */
+  get offset(): number {
+    return this.base + this.pos;
+  }
+
+  /** Detaches unread bytes from a caller-owned chunk before the caller refills it. */
+  detach(): void {
+    if (this.pos < this.buf.length) {
+      this.buf = this.buf.slice(this.pos);
+      this.base += this.pos;
+      this.pos = 0;
+    }
+  }
+
+  /** Reads an unsigned 16-bit value at `pos + at`. */
+  u16(at: number, littleEndian: boolean): number {
+    const b = this.buf;
+    const o = this.pos + at;
+    return littleEndian ? (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) : ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+  }
+
+  /** Reads an unsigned 32-bit value at `pos + at`. */
+  u32(at: number, littleEndian: boolean): number {
+    const b = this.buf;
+    const o = this.pos + at;
+    return littleEndian
+      ? ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0
+      : (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
+  }
+
+  /** Reads an unsigned 16-bit value at absolute window index `o`. */
+  u16Abs(o: number, littleEndian: boolean): number {
+    const b = this.buf;
+    return littleEndian ? (b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) : ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+  }
+
+  /** Reads an unsigned 32-bit value at absolute window index `o`. */
+  u32Abs(o: number, littleEndian: boolean): number {
+    const b = this.buf;
+    return littleEndian
+      ? ((b[o] ?? 0) | ((b[o + 1] ?? 0) << 8) | ((b[o + 2] ?? 0) << 16) | ((b[o + 3] ?? 0) << 24)) >>> 0
+      : (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
+  }
+}

@@ -1,0 +1,145 @@
+// `intentmap sniff`: observe DNS responses and TCP connection attempts, from a capture file
+// (offline, implemented in sniffer/offline.ts) or, live, from an interface.
+import type { Command } from 'commander';
+import { UsageError, UserError } from '../../mapper/cli/errors.js';
+
+/** Parsed options of `intentmap sniff`. Live-mode options are added by the live capture code. */
+export interface SniffOptions {
+  readonly pcap?: string;
+  readonly format?: string;
+  readonly udpFlows?: boolean;
+  // ==== LIVE OPTIONS (owned by the live capture engineer) ====================================
+  // --iface, --mapper, --token-file, --node-name, --report-interval go here.
+  // ==== END LIVE OPTIONS ======================================================================
+}
+
+/** Output formats of the offline mode. */
+const FORMATS = ['ndjson'] as const;
+/** Files at least this large get a progress bar (when stderr is a terminal). */
+const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
+
+/** Adds the `sniff` subcommand. */
+export function register(program: Command): void {
+  program
+    .command('sniff')
+    .description('Observe DNS responses and TCP SYN/SYN-ACKs, from a capture file or a live interface.')
+    .option('--pcap <file>', 'read packets from a pcap or pcapng file')
+    .option('--format <format>', `output format for --pcap without --mapper (${FORMATS.join(', ')})`, 'ndjson')
+    .option('--udp-flows', 'also report UDP flows (src, dst, dport) with their first timestamp and packet count')
+    // ==== LIVE OPTIONS (owned by the live capture engineer): add .option(...) calls here ========
+    // ==== END LIVE OPTIONS ======================================================================
+    .action(async (opts: SniffOptions) => {
+      // ==== LIVE DISPATCH (owned by the live capture engineer): --iface, and --pcap with --mapper,
+      // are handled here before the offline ndjson mode below. ===================================
+      // ==== END LIVE DISPATCH ===================================================================
+      if (opts.pcap === undefined) {
+        throw new UsageError('sniff: give --pcap FILE to decode a capture file (live capture needs --iface NAME).');
+      }
+      const format = opts.format ?? 'ndjson';
+      if (!(FORMATS as readonly string[]).includes(format)) {
+        throw new UsageError(`sniff: --format "${format}" is not supported. Use --format ndjson.`);
+      }
+      await runOfflineNdjson(opts.pcap, opts.udpFlows === true);
+    });
+}
+
+/** Decodes a capture file to ndjson on stdout, with a progress bar and a summary on stderr. */
+async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> {
+  const { sniffCaptureFile } = await import('../offline.js');
+  const started = performance.now();
+  const output = createStdoutOutput();
+  const progress = createProgressBar();
+  let summary;
+  try {
+    summary = await sniffCaptureFile({ file, output, udpFlows, onProgress: progress.update });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
+      throw new UserError(`sniff: cannot read capture file "${file}" (${code}). Check the path and permissions.`);
+    }
+    throw err;
+  } finally {
+    progress.clear();
+  }
+  if (summary.cancelled) return; // the reader went away (EPIPE): exit quietly
+  const { stop } = summary;
+  if (stop !== null && stop.reason === 'not-a-capture') {
+    throw new UserError(
+      `sniff: "${file}" is not a pcap or pcapng file (offset ${stop.offset}: ${stop.detail}). ` +
+        'Give a capture written by tcpdump, tshark or dumpcap.',
+    );
+  }
+  if (stop !== null) {
+    process.stderr.write(
+      `intentmap: warning: "${file}" is damaged or cut short at offset ${stop.offset} (${stop.reason}: ${stop.detail}); ` +
+        'packets before it were decoded.\n',
+    );
+  }
+  const s = summary.stats;
+  const seconds = (performance.now() - started) / 1000;
+  process.stderr.write(
+    `sniff: ${s.packets} packets, ${s.observations} observations, ${summary.malformed} malformed, ` +
+      `${s.fragments} fragments, ${seconds.toFixed(2)} s\n`,
+  );
+}
+
+/** stdout as an OfflineOutput: waits for 'drain', and turns EPIPE (e.g. `| head`) into `closed`. */
+function createStdoutOutput(): { write(text: string): void | Promise<void>; readonly closed: boolean } {
+  let closed = false;
+  process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
+      closed = true;
+      return;
+    }
+    process.stderr.write(`intentmap: cannot write output: ${err.message}\n`);
+    closed = true;
+    process.exitCode = 1;
+  });
+  return {
+    get closed() {
+      return closed;
+    },
+    write(text: string): void | Promise<void> {
+      if (closed) return;
+      if (process.stdout.write(text)) return;
+      return new Promise<void>((resolve) => {
+        const done = (): void => {
+          process.stdout.off('drain', done);
+          process.stdout.off('error', done);
+          process.stdout.off('close', done);
+          resolve();
+        };
+        process.stdout.on('drain', done);
+        process.stdout.on('error', done);
+        process.stdout.on('close', done);
+      });
+    },
+  };
+}
+
+/** A one-line progress bar on stderr, only for large files and only when stderr is a terminal. */
+function createProgressBar(): { update(bytesRead: number, fileBytes: number): void; clear(): void } {
+  const enabled = process.stderr.isTTY;
+  let shown = false;
+  let lastDraw = 0;
+  return {
+    update(bytesRead, fileBytes) {
+      if (!enabled || fileBytes < PROGRESS_MIN_BYTES) return;
+      const now = performance.now();
+      if (now - lastDraw < 100 && bytesRead < fileBytes) return;
+      lastDraw = now;
+      const fraction = Math.min(1, bytesRead / fileBytes);
+      const width = 30;
+      const filled = Math.round(fraction * width);
+      const mb = (n: number): string => (n / 1048576).toFixed(0);
+      process.stderr.write(
+        `\r[${'#'.repeat(filled)}${' '.repeat(width - filled)}] ${(fraction * 100).toFixed(0).padStart(3)}% ` +
+          `${mb(bytesRead)}/${mb(fileBytes)} MB`,
+      );
+      shown = true;
+    },
+    clear() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

@@ -1,0 +1,115 @@
+// IPv4 (RFC 791) and IPv6 (RFC 8200) header decoders. Addresses stay as offsets into the frame so a
+// packet that yields no observation costs no string; see ip-text.ts for their text.
+import { fail, ok, type DecodeResult } from './result.js';
+
+/** IP protocol numbers the decoder looks at (IANA "Assigned Internet Protocol Numbers"). */
+export const IPPROTO = {
+  hopByHop: 0,
+  tcp: 6,
+  udp: 17,
+  routing: 43,
+  fragment: 44,
+  destOptions: 60,
+} as const;
+
+/** What the IP layer tells the transport layer. */
+export interface IpHeader {
+  readonly version: 4 | 6;
+  /** The upper-layer protocol after any IPv6 extension headers. */
+  readonly protocol: number;
+  /** Offsets of the source and destination addresses in the frame (4 or 16 bytes each). */
+  readonly srcOffset: number;
+  readonly dstOffset: number;
+  /** End of the IP payload: the smaller of the header's length and the captured bytes. */
+  readonly payloadEnd: number;
+  /** A real fragment (not an IPv6 atomic fragment): the transport header may be absent. */
+  readonly isFragment: boolean;
+}
+
+/** Why an IP header could not be read. */
+export type IpReason =
+  | 'ip-truncated'
+  | 'ip-bad-version'
+  | 'ip-bad-header-length'
+  | 'ip-bad-total-length'
+  | 'ipv6-extension-truncated'
+  | 'ipv6-too-many-extensions';
+
+/** A chain of more extension headers than this is not a packet worth decoding. */
+const MAX_IPV6_EXTENSIONS = 16;
+
+function readU16(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+}
+
+/**
+ * Decodes an IPv4 header at `offset`. A total length beyond the captured bytes is allowed (the
+ * packet was cut by the snap length; the transport header may still be whole); a total length of
+ * 0 is taken as "unknown" (TCP segmentation offload), anything else below the header length is
+ * malformed. A total length below the captured bytes trims link-layer padding.
+ */
+export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
+  if (offset + 20 > frame.length) return fail('ip-truncated');
+  const b0 = frame[offset] ?? 0;
+  if (b0 >> 4 !== 4) return fail('ip-bad-version');
+  const headerLength = (b0 & 0x0f) * 4;
+  if (headerLength < 20) return fail('ip-bad-header-length');
+  if (offset + headerLength > frame.length) return fail('ip-truncated');
+  const totalLength = readU16(frame, offset + 2);
+  if (totalLength !== 0 && totalLength < headerLength) return fail('ip-bad-total-length');
+  const declaredEnd = totalLength === 0 ? frame.length : offset + totalLength;
+  const payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  const flagsFragment = readU16(frame, offset + 6);
+  // RFC 791: MF is bit 13 of the flags/fragment-offset word, the offset its low 13 bits.
+  const isFragment = (flagsFragment & 0x3fff) !== 0;
+  return ok(
+    {
+      version: 4,
+      protocol: frame[offset + 9] ?? 0,
+      srcOffset: offset + 12,
+      dstOffset: offset + 16,
+      payloadEnd,
+      isFragment,
+    },
+    offset + headerLength,
+  );
+}
+
+/**
+ * Decodes an IPv6 header at `offset` and walks hop-by-hop, routing, destination-options and
+ * fragment headers (RFC 8200 §4). A fragment header with offset 0 and M=0 is an atomic fragment
+ * (RFC 6946) and the packet is complete; any other fragment is reported as such.
+ */
+export function decodeIpv6(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
+  if (offset + 40 > frame.length) return fail('ip-truncated');
+  if ((frame[offset] ?? 0) >> 4 !== 6) return fail('ip-bad-version');
+  const payloadLength = readU16(frame, offset + 4);
+  // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): use the captured bytes.
+  const declaredEnd = payloadLength === 0 ? frame.length : offset + 40 + payloadLength;
+  const payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  let next = frame[offset + 6] ?? 0;
+  let o = offset + 40;
+  let isFragment = false;
+  for (let i = 0; ; i++) {
+    if (next !== IPPROTO.hopByHop && next !== IPPROTO.routing && next !== IPPROTO.destOptions) {
+      if (next !== IPPROTO.fragment) break;
+    }
+    if (i >= MAX_IPV6_EXTENSIONS) return fail('ipv6-too-many-extensions');
+    if (o + 8 > payloadEnd) return fail('ipv6-extension-truncated');
+    const nextHeader = frame[o] ?? 0;
+    if (next === IPPROTO.fragment) {
+      // RFC 8200 §4.5: offset in the high 13 bits of bytes 2-3, M flag in the lowest bit.
+      const offsetAndFlags = readU16(frame, o + 2);
+      if ((offsetAndFlags & 0xfff9) !== 0) isFragment = true;
+      o += 8;
+    } else {
+      o += ((frame[o + 1] ?? 0) + 1) * 8;
+      if (o > payloadEnd) return fail('ipv6-extension-truncated');
+    }
+    next = nextHeader;
+  }
+  return ok(
+    { version: 6, protocol: next, srcOffset: offset + 8, dstOffset: offset + 24, payloadEnd, isFragment },
+    o,
+  );
+}

@@ -1,0 +1,242 @@
+// The stateful packet decoder: link → IP → TCP/UDP → DNS, turning frames into observations. Used
+// by the offline reader (sniffer/offline.ts) and by live capture, which hands it `cap`'s reused
+// buffer: everything kept is copied out (strings, or the TCP reassembly buffer) before returning.
+// Pure: no clock, no I/O; the only state is DNS-over-TCP reassembly and the counters.
+import type { DnsObservation, Observation, TimestampNs } from '../observation.js';
+import { decodeDnsMessage, isDnsResponse, type DnsReason } from './dns.js';
+import { decodeIpv4, decodeIpv6, IPPROTO, type IpHeader, type IpReason } from './ip.js';
+import { formatIpv4, formatIpv6 } from './ip-text.js';
+import { decodeLink, ETHERTYPE, type LinkReason } from './link.js';
+import type { DecodeResult } from './result.js';
+import { DEFAULT_MAX_TCP_STREAMS, TcpDnsStreams } from './tcp-dns-streams.js';
+import { decodeTcp, decodeUdp, TCP_FLAG, type TcpReason, type UdpReason } from './transport.js';
+
+/** Why a packet was counted as malformed (one closed union over all layers). */
+export type MalformedReason = Exclude<LinkReason, 'link-unsupported-type'> | IpReason | TcpReason | UdpReason | DnsReason;
+
+/** Every malformed reason, for building zeroed counters and metric labels. */
+export const MALFORMED_REASONS: readonly MalformedReason[] = [
+  'link-truncated',
+  'ip-truncated',
+  'ip-bad-version',
+  'ip-bad-header-length',
+  'ip-bad-total-length',
+  'ipv6-extension-truncated',
+  'ipv6-too-many-extensions',
+  'tcp-truncated',
+  'tcp-bad-data-offset',
+  'udp-truncated',
+  'udp-bad-length',
+  'dns-truncated',
+  'dns-bad-pointer',
+  'dns-too-many-pointers',
+  'dns-name-too-long',
+  'dns-bad-label-type',
+];
+
+/** Counters of a packet decoder; read them any time (they are updated in place). */
+export interface DecoderStats {
+  /** Frames handed to `decode`. */
+  readonly packets: number;
+  /** Frames decoded through IP to TCP or UDP. */
+  readonly decoded: number;
+  /** Observations returned. */
+  readonly observations: number;
+  /** IP fragments (not reassembled; skipped). IPv6 atomic fragments are not counted here. */
+  readonly fragments: number;
+  /** Frames that are valid but out of scope: other link types, non-IP, other IP protocols. */
+  readonly ignored: number;
+  /** Malformed frames or DNS messages, by reason. */
+  readonly malformed: Readonly<Record<MalformedReason, number>>;
+  /** DNS-over-TCP streams currently tracked, evicted for the cap, and sequence gaps seen. */
+  readonly tcpStreams: number;
+  readonly tcpStreamsEvicted: number;
+  readonly tcpGaps: number;
+}
+
+/** Options of `createPacketDecoder`. */
+export interface PacketDecoderOptions {
+  /** Also report a `udp-flow` observation for every in-scope UDP packet. Default false. */
+  readonly udpFlows?: boolean;
+  /** Cap on DNS-over-TCP streams tracked at once (LRU eviction). Default 1024. */
+  readonly maxTcpStreams?: number;
+}
+
+/** A stateful decoder: call `decode` for each frame in capture order. */
+export interface PacketDecoder {
+  /** Decodes one frame synchronously; the frame may be reused by the caller afterwards. */
+  decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[];
+  readonly stats: DecoderStats;
+}
+
+const DNS_PORT = 53;
+const NO_OBSERVATIONS: readonly Observation[] = Object.freeze([]);
+
+interface MutableStats {
+  packets: number;
+  decoded: number;
+  observations: number;
+  fragments: number;
+  ignored: number;
+  malformed: Record<MalformedReason, number>;
+  tcpStreams: number;
+  tcpStreamsEvicted: number;
+  tcpGaps: number;
+}
+
+/** Creates a packet decoder with its own DNS-over-TCP reassembly state and counters. */
+export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketDecoder {
+  const udpFlows = options.udpFlows === true;
+  const streams = new TcpDnsStreams({ maxStreams: options.maxTcpStreams ?? DEFAULT_MAX_TCP_STREAMS });
+  const malformed = Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<MalformedReason, number>;
+  const stats: MutableStats = {
+    packets: 0,
+    decoded: 0,
+    observations: 0,
+    fragments: 0,
+    ignored: 0,
+    malformed,
+    tcpStreams: 0,
+    tcpStreamsEvicted: 0,
+    tcpGaps: 0,
+  };
+
+  // Per-segment context for the reassembly sink (set before each call; avoids a closure per packet).
+  let out: Observation[] | null = null;
+  let segClient = '';
+  let segServer = '';
+
+  function emitDns(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    ts: TimestampNs,
+    client: string,
+    server: string,
+    transport: 'udp' | 'tcp',
+  ): void {
+    if (!isDnsResponse(bytes, start, end)) {
+      // A query (or a message too short to say). Empty or 1-2 byte messages are malformed.
+      if (end - start < 3) malformed['dns-truncated']++;
+      return;
+    }
+    const r = decodeDnsMessage(bytes, start, end);
+    if (!r.ok) {
+      malformed[r.reason]++;
+      return;
+    }
+    const m = r.value;
+    const first = m.questions[0];
+    const obs: DnsObservation = {
+      type: 'dns',
+      ts,
+      client,
+      server,
+      id: m.id,
+      qname: first === undefined ? null : first.name,
+      qtype: first === undefined ? null : first.type,
+      rcode: m.rcode,
+      answers: m.answers,
+      transport,
+      ...(m.questions.length > 1 ? { questions: m.questions } : {}),
+    };
+    (out ??= []).push(obs);
+  }
+
+  const tcpSink = (bytes: Uint8Array, start: number, end: number, ts: TimestampNs): void => {
+    emitDns(bytes, start, end, ts, segClient, segServer, 'tcp');
+  };
+
+  function countMalformed(reason: MalformedReason): readonly Observation[] {
+    malformed[reason]++;
+    return NO_OBSERVATIONS;
+  }
+
+  function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
+    stats.packets++;
+    const link = decodeLink(linkType, frame);
+    if (!link.ok) {
+      if (link.reason === 'link-unsupported-type') {
+        stats.ignored++;
+        return NO_OBSERVATIONS;
+      }
+      return countMalformed(link.reason);
+    }
+    let ip: DecodeResult<IpHeader, IpReason>;
+    if (link.value === ETHERTYPE.ipv4) ip = decodeIpv4(frame, link.next);
+    else if (link.value === ETHERTYPE.ipv6) ip = decodeIpv6(frame, link.next);
+    else {
+      stats.ignored++;
+      return NO_OBSERVATIONS;
+    }
+    if (!ip.ok) return countMalformed(ip.reason);
+    const h = ip.value;
+    if (h.isFragment) {
+      // Fragments are counted, not reassembled (the transport header may be elsewhere).
+      stats.fragments++;
+      return NO_OBSERVATIONS;
+    }
+    const format = h.version === 4 ? formatIpv4 : formatIpv6;
+    if (h.protocol === IPPROTO.tcp) {
+      const t = decodeTcp(frame, ip.next, h.payloadEnd);
+      if (!t.ok) return countMalformed(t.reason);
+      stats.decoded++;
+      const tcp = t.value;
+      const isSyn = (tcp.flags & TCP_FLAG.syn) !== 0;
+      const isDnsServerSide = tcp.srcPort === DNS_PORT;
+      if (!isSyn && !isDnsServerSide) return NO_OBSERVATIONS;
+      const src = format(frame, h.srcOffset);
+      const dst = format(frame, h.dstOffset);
+      out = null;
+      if (isSyn) {
+        out = [
+          {
+            type: (tcp.flags & TCP_FLAG.ack) !== 0 ? 'tcp-synack' : 'tcp-syn',
+            ts: tsNs,
+            src,
+            sport: tcp.srcPort,
+            dst,
+            dport: tcp.dstPort,
+          },
+        ];
+      }
+      if (isDnsServerSide && tcp.hasFullHeader) {
+        segClient = dst;
+        segServer = src;
+        const isEnd = (tcp.flags & (TCP_FLAG.fin | TCP_FLAG.rst)) !== 0;
+        const key = `${src} ${tcp.srcPort} ${dst} ${tcp.dstPort}`;
+        streams.segment(key, tcp.seq, isSyn, isEnd, frame, t.next, tcp.payloadEnd, tsNs, tcpSink);
+        stats.tcpStreams = streams.size;
+        stats.tcpStreamsEvicted = streams.stats.evicted;
+        stats.tcpGaps = streams.stats.gaps;
+      }
+      return finish();
+    }
+    if (h.protocol === IPPROTO.udp) {
+      const u = decodeUdp(frame, ip.next, h.payloadEnd);
+      if (!u.ok) return countMalformed(u.reason);
+      stats.decoded++;
+      const udp = u.value;
+      const isDns = udp.srcPort === DNS_PORT || udp.dstPort === DNS_PORT;
+      if (!udpFlows && !(isDns && isDnsResponse(frame, u.next, udp.payloadEnd))) return NO_OBSERVATIONS;
+      const src = format(frame, h.srcOffset);
+      const dst = format(frame, h.dstOffset);
+      out = null;
+      if (udpFlows) out = [{ type: 'udp-flow', ts: tsNs, src, sport: udp.srcPort, dst, dport: udp.dstPort }];
+      if (isDns) emitDns(frame, u.next, udp.payloadEnd, tsNs, dst, src, 'udp');
+      return finish();
+    }
+    stats.ignored++;
+    return NO_OBSERVATIONS;
+  }
+
+  function finish(): readonly Observation[] {
+    const result = out;
+    out = null;
+    if (result === null) return NO_OBSERVATIONS;
+    stats.observations += result.length;
+    return result;
+  }
+
+  return { decode, stats };
+}

@@ -1,0 +1,166 @@
+// DNS over TCP (RFC 1035 §4.2.2, RFC 7766 §8): each message is preceded by a 2-byte length. Only the
+// server→client direction (source port 53) is reassembled: a response may be split across
+// segments, and one segment may carry several messages. The client direction is never needed, so
+// gaps in it cannot stall anything. State is bounded: at most one partial message (≤ 65535 bytes)
+// per stream and `maxStreams` streams, the least recently used evicted first.
+import type { TimestampNs } from '../observation.js';
+
+/** Called with each complete DNS message: bytes, its bounds, and the ts of the completing segment. */
+export type TcpDnsMessageSink = (bytes: Uint8Array, start: number, end: number, ts: TimestampNs) => void;
+
+/** Reassembly state of one direction of one connection. */
+interface StreamState {
+  /** Next expected sequence number (unsigned 32-bit), or -1 before the first byte is seen. */
+  nextSeq: number;
+  /** Length-prefix bytes seen for the current message: 0, 1 or 2. */
+  prefixHave: number;
+  prefixFirst: number;
+  msgLen: number;
+  buf: Uint8Array | null;
+  have: number;
+}
+
+/** Counters a reassembler keeps (merged into the decoder's stats). */
+export interface TcpDnsStreamStats {
+  /** Streams dropped because `maxStreams` was reached. */
+  evicted: number;
+  /** Sequence gaps in the server direction: the partial message was dropped. */
+  gaps: number;
+}
+
+/** Options of the reassembler. */
+export interface TcpDnsStreamsOptions {
+  readonly maxStreams: number;
+}
+
+/** The default cap on tracked server→client streams (each holds at most one partial message). */
+export const DEFAULT_MAX_TCP_STREAMS = 1024;
+
+/** Reassembles DNS messages in the server→client direction of many TCP connections. */
+export class TcpDnsStreams {
+  private readonly streams = new Map<string, StreamState>();
+  private readonly maxStreams: number;
+  /** Eviction and gap counters. */
+  readonly stats: TcpDnsStreamStats = { evicted: 0, gaps: 0 };
+
+  constructor(options: TcpDnsStreamsOptions) {
+    this.maxStreams = Math.max(1, Math.floor(options.maxStreams));
+  }
+
+  /** Number of streams currently tracked. */
+  get size(): number {
+    return this.streams.size;
+  }
+
+  /**
+   * Feeds one server→client segment. `isSyn` resets the stream (the SYN takes one sequence
+   * number); `isEnd` (FIN or RST) forgets it after its payload is read.
+   */
+  segment(
+    key: string,
+    seq: number,
+    isSyn: boolean,
+    isEnd: boolean,
+    data: Uint8Array,
+    start: number,
+    end: number,
+    ts: TimestampNs,
+    sink: TcpDnsMessageSink,
+  ): void {
+    let st = this.streams.get(key);
+    if (st === undefined) {
+      if (start >= end && !isSyn) return;
+      st = { nextSeq: -1, prefixHave: 0, prefixFirst: 0, msgLen: 0, buf: null, have: 0 };
+      if (this.streams.size >= this.maxStreams) {
+        const oldest = this.streams.keys().next();
+        if (oldest.done !== true) this.streams.delete(oldest.value);
+        this.stats.evicted++;
+      }
+    } else {
+      // Re-insert to mark as most recently used (Map keeps insertion order).
+      this.streams.delete(key);
+    }
+    this.streams.set(key, st);
+    if (isSyn) {
+      st.nextSeq = (seq + 1) >>> 0;
+      st.prefixHave = 0;
+      st.have = 0;
+      st.buf = null;
+      seq = st.nextSeq;
+    }
+    if (start < end) this.payload(st, seq, data, start, end, ts, sink);
+    if (isEnd) this.streams.delete(key);
+  }
+
+  private payload(
+    st: StreamState,
+    seq: number,
+    data: Uint8Array,
+    start: number,
+    end: number,
+    ts: TimestampNs,
+    sink: TcpDnsMessageSink,
+  ): void {
+    let s = start;
+    if (st.nextSeq < 0) {
+      st.nextSeq = seq;
+    } else {
+      const delta = (seq - st.nextSeq) | 0;
+      if (delta > 0) {
+        // Bytes are missing: the partial message cannot be completed; resynchronise here.
+        this.stats.gaps++;
+        st.prefixHave = 0;
+        st.have = 0;
+        st.buf = null;
+        st.nextSeq = seq;
+      } else if (delta < 0) {
+        // Retransmitted or overlapping bytes already consumed.
+        if (-delta >= end - s) return;
+        s -= delta;
+      }
+    }
+    st.nextSeq = (st.nextSeq + (end - s)) >>> 0;
+    // Each iteration consumes at least one byte or completes a message.
+    while (s < end) {
+      if (st.prefixHave === 0) {
+        if (end - s >= 2) {
+          const len = ((data[s] ?? 0) << 8) | (data[s + 1] ?? 0);
+          s += 2;
+          if (end - s >= len) {
+            sink(data, s, s + len, ts);
+            s += len;
+            continue;
+          }
+          this.startMessage(st, len);
+        } else {
+          st.prefixFirst = data[s] ?? 0;
+          st.prefixHave = 1;
+          s++;
+          continue;
+        }
+      } else if (st.prefixHave === 1) {
+        this.startMessage(st, (st.prefixFirst << 8) | (data[s] ?? 0));
+        s++;
+      }
+      const buf = st.buf;
+      if (buf === null) break; // unreachable: startMessage allocated it
+      const n = Math.min(st.msgLen - st.have, end - s);
+      buf.set(data.subarray(s, s + n), st.have);
+      st.have += n;
+      s += n;
+      if (st.have === st.msgLen) {
+        sink(buf, 0, st.msgLen, ts);
+        st.prefixHave = 0;
+        st.have = 0;
+        st.buf = null;
+      }
+    }
+  }
+
+  private startMessage(st: StreamState, len: number): void {
+    st.prefixHave = 2;
+    st.msgLen = len;
+    st.have = 0;
+    st.buf = new Uint8Array(len);
+  }
+}

@@ -1,0 +1,83 @@
+// Offline mode of `intentmap sniff`: decode a pcap/pcapng file and write ndjson observations.
+// The same function serves the CLI and the capture tests, so both exercise one code path.
+import { readCaptureFile } from './capture/file-source.js';
+import type { CaptureStop } from './capture/capture-format.js';
+import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
+import { formatObservation } from './ndjson.js';
+import type { UdpFlowObservation } from './observation.js';
+
+/** Where ndjson text goes. `write` may return a promise to apply backpressure. */
+export interface OfflineOutput {
+  write(text: string): void | Promise<void>;
+  /** True once the reader went away (EPIPE): stop decoding. */
+  readonly closed: boolean;
+}
+
+/** Options of `sniffCaptureFile`. */
+export interface OfflineOptions {
+  readonly file: string;
+  readonly output: OfflineOutput;
+  /** Also write `udp-flow` lines (merged per src, dst, dport) at the end. */
+  readonly udpFlows?: boolean;
+  readonly maxTcpStreams?: number;
+  readonly onProgress?: (bytesRead: number, fileBytes: number) => void;
+}
+
+/** What an offline run did. */
+export interface OfflineSummary {
+  readonly stats: DecoderStats;
+  readonly malformed: number;
+  readonly bytesRead: number;
+  readonly stop: CaptureStop | null;
+  /** True when the output closed early. */
+  readonly cancelled: boolean;
+}
+
+/** Output is flushed in batches of about this many characters. */
+const FLUSH_CHARS = 256 * 1024;
+
+/** Decodes `options.file` and writes one ndjson line per observation to `options.output`. */
+export async function sniffCaptureFile(options: OfflineOptions): Promise<OfflineSummary> {
+  const { output } = options;
+  const udpFlows = options.udpFlows === true;
+  const decoder = createPacketDecoder({
+    udpFlows,
+    ...(options.maxTcpStreams === undefined ? {} : { maxTcpStreams: options.maxTcpStreams }),
+  });
+  const flows = new Map<string, { first: UdpFlowObservation; packets: number }>();
+  let text = '';
+
+  const result = await readCaptureFile(
+    options.file,
+    async (parser) => {
+      for (let r = parser.next(); r !== null; r = parser.next()) {
+        const observations = decoder.decode(r.linkType, r.data, r.tsNs);
+        for (let i = 0; i < observations.length; i++) {
+          const obs = observations[i];
+          if (obs === undefined) continue;
+          if (obs.type === 'udp-flow') {
+            const key = `${obs.src} ${obs.dst} ${obs.dport}`;
+            const flow = flows.get(key);
+            if (flow === undefined) flows.set(key, { first: obs, packets: 1 });
+            else flow.packets++;
+            continue;
+          }
+          text += formatObservation(obs) + '\n';
+        }
+      }
+      if (text.length >= FLUSH_CHARS) {
+        const batch = text;
+        text = '';
+        await output.write(batch);
+      }
+      return !output.closed;
+    },
+    options.onProgress,
+  );
+  for (const { first, packets } of flows.values()) text += formatObservation(first, packets) + '\n';
+  if (text.length > 0 && !output.closed) await output.write(text);
+  const stats = decoder.stats;
+  let malformed = 0;
+  for (const n of Object.values(stats.malformed)) malformed += n;
+  return { stats, malformed, bytesRead: result.bytesRead, stop: result.stop, cancelled: result.cancelled || output.closed };
+}
