@@ -1,0 +1,282 @@
+import { describe, expect, it } from 'vitest';
+import { parseReportBatch, WIRE_VERSION } from '../mapper/api/wire.js';
+import { createAggregator, resolveDnsChain } from './aggregate.js';
+import type { DnsObservation, Observation } from './observation.js';
+
+const ms = (n: number): bigint => BigInt(n) * 1_000_000n;
+const syn = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
+  type: 'tcp-syn',
+  ts: ms(t),
+  src,
+  sport,
+  dst,
+  dport,
+});
+const synack = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
+  type: 'tcp-synack',
+  ts: ms(t),
+  src,
+  sport,
+  dst,
+  dport,
+});
+const dnsObs = (t: number, over: Partial<DnsObservation> = {}): DnsObservation => ({
+  type: 'dns',
+  ts: ms(t),
+  client: '10.0.0.5',
+  server: '10.96.0.10',
+  id: 1,
+  qname: 'www.shop.example',
+  qtype: 'A',
+  rcode: 0,
+  answers: [
+    { type: 'CNAME', name: 'www.shop.example', data: 'front.shop.svc.cluster.local', ttl: 300 },
+    { type: 'CNAME', name: 'front.shop.svc.cluster.local', data: 'lb.shop.svc.cluster.local', ttl: 60 },
+    { type: 'A', name: 'lb.shop.svc.cluster.local', data: '10.96.1.8', ttl: 30 },
+    { type: 'A', name: 'lb.shop.svc.cluster.local', data: '10.96.1.7', ttl: 45 },
+  ],
+  transport: 'udp',
+  ...over,
+});
+
+describe('createAggregator: connections', () => {
+  it('counts SYNs per src → dst:port with first and last seen', () => {
+    const a = createAggregator();
+    a.addObservation(syn(1000, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.addObservation(syn(1500, '10.0.0.5', 40001, '10.0.0.6', 80), 0);
+    a.addObservation(syn(1200, '10.0.0.5', 40002, '10.0.0.6', 80), 0);
+    a.addObservation(syn(1300, '10.0.0.5', 40003, '10.0.0.6', 443), 0);
+    const out = a.drain();
+    expect(out.connections).toEqual([
+      {
+        src: '10.0.0.5',
+        dst: '10.0.0.6',
+        dport: 80,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count: 3,
+        firstSeen: 1000,
+        lastSeen: 1500,
+      },
+      {
+        src: '10.0.0.5',
+        dst: '10.0.0.6',
+        dport: 443,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count: 1,
+        firstSeen: 1300,
+        lastSeen: 1300,
+      },
+    ]);
+    expect(a.drain().connections).toEqual([]);
+  });
+
+  it('does not count retransmitted SYNs or the SYN-ACK of a seen SYN', () => {
+    const a = createAggregator();
+    a.addObservation(syn(0, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.addObservation(syn(1000, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.addObservation(syn(3000, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.addObservation(synack(3001, '10.0.0.6', 80, '10.0.0.5', 40000), 0);
+    const out = a.drain();
+    expect(out.connections).toHaveLength(1);
+    expect(out.connections[0]?.count).toBe(1);
+    expect(out.skipped).toEqual({ 'syn-retransmit': 2, 'synack-after-syn': 1 });
+  });
+
+  it('keeps SYN de-duplication across an interval boundary', () => {
+    const a = createAggregator();
+    a.addObservation(syn(0, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.drain();
+    a.addObservation(syn(1000, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    expect(a.drain().connections).toEqual([]);
+  });
+
+  it('counts a reused 4-tuple again once the window has passed', () => {
+    const a = createAggregator({ synDedupWindowMs: 10_000 });
+    a.addObservation(syn(0, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    a.addObservation(syn(20_000, '10.0.0.5', 40000, '10.0.0.6', 80), 0);
+    expect(a.drain().connections[0]?.count).toBe(2);
+  });
+
+  it('turns a SYN-ACK without a seen SYN into a connection in reverse, to the server port', () => {
+    const a = createAggregator();
+    a.addObservation(synack(500, '10.0.0.6', 8080, '10.0.0.5', 51000), 0);
+    a.addObservation(syn(501, '10.0.0.5', 51000, '10.0.0.6', 8080), 0);
+    expect(a.drain().connections).toEqual([
+      {
+        src: '10.0.0.5',
+        dst: '10.0.0.6',
+        dport: 8080,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count: 1,
+        firstSeen: 500,
+        lastSeen: 500,
+      },
+    ]);
+  });
+
+  it('uses nowMs for observations without a timestamp', () => {
+    const a = createAggregator();
+    a.addObservation(
+      { type: 'tcp-syn', ts: null, src: '10.0.0.5', sport: 1, dst: '10.0.0.6', dport: 80 },
+      777,
+    );
+    expect(a.drain().connections[0]).toMatchObject({ firstSeen: 777, lastSeen: 777 });
+  });
+
+  it('counts UDP flows once per flow until idle', () => {
+    const a = createAggregator({ udpFlowIdleMs: 30_000 });
+    const udp = (t: number, sport: number): Observation => ({
+      type: 'udp-flow',
+      ts: ms(t),
+      src: '10.0.0.5',
+      sport,
+      dst: '10.0.0.6',
+      dport: 5353,
+    });
+    a.addObservation(udp(0, 1000), 0);
+    a.addObservation(udp(10, 1000), 0);
+    a.addObservation(udp(20, 1001), 0);
+    a.addObservation(udp(40_000, 1000), 0);
+    const out = a.drain();
+    expect(out.connections).toEqual([
+      {
+        src: '10.0.0.5',
+        dst: '10.0.0.6',
+        dport: 5353,
+        protocol: 'UDP',
+        source: 'udp-flow',
+        count: 3,
+        firstSeen: 0,
+        lastSeen: 40_000,
+      },
+    ]);
+    expect(out.skipped).toEqual({ 'udp-flow-repeat': 1 });
+  });
+
+  it('drops and counts keys over the cap, still counting existing keys', () => {
+    const a = createAggregator({ maxConnectionKeys: 2 });
+    for (let i = 0; i < 5; i++) a.addObservation(syn(i, '10.0.0.5', 40000 + i, `10.0.1.${i}`, 80), 0);
+    a.addObservation(syn(9, '10.0.0.5', 41000, '10.0.1.0', 80), 0);
+    const out = a.drain();
+    expect(out.connections.map((c) => [c.dst, c.count])).toEqual([
+      ['10.0.1.0', 2],
+      ['10.0.1.1', 1],
+    ]);
+    expect(out.skipped).toEqual({ 'connection-keys-full': 3 });
+  });
+
+  it('bounds the SYN de-duplication table', () => {
+    const a = createAggregator({ maxSynTuples: 100, maxConnectionKeys: 100_000 });
+    for (let i = 0; i < 10_000; i++) a.addObservation(syn(i, '10.0.0.5', i % 60000, '10.0.0.6', 80), 0);
+    expect(a.drain().connections[0]?.count).toBe(10_000);
+  });
+
+  it('counts each socket-scan connection once per interval', () => {
+    const a = createAggregator();
+    const c1 = { src: '10.0.0.5', sport: 40000, dst: '10.0.0.6', dport: 5432 };
+    const c2 = { ...c1, sport: 40001 };
+    a.addSocketConnection(c1, 100);
+    a.addSocketConnection(c1, 200);
+    a.addSocketConnection(c2, 200);
+    expect(a.drain().connections).toEqual([
+      {
+        src: '10.0.0.5',
+        dst: '10.0.0.6',
+        dport: 5432,
+        protocol: 'TCP',
+        source: 'socket-scan',
+        count: 2,
+        firstSeen: 100,
+        lastSeen: 200,
+      },
+    ]);
+    a.addSocketConnection(c1, 300);
+    expect(a.drain().connections[0]).toMatchObject({ count: 1, firstSeen: 300 });
+  });
+});
+
+describe('createAggregator: DNS', () => {
+  it('resolves the CNAME chain to the final addresses with the minimum TTL', () => {
+    expect(resolveDnsChain(dnsObs(0))).toEqual({
+      name: 'www.shop.example',
+      cnames: ['front.shop.svc.cluster.local', 'lb.shop.svc.cluster.local'],
+      ips: ['10.96.1.8', '10.96.1.7'],
+      ttl: 30,
+    });
+  });
+
+  it('aggregates identical resolutions and keeps the minimum TTL', () => {
+    const a = createAggregator();
+    a.addObservation(dnsObs(1000), 0);
+    a.addObservation(
+      dnsObs(2000, {
+        answers: [
+          { type: 'CNAME', name: 'www.shop.example', data: 'front.shop.svc.cluster.local', ttl: 300 },
+          { type: 'CNAME', name: 'front.shop.svc.cluster.local', data: 'lb.shop.svc.cluster.local', ttl: 5 },
+          { type: 'A', name: 'lb.shop.svc.cluster.local', data: '10.96.1.7', ttl: 45 },
+          { type: 'A', name: 'lb.shop.svc.cluster.local', data: '10.96.1.8', ttl: 45 },
+        ],
+      }),
+      0,
+    );
+    expect(a.drain().dns).toEqual([
+      {
+        client: '10.0.0.5',
+        server: '10.96.0.10',
+        name: 'www.shop.example',
+        cnames: ['front.shop.svc.cluster.local', 'lb.shop.svc.cluster.local'],
+        ips: ['10.96.1.7', '10.96.1.8'],
+        ttl: 5,
+        count: 2,
+        firstSeen: 1000,
+        lastSeen: 2000,
+      },
+    ]);
+  });
+
+  it('stops at CNAME loops', () => {
+    const r = resolveDnsChain(
+      dnsObs(0, {
+        qname: 'a.example',
+        answers: [
+          { type: 'CNAME', name: 'a.example', data: 'b.example', ttl: 10 },
+          { type: 'CNAME', name: 'b.example', data: 'a.example', ttl: 10 },
+        ],
+      }),
+    );
+    expect(r).toEqual({ name: 'a.example', cnames: ['b.example'], ips: [], ttl: 10 });
+  });
+
+  it('skips responses without a question, without an address, or with a name the wire refuses', () => {
+    const a = createAggregator();
+    a.addObservation(dnsObs(0, { qname: null, qtype: null }), 0);
+    a.addObservation(dnsObs(0, { rcode: 3, answers: [] }), 0);
+    a.addObservation(
+      dnsObs(0, { qname: 'bad name', answers: [{ type: 'A', name: 'bad name', data: '10.0.0.1', ttl: 1 }] }),
+      0,
+    );
+    const out = a.drain();
+    expect(out.dns).toEqual([]);
+    expect(out.skipped).toEqual({ 'dns-no-question': 1, 'dns-no-address': 1, 'dns-bad-name': 1 });
+  });
+
+  it('produces records that the wire schema accepts', () => {
+    const a = createAggregator();
+    a.addObservation(dnsObs(5), 0);
+    a.addObservation(syn(6, 'fd00::5', 40000, 'fd00::6', 80), 0);
+    a.addSocketConnection({ src: '10.0.0.1', sport: 1234, dst: '10.0.0.2', dport: 22 }, 7);
+    const { connections, dns } = a.drain();
+    const r = parseReportBatch({
+      version: WIRE_VERSION,
+      reporter: 'node-1',
+      sequence: 1,
+      sentAt: 8,
+      connections,
+      dns,
+    });
+    expect(r).toMatchObject({ ok: true });
+  });
+});

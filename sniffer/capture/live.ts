@@ -1,0 +1,161 @@
+// Live capture through libpcap with the `cap` binding. The kernel BPF filter lets only the packets
+// the sniffer needs reach JavaScript; every packet is handed to `onPacket` synchronously, because
+// `cap` copies each packet into ONE reused buffer: the callee must decode at once and copy what it
+// keeps.
+//
+// What `cap` 0.2.1 does and does not give (node_modules/cap/src/binding.cc):
+// - it opens with snaplen 65535, promiscuous mode, `pcap_set_buffer_size(bufSize)`, and immediate
+//   mode (pcap_set_immediate_mode, found with dlopen("libpcap.so"), so libpcap-dev must be installed
+//   for immediate mode; without it TPACKET_V3 batches packets and they arrive late, not lost);
+// - the 'packet' event carries only the length and a truncation flag, NOT the capture timestamp:
+//   the sniffer stamps packets with the wall clock when it handles them (immediate mode keeps that
+//   within milliseconds of the kernel's stamp, and the wire carries milliseconds);
+// - it does not bind pcap_stats(), so kernel drop counts are not available through it (see
+//   `kernelStats` below).
+import { createRequire } from 'node:module';
+
+/** Link-layer header type numbers (https://www.tcpdump.org/linktypes.html) for the names `cap` returns. */
+export const LINKTYPE = {
+  null: 0,
+  ethernet: 1,
+  raw: 101,
+  ieee80211Radio: 127,
+  linuxSll: 113,
+  linuxSll2: 276,
+} as const;
+
+/** Options of {@link buildCaptureFilter}. */
+export interface CaptureFilterOptions {
+  /** Also pass UDP packets so the decoder can report the first packet of each UDP flow. */
+  readonly udpFlows?: boolean;
+}
+
+/**
+ * The kernel filter (pcap-filter(7) syntax). It passes:
+ * - DNS responses over UDP (source port 53), and TCP port 53 in both directions, because
+ *   reassembling a response over TCP needs the whole server stream;
+ * - TCP segments with SYN set (SYN and SYN-ACK). IPv4 uses `tcp[tcpflags]`, which libpcap compiles
+ *   with the IP header length and a fragment-offset check. libpcap refuses `tcp[...]` over IPv6
+ *   ("expression rejects all packets"), so IPv6 reads the flags byte directly: next header 6 (TCP)
+ *   right after the fixed 40-byte header, flags at TCP offset 13 → `ip6[40+13]`. A SYN behind IPv6
+ *   extension headers is therefore not matched (rare: SYNs carry none in practice);
+ * - optionally every UDP packet (the decoder keeps only the first of each flow);
+ * - the same behind one 802.1Q tag: `vlan` shifts the offsets of what follows it, so it comes last.
+ */
+export function buildCaptureFilter(options: CaptureFilterOptions = {}): string {
+  const parts = [
+    'tcp[tcpflags] & tcp-syn != 0',
+    '(ip6[6] = 6 and ip6[53] & 0x02 != 0)',
+    'udp src port 53',
+    'tcp port 53',
+  ];
+  if (options.udpFlows) parts.push('udp');
+  const base = parts.join(' or ');
+  return `(${base}) or (vlan and (${base}))`;
+}
+
+/** Kernel counters of the capture socket, when they can be read. */
+export interface KernelCaptureStats {
+  readonly received: number;
+  readonly dropped: number;
+}
+
+/** An open live capture. */
+export interface LiveCapture {
+  /** The link type number of the interface (LINKTYPE_*). */
+  readonly linkType: number;
+  /** Kernel receive/drop counters since open; null because `cap` does not expose pcap_stats(). */
+  kernelStats(): KernelCaptureStats | null;
+  /** Stops capturing; idempotent. */
+  close(): void;
+}
+
+/** Options of {@link openLiveCapture}. */
+export interface LiveCaptureOptions {
+  /** Interface name, or `any` for every interface (Linux cooked capture). */
+  readonly iface: string;
+  readonly filter: string;
+  /** Kernel ring size in bytes; larger absorbs longer bursts before the kernel drops. */
+  readonly bufferBytes: number;
+  /** Called synchronously for each packet; `frame` is only valid during the call. */
+  readonly onPacket: (linkType: number, frame: Uint8Array, tsNs: bigint, truncated: boolean) => void;
+  /** Called when `onPacket` throws (it should not): the packet is skipped and counted by the caller. */
+  readonly onHandlerError?: (err: unknown) => void;
+}
+
+interface CapInstance {
+  open(device: string, filter: string, bufSize: number, buffer: Buffer): string;
+  close(): void;
+  on(event: 'packet', listener: (nbytes: number, truncated: boolean) => void): void;
+  removeAllListeners(event?: string): void;
+}
+
+interface CapModule {
+  readonly Cap: (new () => CapInstance) & {
+    deviceList(): readonly { readonly name: string }[];
+  };
+}
+
+/** Translates the link-type name `cap` returns into its number. */
+export function linkTypeFromCapName(name: string): number | null {
+  switch (name) {
+    case 'ETHERNET':
+      return LINKTYPE.ethernet;
+    case 'LINKTYPE_LINUX_SLL':
+      return LINKTYPE.linuxSll;
+    case 'RAW':
+      return LINKTYPE.raw;
+    case 'NULL':
+      return LINKTYPE.null;
+    case 'IEEE802_11_RADIO':
+      return LINKTYPE.ieee80211Radio;
+    default: {
+      // "Unknown linktype 276": DLT and LINKTYPE numbers agree for the types cap does not name.
+      const m = /^Unknown linktype (\d+)$/.exec(name);
+      return m ? Number(m[1]) : null;
+    }
+  }
+}
+
+/** Lists capture devices (for error messages). */
+export function listCaptureDevices(): string[] {
+  const require = createRequire(import.meta.url);
+  const { Cap } = require('cap') as CapModule;
+  return Cap.deviceList().map((d) => d.name);
+}
+
+/** Opens a live capture; it runs until `signal` aborts or `close()` is called. Throws when the device cannot be opened. */
+export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal): LiveCapture {
+  // Loaded lazily so that commands that never capture do not load the native addon.
+  const require = createRequire(import.meta.url);
+  const { Cap } = require('cap') as CapModule;
+  const cap = new Cap();
+  // One packet at most: cap truncates to this buffer and snaplen is 65535.
+  const buffer = Buffer.alloc(65535);
+  const linkName = cap.open(options.iface, options.filter, options.bufferBytes, buffer);
+  const linkType = linkTypeFromCapName(linkName);
+  if (linkType === null) {
+    cap.close();
+    throw new Error(`interface ${options.iface} has an unsupported link type (${linkName})`);
+  }
+  const { onPacket, onHandlerError } = options;
+  cap.on('packet', (nbytes, truncated) => {
+    const tsNs = BigInt(Date.now()) * 1_000_000n;
+    try {
+      onPacket(linkType, buffer.subarray(0, nbytes), tsNs, truncated);
+    } catch (err) {
+      onHandlerError?.(err);
+    }
+  });
+  let closed = false;
+  const close = (): void => {
+    if (closed) return;
+    closed = true;
+    signal.removeEventListener('abort', close);
+    cap.removeAllListeners('packet');
+    cap.close();
+  };
+  if (signal.aborted) close();
+  else signal.addEventListener('abort', close, { once: true });
+  return { linkType, kernelStats: () => null, close };
+}

@@ -1,0 +1,318 @@
+// The composition root of the live sniffer: reads nothing itself (config.ts did), builds the
+// adapters (libpcap capture, /proc socket scan, spool, HTTP reporter, metrics endpoint) around the
+// pure core (packet decoder, aggregator), and runs until the AbortSignal fires. On abort it closes
+// the current batch, spools it, and makes one final delivery attempt with a short deadline.
+import { pino, type Logger } from 'pino';
+import { createAggregator, type AggregateInterval, type Aggregator } from './aggregate.js';
+import { buildCaptureFilter, openLiveCapture, type LiveCapture } from './capture/live.js';
+import type { LiveSnifferConfig, ReportingConfig, SnifferConfig } from './config.js';
+import { createPacketDecoder, type PacketDecoder } from './decode/packet-decoder.js';
+import {
+  createSnifferMetrics,
+  startMetricsServer,
+  type MetricsServer,
+  type SnifferMetrics,
+} from './metrics.js';
+import type { Observation } from './observation.js';
+import { createReporter, type Reporter } from './reporter/reporter.js';
+import { openSpool } from './reporter/spool.js';
+import { scanSockets } from './sockets/scan.js';
+
+/** How long the final delivery attempt on shutdown may take before the batch stays spooled. */
+export const SHUTDOWN_FLUSH_DEADLINE_MS = 3_000;
+
+/** What a sniffer run did, for the summary line and for tests. */
+export interface SnifferSummary {
+  readonly packets: number;
+  readonly observations: number;
+  readonly malformed: number;
+  readonly batches: number;
+  /** Batches still in the spool at exit (delivered on the next start). */
+  readonly pendingBatches: number;
+}
+
+/** Hooks a caller (the CLI, a test) may pass. */
+export interface SnifferHooks {
+  readonly log?: Logger;
+  /** Called once capture and the metrics endpoint are up. */
+  readonly onReady?: (info: { readonly metricsPort: number | null; readonly linkType: number }) => void;
+}
+
+/** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
+export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (signal.aborted) {
+      resolve();
+      return;
+    }
+    const done = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Runs `fn` every `ms` (never overlapping itself) until `signal` aborts. */
+async function every(ms: number, signal: AbortSignal, fn: () => Promise<void> | void): Promise<void> {
+  while (!signal.aborted) {
+    await abortableSleep(ms, signal);
+    if (signal.aborted) break;
+    await fn();
+  }
+}
+
+/** Creates the sniffer's pino logger: JSON lines on stderr (stdout is kept for NDJSON output). */
+export function createSnifferLogger(level: string, nodeName: string): Logger {
+  return pino(
+    { level, base: { component: 'sniffer', node: nodeName } },
+    pino.destination({ fd: 2, sync: true }),
+  );
+}
+
+/** Keeps prom-client counters in step with the decoder's and aggregator's plain counters (cheap per packet). */
+class MetricsSync {
+  private readonly last = new Map<string, number>();
+  readonly observationsByType: Record<Observation['type'], number> = {
+    dns: 0,
+    'tcp-syn': 0,
+    'tcp-synack': 0,
+    'udp-flow': 0,
+  };
+
+  constructor(
+    private readonly metrics: SnifferMetrics,
+    private readonly decoder: PacketDecoder,
+  ) {}
+
+  private delta(key: string, value: number): number {
+    const d = value - (this.last.get(key) ?? 0);
+    this.last.set(key, value);
+    return d;
+  }
+
+  sync(): void {
+    const s = this.decoder.stats;
+    this.metrics.packetsSeen.inc(this.delta('packets', s.packets));
+    this.metrics.packetsDecoded.inc(this.delta('decoded', s.decoded));
+    for (const [reason, n] of Object.entries(s.malformed)) {
+      const d = this.delta(`malformed:${reason}`, n);
+      if (d > 0) this.metrics.packetsMalformed.inc({ reason }, d);
+    }
+    for (const [type, n] of Object.entries(this.observationsByType)) {
+      const d = this.delta(`obs:${type}`, n);
+      if (d > 0) this.metrics.observations.inc({ type }, d);
+    }
+  }
+
+  addSkipped(skipped: AggregateInterval['skipped']): void {
+    for (const [reason, n] of Object.entries(skipped))
+      if (n) this.metrics.aggregateSkipped.inc({ reason }, n);
+  }
+}
+
+function sumMalformed(decoder: PacketDecoder): number {
+  return Object.values(decoder.stats.malformed).reduce((a, b) => a + b, 0);
+}
+
+/** Builds the spool and reporter shared by live capture and replay. */
+async function buildReporter(
+  reporting: ReportingConfig,
+  log: Logger,
+  metrics: SnifferMetrics,
+): Promise<Reporter> {
+  const spool = await openSpool({
+    dir: reporting.spoolDir,
+    maxBytes: reporting.spoolMaxBytes,
+    initialSequence: Date.now(),
+  });
+  const pending = spool.list();
+  if (pending.length > 0) {
+    log.info(
+      { batches: pending.length, bytes: spool.bytes, first: pending[0]?.sequence },
+      'resuming delivery from the spool',
+    );
+  }
+  const updateSpoolGauges = (): void => {
+    metrics.spoolBytes.set(spool.bytes);
+    metrics.spoolBatches.set(spool.list().length);
+  };
+  updateSpoolGauges();
+  return createReporter({
+    mapperUrl: reporting.mapperUrl,
+    tokenFile: reporting.tokenFile,
+    reporter: reporting.nodeName,
+    spool,
+    log,
+    sleep: abortableSleep,
+    now: Date.now,
+    random: Math.random,
+    onEvent: (e) => {
+      switch (e.type) {
+        case 'sent':
+          metrics.batchesSent.inc();
+          if (!e.applied) metrics.batchesDuplicate.inc();
+          break;
+        case 'retry':
+          metrics.batchesRetried.inc();
+          break;
+        case 'spooled':
+          metrics.batchesSpooled.inc();
+          break;
+        case 'dropped':
+          metrics.batchesDropped.inc(e.sequences.length);
+          break;
+        case 'dead-lettered':
+          metrics.batchesDeadLettered.inc();
+          break;
+      }
+      updateSpoolGauges();
+    },
+  });
+}
+
+/** Closes the aggregator's interval and submits it unless it is empty; returns 1 when a batch was made. */
+async function closeInterval(
+  aggregator: Aggregator,
+  reporter: Reporter,
+  sync: MetricsSync,
+  log: Logger,
+): Promise<number> {
+  const interval = aggregator.drain();
+  sync.addSkipped(interval.skipped);
+  if (interval.connections.length === 0 && interval.dns.length === 0) return 0;
+  const sequence = await reporter.submit(interval);
+  log.debug({ sequence, connections: interval.connections.length, dns: interval.dns.length }, 'batch closed');
+  return 1;
+}
+
+async function runLive(
+  config: LiveSnifferConfig,
+  signal: AbortSignal,
+  hooks: SnifferHooks,
+): Promise<SnifferSummary> {
+  const log = hooks.log ?? createSnifferLogger(config.logLevel, config.reporting.nodeName);
+  const metrics = createSnifferMetrics();
+  const reporter = await buildReporter(config.reporting, log, metrics);
+  const decoder = createPacketDecoder({ udpFlows: config.udpFlows });
+  const aggregator = createAggregator();
+  const sync = new MetricsSync(metrics, decoder);
+  let capture: LiveCapture | null = null;
+  let metricsServer: MetricsServer | null = null;
+  let batches = 0;
+  let handlerErrors = 0;
+
+  // Background loops stop on `loops`, which aborts after the final batch is closed.
+  const loops = new AbortController();
+  const delivery = new AbortController();
+  try {
+    const filter = buildCaptureFilter({ udpFlows: config.udpFlows });
+    const counts = sync.observationsByType;
+    try {
+      capture = openLiveCapture(
+        {
+          iface: config.iface,
+          filter,
+          bufferBytes: config.captureBufferBytes,
+          onPacket: (linkType, frame, tsNs) => {
+            const observations = decoder.decode(linkType, frame, tsNs);
+            if (observations.length === 0) return;
+            const nowMs = Number(tsNs / 1_000_000n);
+            for (const obs of observations) {
+              counts[obs.type]++;
+              aggregator.addObservation(obs, nowMs);
+            }
+          },
+          onHandlerError: (err) => {
+            if (handlerErrors++ < 10) log.error({ err }, 'packet handler threw; packet skipped');
+          },
+        },
+        signal,
+      );
+    } catch (err) {
+      throw new Error(
+        `cannot capture on interface "${config.iface}": ${(err as Error).message}. ` +
+          'Check the name with `ip link` (or use --iface any) and run as root or with CAP_NET_RAW and CAP_NET_ADMIN.',
+        { cause: err },
+      );
+    }
+    metrics.kernelDropsAvailable.set(capture.kernelStats() === null ? 0 : 1);
+    log.info({ iface: config.iface, linkType: capture.linkType, filter }, 'capturing');
+    if (config.metricsListen) {
+      metricsServer = await startMetricsServer(
+        config.metricsListen,
+        metrics.registry,
+        () => !signal.aborted,
+        () => sync.sync(),
+      );
+      log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics endpoint listening');
+    }
+    hooks.onReady?.({ metricsPort: metricsServer?.port ?? null, linkType: capture.linkType });
+
+    const deliveryDone = reporter.run(delivery.signal);
+    const reportLoop = every(config.reporting.reportIntervalMs, loops.signal, async () => {
+      sync.sync();
+      batches += await closeInterval(aggregator, reporter, sync, log);
+    });
+    const scan = async (): Promise<void> => {
+      try {
+        const result = await scanSockets();
+        const nowMs = Date.now();
+        for (const c of result.connections) aggregator.addSocketConnection(c, nowMs);
+        metrics.socketScans.inc();
+        metrics.socketScanConnections.inc(result.connections.length);
+        metrics.socketScanNamespaces.set(result.namespaces);
+        if (result.errors > 0) metrics.socketScanErrors.inc(result.errors);
+      } catch (err) {
+        metrics.socketScanErrors.inc();
+        log.warn({ err }, 'socket scan failed; will retry at the next interval');
+      }
+    };
+    let scanLoop: Promise<void> = Promise.resolve();
+    if (config.scanIntervalMs !== null) {
+      const intervalMs = config.scanIntervalMs;
+      scanLoop = scan().then(() => every(intervalMs, loops.signal, scan));
+    }
+
+    await new Promise<void>((resolve) => {
+      if (signal.aborted) resolve();
+      else signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    log.info('stopping: closing the last batch');
+    capture.close();
+    loops.abort();
+    await Promise.all([reportLoop, scanLoop]);
+    sync.sync();
+    batches += await closeInterval(aggregator, reporter, sync, log);
+    delivery.abort();
+    await deliveryDone;
+    const flushed = await reporter.flush(SHUTDOWN_FLUSH_DEADLINE_MS);
+    const pending = reporter.pending();
+    if (!flushed)
+      log.warn({ pending: pending.batches }, 'mapper not reachable at shutdown; batches stay in the spool');
+    return {
+      packets: decoder.stats.packets,
+      observations: decoder.stats.observations,
+      malformed: sumMalformed(decoder),
+      batches,
+      pendingBatches: pending.batches,
+    };
+  } finally {
+    capture?.close();
+    loops.abort();
+    delivery.abort();
+    await metricsServer?.close();
+  }
+}
+
+/** Runs the sniffer described by `config` until `signal` aborts (live) or the file ends (replay). */
+export async function runSniffer(
+  config: SnifferConfig,
+  signal: AbortSignal,
+  hooks: SnifferHooks = {},
+): Promise<SnifferSummary> {
+  if (config.mode === 'live') return runLive(config, signal, hooks);
+  throw new Error('replay into a mapper is not implemented yet');
+}
