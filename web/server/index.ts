@@ -1,0 +1,277 @@
+// The web explorer's express router: the login page, the app shell, its static assets, and the
+// UI's JSON API under /ui/api. The mapper mounts it at `/` beside its own /api/v1 routes.
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import express, { type NextFunction, type Request, type Response, type Router } from 'express';
+import helmet from 'helmet';
+import { ApiError, sendApiError, toApiError } from '../../mapper/api/errors.js';
+import type { GraphStore } from '../../mapper/store/graph-store.js';
+import { DEFAULT_NODE_BUDGET, decodeFilter, describeFilterError, type ViewFilter } from '../shared/view.js';
+import { WebAuth, clearedSessionCookie, isSafeNext, sessionCookie, type WebAuthOptions } from './auth.js';
+import { LiveHub, type LiveOptions } from './live.js';
+import { renderAppPage, renderLoginPage, renderNotBuiltPage } from './pages.js';
+import type { IntentsProvider, ReportProvider } from './providers.js';
+import { WebGraphService } from './service.js';
+
+export { isLoopbackHost } from './auth.js';
+export type { WebAuthOptions } from './auth.js';
+export type { IntentsProvider, ReportProvider, ReportVerdicts, PolicyDecision } from './providers.js';
+export type { LiveOptions } from './live.js';
+
+/** What the mapper passes to createWebRouter. */
+export interface WebDeps {
+  /** The graph store (read only). */
+  readonly store: GraphStore;
+  /** Token and anonymous access rules. */
+  readonly auth: WebAuthOptions;
+  /** The clock, epoch ms (time windows, sessions). */
+  readonly now: () => number;
+  /** Suggested ClientIntents (issue 6); without it the panel says "not available". */
+  readonly intents?: IntentsProvider;
+  /** The safe-to-enforce report (issue 6); without it verdicts and the report say "not available". */
+  readonly report?: ReportProvider;
+  /** Live update settings. */
+  readonly live?: LiveOptions;
+  /** Node budget above which namespaces start collapsed (default 250). */
+  readonly nodeBudget?: number;
+  /** Folder of the built browser bundle (default: dist/web/public of this package). */
+  readonly assetsDir?: string;
+  /** The URL sniffers report to, shown in the empty state (default: this request's origin). */
+  readonly mapperUrl?: string;
+}
+
+/** The router plus a handle to end live streams on shutdown. */
+export type WebRouter = Router & { readonly closeWeb: () => void };
+
+/** The built browser bundle shipped with this package, found from this file in dist/ or the source tree. */
+export function defaultAssetsDir(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    for (const c of [join(dir, 'public'), join(dir, 'dist', 'web', 'public')])
+      if (existsSync(join(c, 'app.js'))) return c;
+    dir = dirname(dir);
+  }
+  return join(dirname(fileURLToPath(import.meta.url)), '..', 'public');
+}
+
+/** Content-Security-Policy of every UI response: same-origin scripts and styles only, no inline code, no eval. */
+export const CSP_DIRECTIVES = {
+  defaultSrc: ["'none'"],
+  scriptSrc: ["'self'"],
+  styleSrc: ["'self'"],
+  imgSrc: ["'self'", 'data:', 'blob:'],
+  connectSrc: ["'self'"],
+  fontSrc: ["'self'"],
+  manifestSrc: ["'self'"],
+  formAction: ["'self'"],
+  frameAncestors: ["'none'"],
+  baseUri: ["'none'"],
+  objectSrc: ["'none'"],
+} as const;
+
+function filterOf(req: Request): ViewFilter {
+  const params = new URLSearchParams(req.url.includes('?') ? req.url.slice(req.url.indexOf('?') + 1) : '');
+  const r = decodeFilter(params);
+  if (!r.ok) throw new ApiError('invalid-query', describeFilterError(r.reason));
+  return r.value;
+}
+
+function param(req: Request, name: string): string {
+  const v = req.query[name];
+  return typeof v === 'string' ? v : '';
+}
+
+/** Builds the web UI router. Throws if the auth options would leave it open without consent. */
+export function createWebRouter(deps: WebDeps): WebRouter {
+  const auth = new WebAuth(deps.auth, deps.now);
+  const service = new WebGraphService({
+    store: deps.store,
+    now: deps.now,
+    intents: deps.intents,
+    report: deps.report,
+    nodeBudget: deps.nodeBudget,
+  });
+  const live = new LiveHub(service, deps.live);
+  const assetsDir = deps.assetsDir ?? defaultAssetsDir();
+  const router = express.Router() as WebRouter;
+  Object.defineProperty(router, 'closeWeb', { value: () => live.close() });
+
+  router.use(
+    helmet({
+      contentSecurityPolicy: { useDefaults: false, directives: CSP_DIRECTIVES },
+      referrerPolicy: { policy: 'no-referrer' },
+      crossOriginResourcePolicy: { policy: 'same-origin' },
+    }),
+  );
+
+  const secure = (req: Request): boolean => req.secure;
+  const isAuthed = (req: Request): boolean =>
+    auth.isAuthorized({ authorization: req.headers.authorization, cookie: req.headers.cookie });
+  const requirePage = (req: Request, res: Response, next: NextFunction): void => {
+    if (isAuthed(req)) return next();
+    res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
+  };
+  const requireApi = (req: Request, res: Response, next: NextFunction): void => {
+    if (isAuthed(req)) return next();
+    const hasCredential =
+      req.headers.authorization !== undefined || (req.headers.cookie ?? '').includes('intentmap_session=');
+    sendApiError(
+      res,
+      hasCredential
+        ? new ApiError('invalid-token', 'the token or session is not valid; sign in again at /login')
+        : new ApiError('missing-token', 'sign in at /login, or send Authorization: Bearer <token>'),
+    );
+  };
+  const noStore = (_req: Request, res: Response, next: NextFunction): void => {
+    res.setHeader('Cache-Control', 'no-store');
+    next();
+  };
+
+  // Static assets hold no cluster data: served without a session so the login page has its style.
+  router.use(
+    '/assets',
+    express.static(assetsDir, { index: false, fallthrough: true, maxAge: '1h', immutable: false }),
+  );
+
+  router.get('/login', noStore, (req, res) => {
+    const next = param(req, 'next');
+    if (auth.anonymous) {
+      res.redirect(303, isSafeNext(next) ? next : '/');
+      return;
+    }
+    res.type('html').send(renderLoginPage({ next: isSafeNext(next) ? next : '/', error: '' }));
+  });
+
+  router.post(
+    '/login',
+    noStore,
+    express.urlencoded({ extended: false, limit: '4kb', parameterLimit: 10 }),
+    (req, res) => {
+      const body = (req.body ?? {}) as Record<string, unknown>;
+      const token = typeof body['token'] === 'string' ? body['token'] : '';
+      const nextRaw = typeof body['next'] === 'string' ? body['next'] : '/';
+      const next = isSafeNext(nextRaw) ? nextRaw : '/';
+      // SameSite=Strict protects the session; also refuse cross-site login posts (login CSRF).
+      const origin = req.headers.origin;
+      if (
+        origin !== undefined &&
+        origin !== 'null' &&
+        origin !== `${req.protocol}://${req.headers.host ?? ''}`
+      ) {
+        res
+          .status(403)
+          .type('html')
+          .send(renderLoginPage({ next, error: 'Sign-in from another site was refused.' }));
+        return;
+      }
+      if (token === '' || !auth.checkToken(token)) {
+        res
+          .status(401)
+          .type('html')
+          .send(
+            renderLoginPage({
+              next,
+              error: 'That token is not valid. Check the mapper’s --token-file and try again.',
+            }),
+          );
+        return;
+      }
+      const s = auth.createSession();
+      res.setHeader('Set-Cookie', sessionCookie(s.id, s.maxAgeSeconds, secure(req)));
+      res.redirect(303, next);
+    },
+  );
+
+  router.post('/logout', noStore, (req, res) => {
+    auth.endSession(req.headers.cookie);
+    res.setHeader('Set-Cookie', clearedSessionCookie(secure(req)));
+    res.redirect(303, '/login');
+  });
+
+  router.get(['/', '/ui'], noStore, requirePage, (req, res) => {
+    if (!existsSync(join(assetsDir, 'app.js'))) {
+      res.status(503).type('html').send(renderNotBuiltPage());
+      return;
+    }
+    const mapperUrl = deps.mapperUrl ?? `${req.protocol}://${req.headers.host ?? 'MAPPER:PORT'}`;
+    res.type('html').send(renderAppPage({ mapperUrl, signedIn: !auth.anonymous }));
+  });
+
+  const api = express.Router();
+  api.use(noStore, requireApi);
+
+  api.get('/graph', (req, res) => {
+    const f = filterOf(req);
+    const budgetText = param(req, 'budget');
+    const budget = budgetText === '' ? (deps.nodeBudget ?? DEFAULT_NODE_BUDGET) : Number(budgetText);
+    if (!Number.isSafeInteger(budget) || budget < 1 || budget > 100_000)
+      throw new ApiError('invalid-query', `budget must be 1-100000, got "${budgetText}"`);
+    res.json(service.view(f, budget));
+  });
+
+  api.get('/suggest', (req, res) => {
+    const q = param(req, 'q').slice(0, 256);
+    const limitText = param(req, 'limit');
+    const limit = limitText === '' ? 20 : Math.min(100, Math.max(1, Number(limitText) || 20));
+    res.json(service.suggest(q, limit));
+  });
+
+  api.get('/node', (req, res) => {
+    const id = param(req, 'id');
+    if (id === '') throw new ApiError('invalid-query', 'missing "id": the node id from the graph');
+    const d = service.nodeDetail(id, filterOf(req));
+    if (d === null) throw new ApiError('not-found', `no node "${id.slice(0, 200)}" in the graph`);
+    res.json(d);
+  });
+
+  api.get('/edge', (req, res) => {
+    const source = param(req, 'source');
+    const target = param(req, 'target');
+    if (source === '' || target === '')
+      throw new ApiError('invalid-query', 'missing "source" or "target": the node ids of the edge');
+    res.json(service.edgeDetail(source, target, filterOf(req)));
+  });
+
+  api.get('/intents.yaml', (req, res) => {
+    const client = param(req, 'client');
+    const yaml = service.intentsYaml(filterOf(req), client);
+    if (yaml === null)
+      throw new ApiError(
+        'not-found',
+        'suggested intents are not available in this mapper (no intents provider)',
+      );
+    const name =
+      client === ''
+        ? 'intents.yaml'
+        : `intents-${client.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100)}.yaml`;
+    res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
+    res.type('application/yaml').send(yaml);
+  });
+
+  api.get('/report.html', (_req, res) => {
+    const html = service.reportHtml();
+    if (html === null)
+      throw new ApiError(
+        'not-found',
+        'the safe-to-enforce report is not available in this mapper (no report provider)',
+      );
+    res.setHeader('Content-Disposition', 'attachment; filename="intentmap-report.html"');
+    res.type('html').send(html);
+  });
+
+  api.get('/events', (req, res) => {
+    const f = filterOf(req);
+    if (!live.hasRoom())
+      throw new ApiError('shutting-down', 'too many live connections; the page falls back to manual reloads');
+    live.attach(res, f, param(req, 'since'));
+  });
+
+  api.use((_req, _res, next) => next(new ApiError('not-found', 'no such UI API route')));
+  api.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
+    if (res.headersSent) return next(err);
+    sendApiError(res, toApiError(err));
+  });
+  router.use('/ui/api', api);
+  return router;
+}
