@@ -79,5 +79,11 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
   const stats = decoder.stats;
   let malformed = 0;
   for (const n of Object.values(stats.malformed)) malformed += n;
-  return { stats, malformed, bytesRead: result.bytesRead, stop: result.stop, cancelled: result.cancelled || output.closed };
+  return {
+    stats,
+    malformed,
+    bytesRead: result.bytesRead,
+    stop: result.stop,
+    cancelled: result.cancelled || output.closed,
+  };
 }

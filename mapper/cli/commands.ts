@@ -1,12 +1,13 @@
 // The list of subcommands. Each part owns its command modules (`<part>/cli/*-command.ts`), each
 // exporting `register(program)`; register a command here only once it works end to end.
 import type { Command } from 'commander';
+import { register as registerSniff } from '../../sniffer/cli/sniff-command.js';
 import { register as registerConnectivity } from './connectivity-command.js';
 
 /** A module that adds one subcommand to the program. */
 export type CommandRegistrar = (program: Command) => void;
 
-const registrars: readonly CommandRegistrar[] = [registerConnectivity];
+const registrars: readonly CommandRegistrar[] = [registerSniff, registerConnectivity];
 
 /** Adds every working subcommand to `program`. */
 export function registerCommands(program: Command): void {

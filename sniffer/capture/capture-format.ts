@@ -53,7 +53,8 @@ export const HARD_MAX_RECORD_BYTES = 16 * 1024 * 1024;
 /** Tells the format from the first 4 bytes, or null when they are not a known magic. */
 export function detectCaptureFormat(first4: Uint8Array): CaptureFormat | null {
   if (first4.length < 4) return null;
-  const m = (((first4[0] ?? 0) << 24) | ((first4[1] ?? 0) << 16) | ((first4[2] ?? 0) << 8) | (first4[3] ?? 0)) >>> 0;
+  const m =
+    (((first4[0] ?? 0) << 24) | ((first4[1] ?? 0) << 16) | ((first4[2] ?? 0) << 8) | (first4[3] ?? 0)) >>> 0;
   if (m === PCAPNG_BLOCK.sectionHeader) return 'pcapng';
   for (const v of Object.values(PCAP_MAGIC)) if (m === v) return 'pcap';
   return null;

@@ -45,7 +45,11 @@ export class CaptureStreamParser {
     if (this.parser === null) {
       if (this.input.available < 4) {
         if (this.input.ended) {
-          this.notCapture = { reason: 'not-a-capture', offset: 0, detail: `only ${this.input.available} bytes` };
+          this.notCapture = {
+            reason: 'not-a-capture',
+            offset: 0,
+            detail: `only ${this.input.available} bytes`,
+          };
         }
         return null;
       }
@@ -54,7 +58,11 @@ export class CaptureStreamParser {
         const hex = Array.from(this.input.buf.subarray(this.input.pos, this.input.pos + 4), (b) =>
           b.toString(16).padStart(2, '0'),
         ).join(' ');
-        this.notCapture = { reason: 'not-a-capture', offset: this.input.offset, detail: `first bytes ${hex}` };
+        this.notCapture = {
+          reason: 'not-a-capture',
+          offset: this.input.offset,
+          detail: `first bytes ${hex}`,
+        };
         return null;
       }
       this.parser = format === 'pcap' ? new PcapParser(this.input) : new PcapngParser(this.input);

@@ -47,7 +47,8 @@ export async function readCaptureFile(
       const keepGoing = await onChunk(parser);
       onProgress?.(bytesRead, fileBytes);
       if (!keepGoing) return { bytesRead, fileBytes, stop: parser.stop, cancelled: true };
-      if (n === 0 || parser.stop !== null) return { bytesRead, fileBytes, stop: parser.stop, cancelled: false };
+      if (n === 0 || parser.stop !== null)
+        return { bytesRead, fileBytes, stop: parser.stop, cancelled: false };
     }
   } finally {
     await handle.close();

@@ -3,7 +3,12 @@
 // and a fraction field of one second or more carried into the seconds (as `sec + frac/10^res`).
 // It stops cleanly, with the offset, at a record that announces an impossible length or is cut
 // short by the end of the file.
-import { DEFAULT_MAX_RECORD_BYTES, HARD_MAX_RECORD_BYTES, PCAP_MAGIC, type CaptureStop } from './capture-format.js';
+import {
+  DEFAULT_MAX_RECORD_BYTES,
+  HARD_MAX_RECORD_BYTES,
+  PCAP_MAGIC,
+  type CaptureStop,
+} from './capture-format.js';
 import type { ChunkInput, CaptureRecord } from './chunk-input.js';
 
 const FILE_HEADER_BYTES = 24;
@@ -24,7 +29,13 @@ export class PcapParser {
   private isNano = false;
   private linkType = 0;
   private maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
-  private readonly record: MutableRecord = { linkType: 0, tsNs: null, data: new Uint8Array(0), originalLength: 0, offset: 0 };
+  private readonly record: MutableRecord = {
+    linkType: 0,
+    tsNs: null,
+    data: new Uint8Array(0),
+    originalLength: 0,
+    offset: 0,
+  };
   /** Set when reading stopped before the end of the file. */
   stop: CaptureStop | null = null;
 
@@ -40,13 +51,18 @@ export class PcapParser {
     if (this.stop !== null) return null;
     const input = this.input;
     if (!this.headerRead) {
-      if (input.available < FILE_HEADER_BYTES) return this.needMore('truncated-header', 'the 24-byte pcap file header');
+      if (input.available < FILE_HEADER_BYTES)
+        return this.needMore('truncated-header', 'the 24-byte pcap file header');
       const magic = input.u32(0, false);
       this.littleEndian = magic === PCAP_MAGIC.microLittleEndian || magic === PCAP_MAGIC.nanoLittleEndian;
       this.isNano = magic === PCAP_MAGIC.nanoBigEndian || magic === PCAP_MAGIC.nanoLittleEndian;
       const major = input.u16(4, this.littleEndian);
       if (major !== 2) {
-        this.stop = { reason: 'unsupported-version', offset: input.offset + 4, detail: `pcap version ${major} (expected 2)` };
+        this.stop = {
+          reason: 'unsupported-version',
+          offset: input.offset + 4,
+          detail: `pcap version ${major} (expected 2)`,
+        };
         return null;
       }
       const snaplen = input.u32(16, this.littleEndian);
@@ -56,7 +72,8 @@ export class PcapParser {
       input.pos += FILE_HEADER_BYTES;
       this.headerRead = true;
     }
-    if (input.available < RECORD_HEADER_BYTES) return this.needMore('truncated-record', 'a 16-byte record header');
+    if (input.available < RECORD_HEADER_BYTES)
+      return this.needMore('truncated-record', 'a 16-byte record header');
     const le = this.littleEndian;
     const capLen = input.u32(8, le);
     if (capLen > this.maxRecordBytes) {
@@ -74,7 +91,9 @@ export class PcapParser {
     const frac = input.u32(4, le);
     const r = this.record;
     // Exact in a double: sec * 1e6 + usec < 2^53 for every 32-bit sec, so one BigInt per record.
-    r.tsNs = this.isNano ? BigInt(sec) * 1_000_000_000n + BigInt(frac) : BigInt(sec * 1_000_000 + frac) * 1000n;
+    r.tsNs = this.isNano
+      ? BigInt(sec) * 1_000_000_000n + BigInt(frac)
+      : BigInt(sec * 1_000_000 + frac) * 1000n;
     r.linkType = this.linkType;
     r.originalLength = input.u32(12, le);
     r.offset = input.offset;

@@ -62,7 +62,13 @@ export function pcapngTimestampToNs(high: number, low: number, iface: PcapngInte
 export class PcapngParser {
   private littleEndian = true;
   private interfaces: PcapngInterface[] = [];
-  private readonly record: MutableRecord = { linkType: 0, tsNs: null, data: new Uint8Array(0), originalLength: 0, offset: 0 };
+  private readonly record: MutableRecord = {
+    linkType: 0,
+    tsNs: null,
+    data: new Uint8Array(0),
+    originalLength: 0,
+    offset: 0,
+  };
   /** Set when reading stopped before the end of the file. */
   stop: CaptureStop | null = null;
   /** Packet blocks skipped because they name an interface the section did not describe. */
@@ -88,7 +94,11 @@ export class PcapngParser {
         if (bom === PCAPNG_BYTE_ORDER_MAGIC) this.littleEndian = false;
         else if (bom === 0x4d3c2b1a) this.littleEndian = true;
         else {
-          this.stop = { reason: 'bad-byte-order-magic', offset: input.offset + 8, detail: `byte-order magic 0x${bom.toString(16)}` };
+          this.stop = {
+            reason: 'bad-byte-order-magic',
+            offset: input.offset + 8,
+            detail: `byte-order magic 0x${bom.toString(16)}`,
+          };
           return null;
         }
         type = PCAPNG_BLOCK.sectionHeader;
@@ -112,17 +122,34 @@ export class PcapngParser {
           this.interfaces = [];
           break;
         case PCAPNG_BLOCK.interfaceDescription:
-          if (length >= 20 && this.interfaces.length < MAX_INTERFACES) this.interfaces.push(this.readInterface(p, length));
+          if (length >= 20 && this.interfaces.length < MAX_INTERFACES)
+            this.interfaces.push(this.readInterface(p, length));
           break;
         case PCAPNG_BLOCK.enhancedPacket: {
           if (length < 32) break;
-          const r = this.packet(p, length, input.u32Abs(p + 8, le), input.u32Abs(p + 12, le), input.u32Abs(p + 16, le), 20, blockOffset);
+          const r = this.packet(
+            p,
+            length,
+            input.u32Abs(p + 8, le),
+            input.u32Abs(p + 12, le),
+            input.u32Abs(p + 16, le),
+            20,
+            blockOffset,
+          );
           if (r !== null) return r;
           break;
         }
         case PCAPNG_BLOCK.obsoletePacket: {
           if (length < 32) break;
-          const r = this.packet(p, length, input.u16Abs(p + 8, le), input.u32Abs(p + 12, le), input.u32Abs(p + 16, le), 20, blockOffset);
+          const r = this.packet(
+            p,
+            length,
+            input.u16Abs(p + 8, le),
+            input.u32Abs(p + 12, le),
+            input.u32Abs(p + 16, le),
+            20,
+            blockOffset,
+          );
           if (r !== null) return r;
           break;
         }
@@ -225,7 +252,11 @@ export class PcapngParser {
   private needMore(what: string): null {
     const input = this.input;
     if (input.ended && input.available > 0) {
-      this.stop = { reason: 'truncated-record', offset: input.offset, detail: `file ends ${input.available} bytes into ${what}` };
+      this.stop = {
+        reason: 'truncated-record',
+        offset: input.offset,
+        detail: `file ends ${input.available} bytes into ${what}`,
+      };
     }
     return null;
   }

@@ -24,8 +24,15 @@ export function register(program: Command): void {
     .command('sniff')
     .description('Observe DNS responses and TCP SYN/SYN-ACKs, from a capture file or a live interface.')
     .option('--pcap <file>', 'read packets from a pcap or pcapng file')
-    .option('--format <format>', `output format for --pcap without --mapper (${FORMATS.join(', ')})`, 'ndjson')
-    .option('--udp-flows', 'also report UDP flows (src, dst, dport) with their first timestamp and packet count')
+    .option(
+      '--format <format>',
+      `output format for --pcap without --mapper (${FORMATS.join(', ')})`,
+      'ndjson',
+    )
+    .option(
+      '--udp-flows',
+      'also report UDP flows (src, dst, dport) with their first timestamp and packet count',
+    )
     // ==== LIVE OPTIONS (owned by the live capture engineer): add .option(...) calls here ========
     // ==== END LIVE OPTIONS ======================================================================
     .action(async (opts: SniffOptions) => {
@@ -33,7 +40,9 @@ export function register(program: Command): void {
       // are handled here before the offline ndjson mode below. ===================================
       // ==== END LIVE DISPATCH ===================================================================
       if (opts.pcap === undefined) {
-        throw new UsageError('sniff: give --pcap FILE to decode a capture file (live capture needs --iface NAME).');
+        throw new UsageError(
+          'sniff: give --pcap FILE to decode a capture file (live capture needs --iface NAME).',
+        );
       }
       const format = opts.format ?? 'ndjson';
       if (!(FORMATS as readonly string[]).includes(format)) {
@@ -55,7 +64,9 @@ async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> 
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
-      throw new UserError(`sniff: cannot read capture file "${file}" (${code}). Check the path and permissions.`);
+      throw new UserError(
+        `sniff: cannot read capture file "${file}" (${code}). Check the path and permissions.`,
+      );
     }
     throw err;
   } finally {
@@ -118,12 +129,15 @@ function createStdoutOutput(): { write(text: string): void | Promise<void>; read
 }
 
 /** A one-line progress bar on stderr, only for large files and only when stderr is a terminal. */
-function createProgressBar(): { update(bytesRead: number, fileBytes: number): void; clear(): void } {
+function createProgressBar(): {
+  update: (bytesRead: number, fileBytes: number) => void;
+  clear: () => void;
+} {
   const enabled = process.stderr.isTTY;
   let shown = false;
   let lastDraw = 0;
   return {
-    update(bytesRead, fileBytes) {
+    update: (bytesRead, fileBytes) => {
       if (!enabled || fileBytes < PROGRESS_MIN_BYTES) return;
       const now = performance.now();
       if (now - lastDraw < 100 && bytesRead < fileBytes) return;
@@ -138,7 +152,7 @@ function createProgressBar(): { update(bytesRead: number, fileBytes: number): vo
       );
       shown = true;
     },
-    clear() {
+    clear: () => {
       if (shown) process.stderr.write('\r\x1b[K');
     },
   };

@@ -26,11 +26,7 @@ export interface DnsMessage {
 
 /** Why a DNS message could not be decoded. */
 export type DnsReason =
-  | 'dns-truncated'
-  | 'dns-bad-pointer'
-  | 'dns-too-many-pointers'
-  | 'dns-name-too-long'
-  | 'dns-bad-label-type';
+  'dns-truncated' | 'dns-bad-pointer' | 'dns-too-many-pointers' | 'dns-name-too-long' | 'dns-bad-label-type';
 
 /** DNS header opcodes (RFC 1035 §4.1.1, RFC 2136 §1). */
 export const DNS_OPCODE = { query: 0, iquery: 1, status: 2, notify: 4, update: 5 } as const;
@@ -128,7 +124,11 @@ export function isDnsResponse(msg: Uint8Array, start: number, end: number): bool
  * additional sections are not read. For UPDATE (opcode 5) the zone section stands in for the
  * question and the answer-count slot holds prerequisites, so no answers are reported (RFC 2136 §2).
  */
-export function decodeDnsMessage(msg: Uint8Array, start: number, end: number): DecodeResult<DnsMessage, DnsReason> {
+export function decodeDnsMessage(
+  msg: Uint8Array,
+  start: number,
+  end: number,
+): DecodeResult<DnsMessage, DnsReason> {
   if (start + DNS_HEADER_BYTES > end) return fail('dns-truncated');
   const id = readU16(msg, start);
   const flags = readU16(msg, start + 2);

@@ -42,6 +42,39 @@ function readU16(b: Uint8Array, o: number): number {
   return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
 }
 
+const IPOPT_END = 0;
+const IPOPT_NOP = 1;
+const IPOPT_LSRR = 131;
+const IPOPT_SSRR = 137;
+
+/**
+ * With a loose or strict source route option (RFC 791 §3.1) the header's destination is only the
+ * next hop; the packet's destination is the last address of the route, which is what the
+ * reference decoder (Wireshark's packet-ip.c) reports as the destination. Returns the offset of
+ * that address, or of the header's destination when there is no usable route option.
+ */
+function sourceRouteDestination(frame: Uint8Array, offset: number, headerLength: number): number {
+  const end = offset + headerLength;
+  let o = offset + 20;
+  // Bounded: every option advances by at least one byte.
+  while (o < end) {
+    const type = frame[o] ?? 0;
+    if (type === IPOPT_END) break;
+    if (type === IPOPT_NOP) {
+      o++;
+      continue;
+    }
+    const len = frame[o + 1] ?? 0;
+    if (len < 2 || o + len > end) break;
+    if ((type === IPOPT_LSRR || type === IPOPT_SSRR) && len >= 7) {
+      const addresses = Math.floor((len - 3) / 4);
+      return o + 3 + (addresses - 1) * 4;
+    }
+    o += len;
+  }
+  return offset + 16;
+}
+
 /**
  * Decodes an IPv4 header at `offset`. A total length beyond the captured bytes is allowed (the
  * packet was cut by the snap length; the transport header may still be whole); a total length of
@@ -59,6 +92,7 @@ export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHe
   if (totalLength !== 0 && totalLength < headerLength) return fail('ip-bad-total-length');
   const declaredEnd = totalLength === 0 ? frame.length : offset + totalLength;
   const payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  const dstOffset = headerLength > 20 ? sourceRouteDestination(frame, offset, headerLength) : offset + 16;
   const flagsFragment = readU16(frame, offset + 6);
   // RFC 791: MF is bit 13 of the flags/fragment-offset word, the offset its low 13 bits.
   const isFragment = (flagsFragment & 0x3fff) !== 0;
@@ -67,7 +101,7 @@ export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHe
       version: 4,
       protocol: frame[offset + 9] ?? 0,
       srcOffset: offset + 12,
-      dstOffset: offset + 16,
+      dstOffset,
       payloadEnd,
       isFragment,
     },

@@ -12,7 +12,8 @@ import { DEFAULT_MAX_TCP_STREAMS, TcpDnsStreams } from './tcp-dns-streams.js';
 import { decodeTcp, decodeUdp, TCP_FLAG, type TcpReason, type UdpReason } from './transport.js';
 
 /** Why a packet was counted as malformed (one closed union over all layers). */
-export type MalformedReason = Exclude<LinkReason, 'link-unsupported-type'> | IpReason | TcpReason | UdpReason | DnsReason;
+export type MalformedReason =
+  Exclude<LinkReason, 'link-unsupported-type'> | IpReason | TcpReason | UdpReason | DnsReason;
 
 /** Every malformed reason, for building zeroed counters and metric labels. */
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
@@ -88,7 +89,10 @@ interface MutableStats {
 export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketDecoder {
   const udpFlows = options.udpFlows === true;
   const streams = new TcpDnsStreams({ maxStreams: options.maxTcpStreams ?? DEFAULT_MAX_TCP_STREAMS });
-  const malformed = Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<MalformedReason, number>;
+  const malformed = Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<
+    MalformedReason,
+    number
+  >;
   const stats: MutableStats = {
     packets: 0,
     decoded: 0,

@@ -39,7 +39,11 @@ function readU16(b: Uint8Array, o: number): number {
 }
 
 /** Decodes a TCP header at `offset`; the IP payload ends at `end`. */
-export function decodeTcp(frame: Uint8Array, offset: number, end: number): DecodeResult<TcpHeader, TcpReason> {
+export function decodeTcp(
+  frame: Uint8Array,
+  offset: number,
+  end: number,
+): DecodeResult<TcpHeader, TcpReason> {
   if (offset + 20 > end) return fail('tcp-truncated');
   const headerLength = ((frame[offset + 12] ?? 0) >> 4) * 4;
   if (headerLength < 20) return fail('tcp-bad-data-offset');
@@ -64,14 +68,22 @@ export function decodeTcp(frame: Uint8Array, offset: number, end: number): Decod
 }
 
 /** Decodes a UDP header at `offset`; the IP payload ends at `end`. */
-export function decodeUdp(frame: Uint8Array, offset: number, end: number): DecodeResult<UdpHeader, UdpReason> {
+export function decodeUdp(
+  frame: Uint8Array,
+  offset: number,
+  end: number,
+): DecodeResult<UdpHeader, UdpReason> {
   if (offset + 8 > end) return fail('udp-truncated');
   const length = readU16(frame, offset + 4);
   // RFC 768: the length covers header and data; 0 only appears for IPv6 jumbograms (RFC 2675).
   if (length !== 0 && length < 8) return fail('udp-bad-length');
   const declaredEnd = length === 0 ? end : offset + length;
   return ok(
-    { srcPort: readU16(frame, offset), dstPort: readU16(frame, offset + 2), payloadEnd: declaredEnd < end ? declaredEnd : end },
+    {
+      srcPort: readU16(frame, offset),
+      dstPort: readU16(frame, offset + 2),
+      payloadEnd: declaredEnd < end ? declaredEnd : end,
+    },
     offset + 8,
   );
 }
