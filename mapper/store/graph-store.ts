@@ -38,17 +38,27 @@ export function rowToIdentity(row: IdentityRow): Identity {
   };
 }
 
+interface EndpointAgg {
+  readonly clientIp: string;
+  readonly serverIp: string;
+  firstSeen: number;
+  lastSeen: number;
+  count: number;
+}
+
 interface EdgeAgg {
-  clientId: number;
-  serverId: number;
-  viaId: number;
-  protocol: Protocol;
-  port: number;
+  readonly clientId: number;
+  readonly serverId: number;
+  readonly viaId: number;
+  readonly protocol: Protocol;
+  readonly port: number;
   firstSeen: number;
   lastSeen: number;
   count: number;
   sources: number;
-  endpoints: Map<string, { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }>;
+  /** The first endpoint pair inline: almost every edge has one per flush, and this saves a Map. */
+  readonly ep0: EndpointAgg;
+  moreEndpoints: Map<string, EndpointAgg> | null;
   dnsNames: Set<string> | null;
 }
 
@@ -59,12 +69,17 @@ export interface FlushResult {
   readonly dnsNames: number;
 }
 
+const PROTOCOL_INDEX: Readonly<Record<Protocol, number>> = { TCP: 0, UDP: 1, SCTP: 2 };
+
 /**
  * Aggregates edge and DNS observations in memory; `flush()` writes them as upserts in one
- * transaction. Observations that collapse into the same edge cost one map update each.
+ * transaction. Observations that collapse into the same edge cost a few Map lookups each: edges
+ * are indexed client → server → (protocol, port) with small-integer keys, which V8 hashes without
+ * allocating, instead of a composite string key built per observation.
  */
 export class GraphWriter {
-  private edges = new Map<string, EdgeAgg>();
+  private edges = new Map<number, Map<number, Map<number, EdgeAgg[]>>>();
+  private edgeList: EdgeAgg[] = [];
   private dns = new Map<string, { -readonly [K in keyof DnsObservationRow]: DnsObservationRow[K] }>();
   private pendingObservations = 0;
 
@@ -75,11 +90,29 @@ export class GraphWriter {
     return this.pendingObservations;
   }
 
+  /** Distinct edges aggregated since the last flush. */
+  get pendingEdges(): number {
+    return this.edgeList.length;
+  }
+
   /** Adds one resolved edge observation. */
   addEdge(o: EdgeObservation): void {
     this.pendingObservations++;
-    const key = `${o.clientId},${o.serverId},${o.viaId},${o.protocol},${o.port}`;
-    let agg = this.edges.get(key);
+    let byServer = this.edges.get(o.clientId);
+    if (byServer === undefined)
+      this.edges.set(o.clientId, (byServer = new Map<number, Map<number, EdgeAgg[]>>()));
+    let byPort = byServer.get(o.serverId);
+    if (byPort === undefined) byServer.set(o.serverId, (byPort = new Map<number, EdgeAgg[]>()));
+    const portKey = PROTOCOL_INDEX[o.protocol] * 65536 + o.port;
+    let list = byPort.get(portKey);
+    if (list === undefined) byPort.set(portKey, (list = []));
+    let agg: EdgeAgg | undefined;
+    for (const a of list) {
+      if (a.viaId === o.viaId) {
+        agg = a;
+        break;
+      }
+    }
     if (agg === undefined) {
       agg = {
         clientId: o.clientId,
@@ -91,24 +124,39 @@ export class GraphWriter {
         lastSeen: o.lastSeen,
         count: o.count,
         sources: o.sources,
-        endpoints: new Map(),
+        ep0: {
+          clientIp: o.clientIp,
+          serverIp: o.serverIp,
+          firstSeen: o.firstSeen,
+          lastSeen: o.lastSeen,
+          count: o.count,
+        },
+        moreEndpoints: null,
         dnsNames: null,
       };
-      this.edges.set(key, agg);
+      list.push(agg);
+      this.edgeList.push(agg);
     } else {
       if (o.firstSeen < agg.firstSeen) agg.firstSeen = o.firstSeen;
       if (o.lastSeen > agg.lastSeen) agg.lastSeen = o.lastSeen;
       agg.count += o.count;
       agg.sources |= o.sources;
-    }
-    const epKey = `${o.clientIp} ${o.serverIp}`;
-    const ep = agg.endpoints.get(epKey);
-    if (ep === undefined) {
-      agg.endpoints.set(epKey, { clientIp: o.clientIp, serverIp: o.serverIp, firstSeen: o.firstSeen, lastSeen: o.lastSeen, count: o.count });
-    } else {
-      if (o.firstSeen < ep.firstSeen) ep.firstSeen = o.firstSeen;
-      if (o.lastSeen > ep.lastSeen) ep.lastSeen = o.lastSeen;
-      ep.count += o.count;
+      const ep0 = agg.ep0;
+      if (ep0.clientIp === o.clientIp && ep0.serverIp === o.serverIp) mergeEndpoint(ep0, o);
+      else {
+        agg.moreEndpoints ??= new Map();
+        const epKey = `${o.clientIp} ${o.serverIp}`;
+        const ep = agg.moreEndpoints.get(epKey);
+        if (ep === undefined) {
+          agg.moreEndpoints.set(epKey, {
+            clientIp: o.clientIp,
+            serverIp: o.serverIp,
+            firstSeen: o.firstSeen,
+            lastSeen: o.lastSeen,
+            count: o.count,
+          });
+        } else mergeEndpoint(ep, o);
+      }
     }
     if (o.dnsNames.length > 0) {
       agg.dnsNames ??= new Set();
@@ -134,14 +182,24 @@ export class GraphWriter {
 
   /** Writes everything aggregated so far in one transaction (nested in the caller's, if any). */
   flush(): FlushResult {
-    const edges = this.edges;
+    const edges = this.edgeList;
     const dns = this.dns;
     this.edges = new Map();
+    this.edgeList = [];
     this.dns = new Map();
     this.pendingObservations = 0;
-    return this.store.writeAggregates(edges.values(), dns.values());
+    return this.store.writeAggregates(edges, dns.values());
   }
 }
+
+function mergeEndpoint(ep: EndpointAgg, o: EdgeObservation): void {
+  if (o.firstSeen < ep.firstSeen) ep.firstSeen = o.firstSeen;
+  if (o.lastSeen > ep.lastSeen) ep.lastSeen = o.lastSeen;
+  ep.count += o.count;
+}
+
+/** Rows per multi-row statement: amortises the per-statement cost of better-sqlite3's native call. */
+const ROWS_PER_STATEMENT = 64;
 
 /** Options for GraphStore.applyBatch. */
 export interface BatchInfo {
@@ -156,8 +214,8 @@ export class GraphStore {
   private readonly identityIds = new Map<string, number>();
   private readonly stmt: {
     upsertIdentity: Statement;
-    upsertEdge: Statement;
-    upsertEndpoint: Statement;
+    upsertEdges: Statement;
+    upsertEndpoints: Statement;
     insertEdgeDns: Statement;
     upsertDns: Statement;
     findBatch: Statement;
@@ -173,24 +231,8 @@ export class GraphStore {
          ON CONFLICT (key) DO UPDATE SET labels = excluded.labels, attrs = excluded.attrs
          RETURNING id`,
       ),
-      upsertEdge: db.prepare(
-        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-         ON CONFLICT (client_id, server_id, via_id, protocol, port) DO UPDATE SET
-           first_seen = min(first_seen, excluded.first_seen),
-           last_seen = max(last_seen, excluded.last_seen),
-           count = count + excluded.count,
-           sources = sources | excluded.sources
-         RETURNING id`,
-      ),
-      upsertEndpoint: db.prepare(
-        `INSERT INTO edge_endpoints (edge_id, client_ip, server_ip, first_seen, last_seen, count)
-         VALUES (?, ?, ?, ?, ?, ?)
-         ON CONFLICT (edge_id, client_ip, server_ip) DO UPDATE SET
-           first_seen = min(first_seen, excluded.first_seen),
-           last_seen = max(last_seen, excluded.last_seen),
-           count = count + excluded.count`,
-      ),
+      upsertEdges: db.prepare(upsertEdgesSql(ROWS_PER_STATEMENT)),
+      upsertEndpoints: db.prepare(upsertEndpointsSql(ROWS_PER_STATEMENT)),
       insertEdgeDns: db.prepare(`INSERT OR IGNORE INTO edge_dns_names (edge_id, name) VALUES (?, ?)`),
       upsertDns: db.prepare(
         `INSERT INTO dns_names (client_id, name, ip, ttl, first_seen, last_seen, count) VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -201,7 +243,9 @@ export class GraphStore {
            count = count + excluded.count`,
       ),
       findBatch: db.prepare(`SELECT 1 FROM ingest_batches WHERE reporter = ? AND sequence = ?`),
-      insertBatch: db.prepare(`INSERT INTO ingest_batches (reporter, sequence, received_at, observations) VALUES (?, ?, ?, ?)`),
+      insertBatch: db.prepare(
+        `INSERT INTO ingest_batches (reporter, sequence, received_at, observations) VALUES (?, ?, ?, ?)`,
+      ),
       upsertOwnership: db.prepare(
         `INSERT INTO ip_ownership (ip, identity_id, pod_namespace, pod_name, pod_uid, valid_from, valid_to)
          VALUES (?, ?, ?, ?, ?, ?, ?)
@@ -242,7 +286,14 @@ export class GraphStore {
 
   /** Runs `fn` in a transaction (a savepoint when nested). */
   transaction<T>(fn: () => T): T {
-    return this.db.transaction(fn)();
+    try {
+      return this.db.transaction(fn)();
+    } catch (err) {
+      // A rollback may have removed identity rows created inside it: forget cached ids, or the next
+      // batch would reference ids that do not exist (a foreign-key failure, or worse, another row).
+      this.identityIds.clear();
+      throw err;
+    }
   }
 
   /**
@@ -264,43 +315,117 @@ export class GraphStore {
   }
 
   /** Writes aggregated edges and DNS rows; called by GraphWriter.flush. */
-  writeAggregates(edges: Iterable<EdgeAgg>, dns: Iterable<DnsObservationRow>): FlushResult {
+  writeAggregates(edges: readonly EdgeAgg[], dns: Iterable<DnsObservationRow>): FlushResult {
     const s = this.stmt;
     return this.transaction(() => {
-      let nEdges = 0;
       let nEndpoints = 0;
-      let nDns = 0;
-      for (const e of edges) {
-        const { id } = s.upsertEdge.get(e.clientId, e.serverId, e.viaId, e.protocol, e.port, e.firstSeen, e.lastSeen, e.count, e.sources) as {
-          id: number;
-        };
-        nEdges++;
-        for (const ep of e.endpoints.values()) {
-          s.upsertEndpoint.run(id, ep.clientIp, ep.serverIp, ep.firstSeen, ep.lastSeen, ep.count);
-          nEndpoints++;
+      const epParams: (string | number)[] = [];
+      const flushEndpoints = (force: boolean): void => {
+        while (epParams.length >= ROWS_PER_STATEMENT * 6 || (force && epParams.length > 0)) {
+          const rows = Math.min(ROWS_PER_STATEMENT, epParams.length / 6);
+          const chunk = epParams.splice(0, rows * 6);
+          (rows === ROWS_PER_STATEMENT ? s.upsertEndpoints : this.multiRow('endpoints', rows)).run(chunk);
+          nEndpoints += rows;
         }
-        if (e.dnsNames !== null) for (const n of e.dnsNames) s.insertEdgeDns.run(id, n);
+      };
+      for (let i = 0; i < edges.length; i += ROWS_PER_STATEMENT) {
+        const chunk = edges.slice(i, i + ROWS_PER_STATEMENT);
+        const params: (string | number)[] = [];
+        for (const e of chunk)
+          params.push(
+            e.clientId,
+            e.serverId,
+            e.viaId,
+            e.protocol,
+            e.port,
+            e.firstSeen,
+            e.lastSeen,
+            e.count,
+            e.sources,
+          );
+        const stmt =
+          chunk.length === ROWS_PER_STATEMENT ? s.upsertEdges : this.multiRow('edges', chunk.length);
+        // RETURNING rows come in no guaranteed order (sqlite.org/lang_returning.html): match them by key.
+        const ids = new Map<string, number>();
+        for (const r of stmt.all(params) as {
+          id: number;
+          client_id: number;
+          server_id: number;
+          via_id: number;
+          protocol: string;
+          port: number;
+        }[]) {
+          ids.set(`${r.client_id},${r.server_id},${r.via_id},${r.protocol},${r.port}`, r.id);
+        }
+        for (const e of chunk) {
+          const id = ids.get(`${e.clientId},${e.serverId},${e.viaId},${e.protocol},${e.port}`);
+          if (id === undefined)
+            throw new Error(
+              `upsert returned no id for edge ${e.clientId}→${e.serverId} ${e.protocol}/${e.port}`,
+            );
+          epParams.push(id, e.ep0.clientIp, e.ep0.serverIp, e.ep0.firstSeen, e.ep0.lastSeen, e.ep0.count);
+          if (e.moreEndpoints !== null) {
+            for (const ep of e.moreEndpoints.values())
+              epParams.push(id, ep.clientIp, ep.serverIp, ep.firstSeen, ep.lastSeen, ep.count);
+          }
+          if (e.dnsNames !== null) for (const n of e.dnsNames) s.insertEdgeDns.run(id, n);
+        }
+        flushEndpoints(false);
       }
+      flushEndpoints(true);
+      let nDns = 0;
       for (const d of dns) {
         s.upsertDns.run(d.clientId, d.name, d.ip, d.ttl, d.firstSeen, d.lastSeen, d.count);
         nDns++;
       }
-      return { edges: nEdges, endpoints: nEndpoints, dnsNames: nDns };
+      return { edges: edges.length, endpoints: nEndpoints, dnsNames: nDns };
     });
+  }
+
+  private readonly multiRowCache = new Map<string, Statement>();
+
+  /** A multi-row upsert statement for `rows` rows (cached per size). */
+  private multiRow(kind: 'edges' | 'endpoints', rows: number): Statement {
+    const key = `${kind}:${rows}`;
+    let stmt = this.multiRowCache.get(key);
+    if (stmt === undefined) {
+      stmt = this.db.prepare(kind === 'edges' ? upsertEdgesSql(rows) : upsertEndpointsSql(rows));
+      this.multiRowCache.set(key, stmt);
+    }
+    return stmt;
   }
 
   /** Records IP-ownership intervals (idempotent by ip, pod uid and start). */
   recordOwnership(rows: readonly IpOwnershipRow[]): void {
     this.transaction(() => {
-      for (const r of rows) this.stmt.upsertOwnership.run(r.ip, r.identityId, r.podNamespace, r.podName, r.podUid, r.validFrom, r.validTo);
+      for (const r of rows)
+        this.stmt.upsertOwnership.run(
+          r.ip,
+          r.identityId,
+          r.podNamespace,
+          r.podName,
+          r.podUid,
+          r.validFrom,
+          r.validTo,
+        );
     });
   }
 
   /** Every IP-ownership interval, ordered by IP and start. */
   listOwnership(): IpOwnershipRow[] {
     const rows = this.db
-      .prepare(`SELECT ip, identity_id, pod_namespace, pod_name, pod_uid, valid_from, valid_to FROM ip_ownership ORDER BY ip, valid_from`)
-      .all() as { ip: string; identity_id: number; pod_namespace: string; pod_name: string; pod_uid: string; valid_from: number; valid_to: number | null }[];
+      .prepare(
+        `SELECT ip, identity_id, pod_namespace, pod_name, pod_uid, valid_from, valid_to FROM ip_ownership ORDER BY ip, valid_from`,
+      )
+      .all() as {
+      ip: string;
+      identity_id: number;
+      pod_namespace: string;
+      pod_name: string;
+      pod_uid: string;
+      valid_from: number;
+      valid_to: number | null;
+    }[];
     return rows.map((r) => ({
       ip: r.ip,
       identityId: r.identity_id,
@@ -366,24 +491,61 @@ export class GraphStore {
   }
 
   /** The addresses an edge was seen between. */
-  edgeEndpoints(edgeId: number): { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }[] {
+  edgeEndpoints(
+    edgeId: number,
+  ): { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }[] {
     return this.db
       .prepare(
         `SELECT client_ip AS clientIp, server_ip AS serverIp, first_seen AS firstSeen, last_seen AS lastSeen, count
          FROM edge_endpoints WHERE edge_id = ? ORDER BY client_ip, server_ip`,
       )
-      .all(edgeId) as { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number }[];
+      .all(edgeId) as {
+      clientIp: string;
+      serverIp: string;
+      firstSeen: number;
+      lastSeen: number;
+      count: number;
+    }[];
   }
 
   /** Row counts of the main tables. */
   counts(): { identities: number; edges: number; dnsNames: number; ipOwnership: number; batches: number } {
-    const c = (t: string): number => (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
-    return { identities: c('identities'), edges: c('edges'), dnsNames: c('dns_names'), ipOwnership: c('ip_ownership'), batches: c('ingest_batches') };
+    const c = (t: string): number =>
+      (this.db.prepare(`SELECT count(*) AS n FROM ${t}`).get() as { n: number }).n;
+    return {
+      identities: c('identities'),
+      edges: c('edges'),
+      dnsNames: c('dns_names'),
+      ipOwnership: c('ip_ownership'),
+      batches: c('ingest_batches'),
+    };
   }
 }
 
+function upsertEdgesSql(rows: number): string {
+  return `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources)
+    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (client_id, server_id, via_id, protocol, port) DO UPDATE SET
+      first_seen = min(first_seen, excluded.first_seen),
+      last_seen = max(last_seen, excluded.last_seen),
+      count = count + excluded.count,
+      sources = sources | excluded.sources
+    RETURNING id, client_id, server_id, via_id, protocol, port`;
+}
+
+function upsertEndpointsSql(rows: number): string {
+  return `INSERT INTO edge_endpoints (edge_id, client_ip, server_ip, first_seen, last_seen, count)
+    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}
+    ON CONFLICT (edge_id, client_ip, server_ip) DO UPDATE SET
+      first_seen = min(first_seen, excluded.first_seen),
+      last_seen = max(last_seen, excluded.last_seen),
+      count = count + excluded.count`;
+}
+
 function identityColumns(alias: string): string {
-  return ['kind', 'cluster', 'namespace', 'name', 'workload_kind', 'labels', 'attrs'].map((c) => `${alias}.${c} AS ${alias}_${c}`).join(', ');
+  return ['kind', 'cluster', 'namespace', 'name', 'workload_kind', 'labels', 'attrs']
+    .map((c) => `${alias}.${c} AS ${alias}_${c}`)
+    .join(', ');
 }
 
 function identityFrom(row: Record<string, unknown>, alias: string): Identity | null {
@@ -404,7 +566,8 @@ function identityFrom(row: Record<string, unknown>, alias: string): Identity | n
 export function rowToEdge(row: Record<string, unknown>): GraphEdge {
   const client = identityFrom(row, 'c');
   const server = identityFrom(row, 's');
-  if (client === null || server === null) throw new Error(`edge ${String(row['id'])} refers to a missing identity`);
+  if (client === null || server === null)
+    throw new Error(`edge ${String(row['id'])} refers to a missing identity`);
   return {
     id: row['id'] as number,
     client,

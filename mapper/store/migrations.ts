@@ -36,9 +36,13 @@ export function parseMigrations(files: ReadonlyMap<string, string>): Migration[]
   const seen = new Set<number>();
   for (const [file, sql] of files) {
     const m = FILE_RE.exec(file);
-    if (!m) throw new Error(`migration file "${file}" is not named NNNN_name.sql; rename it, e.g. 0002_add_index.sql`);
+    if (!m)
+      throw new Error(
+        `migration file "${file}" is not named NNNN_name.sql; rename it, e.g. 0002_add_index.sql`,
+      );
     const id = Number(m[1]);
-    if (seen.has(id)) throw new Error(`two migration files have the number ${m[1]}; give "${file}" the next free number`);
+    if (seen.has(id))
+      throw new Error(`two migration files have the number ${m[1]}; give "${file}" the next free number`);
     seen.add(id);
     out.push({ id, name: m[2] ?? '', sql, checksum: checksumOf(sql) });
   }
@@ -49,12 +53,15 @@ export function parseMigrations(files: ReadonlyMap<string, string>): Migration[]
 export function planMigrations(
   shipped: readonly Migration[],
   applied: readonly AppliedMigration[],
-): { readonly ok: true; readonly pending: readonly Migration[] } | { readonly ok: false; readonly refusal: MigrationRefusal } {
+):
+  | { readonly ok: true; readonly pending: readonly Migration[] }
+  | { readonly ok: false; readonly refusal: MigrationRefusal } {
   const byId = new Map(shipped.map((m) => [m.id, m]));
   for (const a of applied) {
     const mine = byId.get(a.id);
     if (!mine) return { ok: false, refusal: { reason: 'newer-database', id: a.id, name: a.name } };
-    if (mine.checksum !== a.checksum) return { ok: false, refusal: { reason: 'edited-migration', id: a.id, name: a.name } };
+    if (mine.checksum !== a.checksum)
+      return { ok: false, refusal: { reason: 'edited-migration', id: a.id, name: a.name } };
   }
   const done = new Set(applied.map((a) => a.id));
   return { ok: true, pending: shipped.filter((m) => !done.has(m.id)) };

@@ -1,0 +1,138 @@
+// bench/store: 1,000,000 edge observations that collapse into 50,000 distinct edges go through the
+// store's ingest path (GraphWriter.addEdge → flush, one transaction). In the same run, the same
+// 50,000 rows are inserted raw into a plain table in one transaction: the physical baseline.
+// Prints observations/s (start of aggregation → commit) and flush/raw (rate ratio, ≥ 0.5 wanted).
+//   npx tsc -p tsconfig.build.json && node dist/bench/store/store-ingest.js [--endpoints N] [--runs R]
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import type { EdgeObservation } from '../../mapper/graph/model.js';
+import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+
+const { values } = parseArgs({
+  options: {
+    observations: { type: 'string', default: '1000000' },
+    edges: { type: 'string', default: '50000' },
+    endpoints: { type: 'string', default: '1' },
+    runs: { type: 'string', default: '3' },
+  },
+});
+const OBSERVATIONS = Number(values.observations);
+const EDGES = Number(values.edges);
+const ENDPOINTS_PER_EDGE = Number(values.endpoints);
+const RUNS = Number(values.runs);
+const CLIENTS = 1000;
+const T0 = Date.UTC(2026, 0, 1);
+
+interface Result {
+  obsPerSec: number;
+  aggregateMs: number;
+  flushMs: number;
+  rawMs: number;
+  ratio: number;
+}
+
+function runOnce(dir: string, run: number): Result {
+  const db = openDatabase(join(dir, `bench-${run}.db`));
+  const store = new GraphStore(db);
+  const ids: number[] = [];
+  store.transaction(() => {
+    for (let i = 0; i < CLIENTS + EDGES / 10; i++) {
+      ids.push(
+        store.ensureIdentity({
+          kind: 'workload',
+          cluster: '',
+          namespace: `ns${i % 20}`,
+          name: `w${i}`,
+          workloadKind: 'Deployment',
+          labels: { app: `w${i}` },
+          attrs: {},
+        }),
+      );
+    }
+  });
+  // Edge e: client e % CLIENTS → server, port chosen so the 50,000 keys are distinct.
+  const edgeKeys = Array.from({ length: EDGES }, (_, e) => ({
+    clientId: ids[e % CLIENTS]!,
+    serverId: ids[CLIENTS + (Math.floor(e / CLIENTS) % (EDGES / 10))]!,
+    port: 1000 + Math.floor(e / CLIENTS),
+    ips: Array.from({ length: ENDPOINTS_PER_EDGE }, (_, k) => ({
+      clientIp: `10.${(e >> 8) & 255}.${e & 255}.${k + 1}`,
+      serverIp: `10.200.${(e >> 8) & 255}.${e & 255}`,
+    })),
+  }));
+  const observations: EdgeObservation[] = new Array<EdgeObservation>(OBSERVATIONS);
+  for (let i = 0; i < OBSERVATIONS; i++) {
+    const k = edgeKeys[i % EDGES]!;
+    const ip = k.ips[Math.floor(i / EDGES) % ENDPOINTS_PER_EDGE]!;
+    const t = T0 + i;
+    observations[i] = {
+      clientId: k.clientId,
+      serverId: k.serverId,
+      viaId: 0,
+      protocol: 'TCP',
+      port: k.port,
+      firstSeen: t,
+      lastSeen: t + 5,
+      count: 1,
+      sources: i % 3 === 0 ? 4 : 2,
+      clientIp: ip.clientIp,
+      serverIp: ip.serverIp,
+      dnsNames: [],
+    };
+  }
+
+  const start = performance.now();
+  const writer = store.createWriter();
+  for (let i = 0; i < OBSERVATIONS; i++) writer.addEdge(observations[i]!);
+  const aggregated = performance.now();
+  const flushed = writer.flush();
+  const end = performance.now();
+  if (flushed.edges !== EDGES) throw new Error(`expected ${EDGES} edges, flushed ${flushed.edges}`);
+
+  // The physical baseline: the same 50,000 rows, plain INSERTs into a table without constraints.
+  db.exec(`CREATE TABLE raw_edges (client_id INTEGER, server_id INTEGER, via_id INTEGER, protocol TEXT, port INTEGER,
+    first_seen INTEGER, last_seen INTEGER, count INTEGER, sources INTEGER)`);
+  const insert = db.prepare(`INSERT INTO raw_edges VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`);
+  const rawStart = performance.now();
+  db.transaction(() => {
+    for (let e = 0; e < EDGES; e++) {
+      const k = edgeKeys[e]!;
+      insert.run(k.clientId, k.serverId, 0, 'TCP', k.port, T0 + e, T0 + e + 5, 20, 6);
+    }
+  })();
+  const rawEnd = performance.now();
+  db.close();
+
+  const flushMs = end - aggregated;
+  const rawMs = rawEnd - rawStart;
+  return {
+    obsPerSec: OBSERVATIONS / ((end - start) / 1000),
+    aggregateMs: aggregated - start,
+    flushMs,
+    rawMs,
+    ratio: rawMs / flushMs,
+  };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'intentmap-bench-store-'));
+try {
+  const results: Result[] = [];
+  for (let r = 0; r < RUNS; r++) {
+    const x = runOnce(dir, r);
+    results.push(x);
+    console.log(
+      `run ${r + 1}: ${Math.round(x.obsPerSec).toLocaleString('en')} obs/s  aggregate ${x.aggregateMs.toFixed(0)} ms  flush ${x.flushMs.toFixed(0)} ms  raw ${x.rawMs.toFixed(0)} ms  flush/raw ${x.ratio.toFixed(2)}`,
+    );
+  }
+  const median = (f: (x: Result) => number): number =>
+    results.map(f).sort((a, b) => a - b)[Math.floor(results.length / 2)]!;
+  console.log(
+    `bench/store: ${OBSERVATIONS.toLocaleString('en')} observations → ${EDGES.toLocaleString('en')} edges (${ENDPOINTS_PER_EDGE} endpoint pair(s) per edge), median of ${RUNS}: ` +
+      `${Math.round(median((x) => x.obsPerSec)).toLocaleString('en')} obs/s (target ≥ 1,000,000), flush/raw ${median((x) => x.ratio).toFixed(2)} (target ≥ 0.5)`,
+  );
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}

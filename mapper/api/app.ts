@@ -1,0 +1,249 @@
+// The mapper's HTTP API (express 5): ingest (POST /api/v1/reports), the graph (GET /api/v1/graph),
+// probes and metrics. Other parts (the web UI) mount their routers through `extraRouters`.
+// Every error goes through one catalogue (errors.ts).
+import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
+import type { Logger } from 'pino';
+import type { GraphStore } from '../store/index.js';
+import type { IngestService } from '../ingest/ingest-service.js';
+import type { IngestOutcome, MapperMetrics } from '../metrics.js';
+import type { Authenticator, Principal } from './auth.js';
+import { compareEdges, edgeToJson } from './edge-json.js';
+import { ApiError, sendApiError, toApiError } from './errors.js';
+import { parseGraphFilters } from './graph-query.js';
+import { parseJsonBounded } from './json-guard.js';
+import { parseReportBatch, WIRE_LIMITS } from './wire.js';
+
+/** One readiness check. */
+export interface ReadinessCheck {
+  readonly ok: boolean;
+  readonly message: string;
+}
+
+/** A router another part mounts into the mapper's app. */
+export interface ExtraRouter {
+  /** Mount path, e.g. '/' or '/ui'. */
+  readonly path: string;
+  readonly router: RequestHandler;
+  /** Require the API token (default false: the router does its own access control). */
+  readonly requireAuth?: boolean;
+}
+
+/** Dependencies of the mapper app. */
+export interface MapperAppOptions {
+  readonly store: GraphStore;
+  readonly ingest: IngestService;
+  readonly auth: Authenticator;
+  readonly metrics: MapperMetrics;
+  readonly logger: Logger;
+  readonly now: () => number;
+  /** Named readiness checks, e.g. cluster state synced, database writable. */
+  readonly readiness: () => Readonly<Record<string, ReadinessCheck>>;
+  readonly extraRouters?: readonly ExtraRouter[];
+  /** Largest request body in bytes (default WIRE_LIMITS.maxBodyBytes). */
+  readonly maxBodyBytes?: number;
+}
+
+/** The app plus the switches the composition root needs for a graceful shutdown. */
+export interface MapperApp {
+  readonly app: express.Express;
+  /** Refuse new ingest requests with 503 shutting-down (in-flight ones finish). */
+  beginShutdown(): void;
+  /** Ingest requests received and not yet answered. */
+  inFlight(): number;
+}
+
+type Locals = { principal?: Principal };
+
+/** Builds the express app. */
+export function createMapperApp(options: MapperAppOptions): MapperApp {
+  const { store, ingest, auth, metrics, logger, now } = options;
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('query parser', 'simple');
+  let shuttingDown = false;
+  let inFlight = 0;
+
+  app.use((req, res, next) => {
+    const end = metrics.requestSeconds.startTimer();
+    res.on('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      end({
+        method: req.method,
+        route: route === undefined ? 'other' : `${req.baseUrl}${route}`,
+        status: String(res.statusCode),
+      });
+    });
+    next();
+  });
+
+  const requireAuth: RequestHandler = (req, res, next) => {
+    const r = auth.authenticate(req.get('authorization'));
+    if (!r.ok) {
+      throw new ApiError(
+        r.code,
+        r.code === 'missing-token'
+          ? 'missing "Authorization: Bearer <token>" header; use the token from the mapper\'s --token-file'
+          : "the bearer token does not match; use the token from the mapper's --token-file (or this node's entry in --node-tokens-file)",
+      );
+    }
+    (res.locals as Locals).principal = r.principal;
+    next();
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', (_req, res) => {
+    const checks = options.readiness();
+    const ready = !shuttingDown && Object.values(checks).every((c) => c.ok);
+    res.status(ready ? 200 : 503).json({ status: ready ? 'ready' : 'not-ready', shuttingDown, checks });
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', metrics.registry.contentType);
+    res.send(await metrics.registry.metrics());
+  });
+
+  const countOutcome = (outcome: IngestOutcome): void => metrics.ingestBatches.inc({ outcome });
+  const maxBodyBytes = options.maxBodyBytes ?? WIRE_LIMITS.maxBodyBytes;
+  const rawBody = express.raw({ type: () => true, limit: maxBodyBytes });
+
+  app.post(
+    '/api/v1/reports',
+    (_req, _res, next) => {
+      if (shuttingDown) {
+        countOutcome('shutting_down');
+        throw new ApiError('shutting-down', 'the mapper is shutting down; retry the batch later');
+      }
+      next();
+    },
+    (req, res, next) => {
+      try {
+        requireAuth(req, res, next);
+      } catch (err) {
+        countOutcome('unauthorized');
+        throw err;
+      }
+    },
+    (req, _res, next) => {
+      const type = req.get('content-type') ?? '';
+      if (!/^application\/json\b/i.test(type)) {
+        countOutcome('invalid');
+        throw new ApiError('unsupported-media-type', `Content-Type must be application/json, not "${type}"`);
+      }
+      next();
+    },
+    (req, res, next) => {
+      inFlight++;
+      res.on('close', () => inFlight--);
+      rawBody(req, res, (err?: unknown) => {
+        if (err !== undefined)
+          countOutcome((err as { type?: string }).type === 'entity.too.large' ? 'too_large' : 'malformed');
+        next(err);
+      });
+    },
+    (req, res) => {
+      const body = req.body as unknown;
+      const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
+      const parsed = parseJsonBounded(text);
+      if (!parsed.ok) {
+        countOutcome('malformed');
+        throw new ApiError(parsed.reason === 'too-deep' ? 'json-too-deep' : 'malformed-json', parsed.message);
+      }
+      const batch = parseReportBatch(parsed.value);
+      if (!batch.ok) {
+        countOutcome('invalid');
+        throw new ApiError('invalid-batch', batch.message);
+      }
+      const principal = (res.locals as Locals).principal;
+      if (principal?.kind === 'node' && principal.node !== batch.value.reporter) {
+        countOutcome('forbidden');
+        logger.warn(
+          { node: principal.node, reporter: batch.value.reporter },
+          'a node token was used to report as another node',
+        );
+        throw new ApiError(
+          'reporter-mismatch',
+          `this token belongs to node "${principal.node}" and cannot report as "${batch.value.reporter}"`,
+        );
+      }
+      let result;
+      try {
+        result = ingest.ingest(batch.value);
+      } catch (err) {
+        countOutcome('store_error');
+        logger.error(
+          { err, reporter: batch.value.reporter, sequence: batch.value.sequence },
+          'applying a batch failed',
+        );
+        throw err;
+      }
+      if (!result.ok) {
+        countOutcome('clock_skew');
+        logger.warn({ reporter: batch.value.reporter, sequence: batch.value.sequence }, result.message);
+        throw new ApiError('clock-skew', result.message);
+      }
+      countOutcome(result.ack.applied ? 'applied' : 'duplicate');
+      logger.debug(
+        {
+          reporter: result.ack.reporter,
+          sequence: result.ack.sequence,
+          applied: result.ack.applied,
+          clamped: result.clamped,
+        },
+        'batch ingested',
+      );
+      // Committed above (applyBatch is synchronous): only now may the sniffer drop its copy.
+      res.status(result.ack.applied ? 201 : 200).json(result.ack);
+    },
+  );
+
+  app.get('/api/v1/graph', requireAuth, (req, res) => {
+    const q = req.query as Record<string, unknown>;
+    const str = (k: string): string | undefined => {
+      const v = q[k];
+      if (v === undefined) return undefined;
+      if (typeof v !== 'string') throw new ApiError('invalid-query', `${k}: give it once, as a single value`);
+      return v;
+    };
+    const filters = parseGraphFilters(
+      {
+        namespace: str('namespace'),
+        workload: str('workload'),
+        since: str('since'),
+        until: str('until'),
+        limit: str('limit'),
+      },
+      now(),
+    );
+    if (!filters.ok) throw new ApiError('invalid-query', filters.message);
+    const edges = store.queryEdges(filters.value).sort(compareEdges);
+    res.json({ edges: edges.map(edgeToJson) });
+  });
+
+  for (const extra of options.extraRouters ?? []) {
+    if (extra.requireAuth === true) app.use(extra.path, requireAuth, extra.router);
+    else app.use(extra.path, extra.router);
+  }
+
+  app.use((req) => {
+    throw new ApiError('not-found', `no route for ${req.method} ${req.path}`);
+  });
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const apiErr = toApiError(err);
+    if (apiErr.code === 'internal')
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
+    if (res.headersSent) {
+      res.end();
+      return;
+    }
+    sendApiError(res, apiErr);
+  });
+
+  return {
+    app,
+    beginShutdown() {
+      shuttingDown = true;
+    },
+    inFlight: () => inFlight,
+  };
+}

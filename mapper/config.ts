@@ -1,0 +1,143 @@
+// The mapper's configuration: flags and environment parsed once into a frozen, typed object. Flags
+// win over environment variables. This is the only module of the mapper that reads process.env.
+import { isIP } from 'node:net';
+import { UsageError } from './cli/errors.js';
+import { parseDurationMs, parseListen } from './cli/options.js';
+
+/** pino log levels accepted by --log-level. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+/** A log level. */
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** The mapper process's configuration. */
+export interface MapperConfig {
+  readonly db: string;
+  readonly listen: { readonly host: string; readonly port: number };
+  readonly tokenFile: string | null;
+  readonly nodeTokensFile: string | null;
+  readonly kubeconfig: string | null;
+  readonly snapshot: string | null;
+  readonly podCidrs: readonly string[];
+  readonly serviceCidrs: readonly string[];
+  readonly logLevel: LogLevel;
+  readonly retentionMs: number;
+  readonly vacuum: boolean;
+  readonly maxClockSkewMs: number;
+  /** How long a graceful shutdown waits for in-flight requests before closing connections. */
+  readonly shutdownGraceMs: number;
+}
+
+/** Flag values as commander hands them over (strings, string arrays, booleans). */
+export interface MapperFlags {
+  readonly db?: string;
+  readonly listen?: string;
+  readonly tokenFile?: string;
+  readonly nodeTokensFile?: string;
+  readonly kubeconfig?: string;
+  readonly snapshot?: string;
+  readonly podCidr?: readonly string[];
+  readonly serviceCidr?: readonly string[];
+  readonly logLevel?: string;
+  readonly retention?: string;
+  readonly vacuum?: boolean;
+  readonly maxClockSkew?: string;
+}
+
+/** Environment variables the mapper reads, flag by flag. */
+export const MAPPER_ENV = {
+  db: 'INTENTMAP_DB',
+  listen: 'INTENTMAP_LISTEN',
+  tokenFile: 'INTENTMAP_TOKEN_FILE',
+  nodeTokensFile: 'INTENTMAP_NODE_TOKENS_FILE',
+  kubeconfig: 'KUBECONFIG',
+  snapshot: 'INTENTMAP_SNAPSHOT',
+  podCidr: 'INTENTMAP_POD_CIDRS',
+  serviceCidr: 'INTENTMAP_SERVICE_CIDRS',
+  logLevel: 'INTENTMAP_LOG_LEVEL',
+  retention: 'INTENTMAP_RETENTION',
+  maxClockSkew: 'INTENTMAP_MAX_CLOCK_SKEW',
+} as const;
+
+/** Defaults of the optional settings. */
+export const MAPPER_DEFAULTS = {
+  db: '.data/intentmap.db',
+  listen: '127.0.0.1:8080',
+  logLevel: 'info',
+  retention: '30d',
+  maxClockSkew: '5m',
+} as const;
+
+/** Checks `a.b.c.d/n` or `v6/n`; throws a UsageError naming the flag and the bad value. */
+export function parseCidr(text: string, flag: string): string {
+  const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+  const family = m ? isIP(m[1] ?? '') : 0;
+  const bits = m ? Number(m[2]) : NaN;
+  if (!m || family === 0) {
+    const hint =
+      isIP(text.trim()) === 4
+        ? ` Did you mean "${text.trim()}/32"?`
+        : isIP(text.trim()) === 6
+          ? ` Did you mean "${text.trim()}/128"?`
+          : '';
+    throw new UsageError(`${flag}: "${text}" is not a CIDR such as 10.244.0.0/16.${hint}`);
+  }
+  if (bits > (family === 4 ? 32 : 128))
+    throw new UsageError(`${flag}: "${text}" has a prefix longer than ${family === 4 ? 32 : 128} bits.`);
+  return `${m[1]}/${bits}`;
+}
+
+/** True for loopback listen addresses (where an unauthenticated mapper is allowed). */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\./.test(host);
+}
+
+/** Parses flags and environment into the mapper's configuration. */
+export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = process.env): MapperConfig {
+  const pick = (flag: string | undefined, name: keyof typeof MAPPER_ENV): string | undefined => {
+    if (flag !== undefined) return flag;
+    const v = env[MAPPER_ENV[name]];
+    return v === undefined || v === '' ? undefined : v;
+  };
+  const list = (flag: readonly string[] | undefined, name: 'podCidr' | 'serviceCidr'): string[] => {
+    if (flag !== undefined && flag.length > 0) return flag.flatMap((f) => f.split(','));
+    const v = env[MAPPER_ENV[name]];
+    return v === undefined || v === '' ? [] : v.split(',');
+  };
+  const logLevel = pick(flags.logLevel, 'logLevel') ?? MAPPER_DEFAULTS.logLevel;
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new UsageError(`--log-level: "${logLevel}" is not one of ${LOG_LEVELS.join(', ')}.`);
+  }
+  const kubeconfig = flags.kubeconfig ?? null;
+  const snapshot = pick(flags.snapshot, 'snapshot') ?? null;
+  if (kubeconfig !== null && snapshot !== null)
+    throw new UsageError(
+      '--kubeconfig and --snapshot exclude each other: watch a cluster, or read manifests.',
+    );
+  const config: MapperConfig = {
+    db: pick(flags.db, 'db') ?? MAPPER_DEFAULTS.db,
+    listen: parseListen(pick(flags.listen, 'listen') ?? MAPPER_DEFAULTS.listen),
+    tokenFile: pick(flags.tokenFile, 'tokenFile') ?? null,
+    nodeTokensFile: pick(flags.nodeTokensFile, 'nodeTokensFile') ?? null,
+    kubeconfig,
+    snapshot,
+    podCidrs: list(flags.podCidr, 'podCidr').map((c) => parseCidr(c, '--pod-cidr')),
+    serviceCidrs: list(flags.serviceCidr, 'serviceCidr').map((c) => parseCidr(c, '--service-cidr')),
+    logLevel: logLevel as LogLevel,
+    retentionMs: parseDurationMs(
+      pick(flags.retention, 'retention') ?? MAPPER_DEFAULTS.retention,
+      '--retention',
+    ),
+    vacuum: flags.vacuum === true,
+    maxClockSkewMs: parseDurationMs(
+      pick(flags.maxClockSkew, 'maxClockSkew') ?? MAPPER_DEFAULTS.maxClockSkew,
+      '--max-clock-skew',
+    ),
+    shutdownGraceMs: 10_000,
+  };
+  if (!isLoopbackHost(config.listen.host) && config.tokenFile === null && config.nodeTokensFile === null) {
+    throw new UsageError(
+      `--listen ${config.listen.host}:${config.listen.port} is not a loopback address, and no --token-file is given: the mapper never accepts reports from the network without a token. Add --token-file FILE.`,
+    );
+  }
+  return Object.freeze(config);
+}

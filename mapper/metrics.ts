@@ -1,0 +1,140 @@
+// The mapper's Prometheus metrics, in one registry per process (tests build their own). Names
+// follow the Prometheus conventions: a unit suffix, `_total` on counters.
+import { statSync } from 'node:fs';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** Ingest outcomes counted by intentmap_ingest_batches_total. */
+export const INGEST_OUTCOMES = [
+  'applied',
+  'duplicate',
+  'unauthorized',
+  'forbidden',
+  'too_large',
+  'malformed',
+  'invalid',
+  'clock_skew',
+  'store_error',
+  'shutting_down',
+] as const;
+/** An ingest outcome label. */
+export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
+
+/** The mapper's metrics. */
+export interface MapperMetrics {
+  readonly registry: Registry;
+  readonly ingestBatches: Counter<'outcome'>;
+  readonly ingestObservations: Counter<'kind'>;
+  readonly resolutionOutcomes: Counter<'outcome'>;
+  readonly clockSkew: Counter<'action'>;
+  readonly applySeconds: Histogram;
+  readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
+  readonly watchRestarts: Counter;
+  readonly retentionDeleted: Counter<'table'>;
+}
+
+/** Options for createMetrics. */
+export interface MetricsOptions {
+  /** The database file, for intentmap_store_size_bytes (the file plus its -wal). */
+  readonly dbFile?: string;
+  /** Row counts for intentmap_store_rows, read at scrape time. */
+  readonly rowCounts?: () => Readonly<Record<string, number>>;
+  /** Also collect the Node.js process metrics (off in tests, which build many registries). */
+  readonly processMetrics?: boolean;
+}
+
+/** Creates the metrics in a fresh registry. */
+export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
+  const registry = new Registry();
+  if (options.processMetrics === true) collectDefaultMetrics({ register: registry, prefix: 'intentmap_' });
+  const registers = [registry];
+  const ingestBatches = new Counter({
+    name: 'intentmap_ingest_batches_total',
+    help: 'Report batches received, by outcome.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  for (const o of INGEST_OUTCOMES) ingestBatches.inc({ outcome: o }, 0);
+  const ingestObservations = new Counter({
+    name: 'intentmap_ingest_observations_total',
+    help: 'Connection and DNS records applied from report batches.',
+    labelNames: ['kind'],
+    registers,
+  });
+  const resolutionOutcomes = new Counter({
+    name: 'intentmap_resolution_outcomes_total',
+    help: 'Addresses resolved to a known identity, to an external one, or to nothing known in the cluster CIDRs.',
+    labelNames: ['outcome'],
+    registers,
+  });
+  for (const o of ['resolved', 'external', 'unresolved']) resolutionOutcomes.inc({ outcome: o }, 0);
+  const clockSkew = new Counter({
+    name: 'intentmap_ingest_clock_skew_total',
+    help: 'Batches refused, or records clamped, because their timestamps were out of range.',
+    labelNames: ['action'],
+    registers,
+  });
+  const applySeconds = new Histogram({
+    name: 'intentmap_ingest_apply_seconds',
+    help: 'Time to resolve and commit one batch.',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const requestSeconds = new Histogram({
+    name: 'intentmap_http_request_duration_seconds',
+    help: 'HTTP request latency, by route.',
+    labelNames: ['method', 'route', 'status'],
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const watchRestarts = new Counter({
+    name: 'intentmap_watch_restarts_total',
+    help: 'Kubernetes watch restarts (dropped watches, 410 relists).',
+    registers,
+  });
+  const retentionDeleted = new Counter({
+    name: 'intentmap_retention_deleted_rows_total',
+    help: 'Rows deleted by retention, by table.',
+    labelNames: ['table'],
+    registers,
+  });
+  const dbFile = options.dbFile;
+  new Gauge({
+    name: 'intentmap_store_size_bytes',
+    help: 'Size of the SQLite database file plus its write-ahead log.',
+    registers,
+    collect() {
+      if (dbFile === undefined) return;
+      let size = 0;
+      for (const f of [dbFile, `${dbFile}-wal`]) {
+        try {
+          size += statSync(f).size;
+        } catch {
+          // The -wal file does not exist after a checkpoint on close; that is size 0, not an error.
+        }
+      }
+      this.set(size);
+    },
+  });
+  const rowCounts = options.rowCounts;
+  new Gauge({
+    name: 'intentmap_store_rows',
+    help: 'Rows in the main store tables.',
+    labelNames: ['table'],
+    registers,
+    collect() {
+      if (rowCounts === undefined) return;
+      for (const [table, n] of Object.entries(rowCounts())) this.set({ table }, n);
+    },
+  });
+  return {
+    registry,
+    ingestBatches,
+    ingestObservations,
+    resolutionOutcomes,
+    clockSkew,
+    applySeconds,
+    requestSeconds,
+    watchRestarts,
+    retentionDeleted,
+  };
+}
