@@ -1,11 +1,12 @@
 // `intentmap connectivity`: static NetworkPolicy connectivity analysis of a manifest directory.
 import type { Command } from 'commander';
 import { Option } from 'commander';
+import type { ManifestIssue, ManifestObject } from '../kube/manifests.js';
 import { UsageError, UserError } from './errors.js';
 
 /** Options of `intentmap connectivity` after parsing. */
 interface ConnectivityCommandOptions {
-  readonly resources: string;
+  readonly resources: readonly string[];
   readonly format: 'json' | 'connlist' | 'md';
   readonly explain: boolean;
   readonly ipblockMatchesPods: boolean;
@@ -20,7 +21,11 @@ export function register(program: Command): void {
     .description(
       'List the connections NetworkPolicies allow between the workloads (and external IP ranges) of a directory of manifests.',
     )
-    .requiredOption('--resources <path>', 'a manifest file or directory (YAML/JSON, read recursively)')
+    .requiredOption(
+      '--resources <path>',
+      'a manifest file or directory (YAML/JSON, read recursively); repeat to combine several',
+      (value: string, previous: readonly string[] | undefined) => [...(previous ?? []), value],
+    )
     .addOption(
       new Option('--format <format>', 'output format')
         .choices(['json', 'connlist', 'md'])
@@ -55,21 +60,27 @@ async function runConnectivity(opts: ConnectivityCommandOptions): Promise<void> 
     import('../policy/format.js'),
     import('../policy/workloads.js'),
   ]);
-  if (opts.resources.trim() === '') throw new UsageError('--resources: give a manifest file or directory.');
-  const loaded = await loadManifests(opts.resources, { kinds: CONNECTIVITY_KINDS });
-  if (loaded.files.length === 0) {
-    const why = loaded.issues.find((i) => i.severity === 'error');
-    throw new UserError(
-      why
-        ? `--resources ${opts.resources}: ${why.message}`
-        : `--resources ${opts.resources}: no .yaml, .yml or .json files found. Point it at a directory of manifests.`,
-    );
+  const objects: ManifestObject[] = [];
+  const loadIssues: ManifestIssue[] = [];
+  for (const path of opts.resources) {
+    if (path.trim() === '') throw new UsageError('--resources: give a manifest file or directory.');
+    const loaded = await loadManifests(path, { kinds: CONNECTIVITY_KINDS });
+    if (loaded.files.length === 0) {
+      const why = loaded.issues.find((i) => i.severity === 'error');
+      throw new UserError(
+        why
+          ? `--resources ${path}: ${why.message}`
+          : `--resources ${path}: no .yaml, .yml or .json files found. Point it at a directory of manifests.`,
+      );
+    }
+    objects.push(...loaded.objects);
+    loadIssues.push(...loaded.issues);
   }
-  const analysis = analyzeManifests(loaded.objects, {
+  const analysis = analyzeManifests(objects, {
     explain: opts.explain,
     ipBlockMatchesPods: opts.ipblockMatchesPods,
   });
-  const issues = [...loaded.issues, ...analysis.issues];
+  const issues = [...loadIssues, ...analysis.issues];
   const errors = issues.filter((i) => i.severity === 'error');
   const notes = issues.filter((i) => i.severity === 'note');
   for (const e of errors) process.stderr.write(`intentmap: ${formatIssue(e)}\n`);

@@ -4,7 +4,7 @@
 // document, the object and the field, and one bad document never stops the others.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
+import { LineCounter, parseAllDocuments } from 'yaml';
 
 /** Where an object came from: the file, the 0-based document in it, and the 0-based item of a List. */
 export interface ManifestSource {
@@ -119,14 +119,15 @@ export function parseManifests(
   const objects: ManifestObject[] = [];
   const issues: ManifestIssue[] = [];
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
-  const docs = parseAllDocuments(text, { prettyErrors: false });
+  const lineCounter = new LineCounter();
+  const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter });
   // parseAllDocuments returns an EmptyStream (no documents) for empty input.
   const list = Array.isArray(docs) ? docs : [];
   list.forEach((doc, document) => {
     const first = doc.errors[0];
     if (first !== undefined) {
-      const pos = first.linePos?.[0];
-      const at = pos ? ` at line ${pos.line}, column ${pos.col}` : '';
+      const pos = lineCounter.linePos(first.pos[0]);
+      const at = ` at line ${pos.line}, column ${pos.col}`;
       issues.push({
         severity: 'error',
         file,
