@@ -1,0 +1,32 @@
+// Bundles a TypeScript entry point into one ESM file with esbuild, for running in child processes
+// (inside lab namespaces) without a full `tsc` build. Packages stay external: the bundle is
+// written under node_modules/.cache so that `cap`, `pino`, etc. resolve from the repository.
+import { mkdirSync } from 'node:fs';
+import { basename, join, resolve } from 'node:path';
+import { build } from 'esbuild';
+
+const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+
+/** Bundles `entry` (a path relative to the repository root) and returns the absolute path of the .mjs. */
+export async function bundleEntry(entry: string): Promise<string> {
+  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'intentmap-lab');
+  mkdirSync(outDir, { recursive: true });
+  const outfile = join(outDir, `${basename(entry, '.ts')}-${process.pid}.mjs`);
+  await build({
+    entryPoints: [join(REPO_ROOT, entry)],
+    bundle: true,
+    platform: 'node',
+    format: 'esm',
+    target: 'node20',
+    packages: 'external',
+    sourcemap: 'inline',
+    outfile,
+    logLevel: 'error',
+  });
+  return outfile;
+}
+
+/** Absolute path of a file in the repository. */
+export function repoPath(...parts: string[]): string {
+  return join(REPO_ROOT, ...parts);
+}
