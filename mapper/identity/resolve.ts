@@ -1,0 +1,221 @@
+// Resolution of a sniffer's report batch into edges between identities. Pure: the batch, a view
+// of cluster state and the DNS history go in, edges and DNS rows come out; every observation is
+// resolved at its own timestamp. The rules are written up in notes/resolution-rules.md.
+import type { ConnectionRecord, ObservationSource, Protocol, ReportBatch } from '../api/wire.js';
+import type { Identity } from '../graph/model.js';
+import type { ClusterView, IpOwner } from './cluster-state.js';
+import { cachedIdentityKey, DnsHistory, type DnsHistoryView } from './dns-history.js';
+import { normalizeIp } from './ip.js';
+
+/** One resolved client → server observation (one per backend workload for a Service ClusterIP). */
+export interface ResolvedEdge {
+  readonly client: Identity;
+  readonly server: Identity;
+  /** The Service the client addressed (ClusterIP, headless or ExternalName name), or null. */
+  readonly via: Identity | null;
+  readonly protocol: Protocol;
+  readonly port: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly count: number;
+  readonly source: ObservationSource;
+  readonly clientIp: string;
+  readonly serverIp: string;
+  /** Names the client had resolved to serverIp before connecting, sorted. */
+  readonly dnsNames: string[];
+}
+
+/** One resolved DNS answer: `client` resolved `name` to `ip`. */
+export interface ResolvedDns {
+  readonly client: Identity;
+  readonly name: string;
+  readonly ip: string;
+  readonly ttl: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly count: number;
+}
+
+/** The result of resolving one batch. */
+export interface ResolvedReport {
+  readonly edges: ResolvedEdge[];
+  readonly dns: ResolvedDns[];
+  /** Per connection record and per DNS record with a server: how its far end resolved. */
+  readonly outcomes: { resolved: number; external: number; unresolved: number };
+}
+
+/** Options of resolveReport. */
+export interface ResolveOptions {
+  /** Resolutions from earlier batches (bounded; the caller feeds it with `remember(report.dns)`). */
+  readonly dnsHistory?: DnsHistoryView;
+  /** How long past an answer's TTL a connection to its IP still takes the name; default 300 000 ms. */
+  readonly dnsGraceMs?: number;
+  /** Emit a client → DNS server UDP/53 edge (source 'dns') for each DNS record that names its server; default true. */
+  readonly dnsServerEdges?: boolean;
+}
+
+/** Default of ResolveOptions.dnsGraceMs: clients (JVMs, connection pools) keep using an address past its TTL. */
+export const DEFAULT_DNS_GRACE_MS = 300_000;
+/** DNS is on port 53 (RFC 1035 §4.2). */
+export const DNS_PORT = 53;
+
+interface Target {
+  readonly server: Identity;
+  readonly via: Identity | null;
+}
+
+const NO_NAMES: string[] = [];
+
+/** Resolves a batch against cluster state; the result is ready for GraphWriter (after ensureIdentity). */
+export function resolveReport(
+  batch: ReportBatch,
+  view: ClusterView,
+  options: ResolveOptions = {},
+): ResolvedReport {
+  const graceMs = options.dnsGraceMs ?? DEFAULT_DNS_GRACE_MS;
+  const edges: ResolvedEdge[] = [];
+  const dns: ResolvedDns[] = [];
+  const outcomes = { resolved: 0, external: 0, unresolved: 0 };
+
+  for (const d of batch.dns) {
+    const client = view.resolveIp(d.client, d.firstSeen).identity;
+    const name = d.name.toLowerCase().replace(/\.$/, '');
+    // An ExternalName Service's name is a CNAME to an outside name (Service docs, "ExternalName"):
+    // the outside names in the chain say where the traffic goes, so they are kept as well.
+    const chain =
+      d.cnames.length > 0 && view.serviceForDnsName(name)?.externalName
+        ? [name, ...d.cnames.map((n) => n.toLowerCase().replace(/\.$/, ''))]
+        : [name];
+    for (const rawIp of d.ips) {
+      const ip = normalizeIp(rawIp);
+      for (const n of chain)
+        dns.push({
+          client,
+          name: n,
+          ip,
+          ttl: d.ttl,
+          firstSeen: d.firstSeen,
+          lastSeen: d.lastSeen,
+          count: d.count,
+        });
+    }
+    if (d.server !== undefined && options.dnsServerEdges !== false) {
+      const serverIp = normalizeIp(d.server);
+      const owner = view.resolveIp(serverIp, d.firstSeen);
+      const targets = targetsFor(view, owner, DNS_PORT, d.firstSeen, NO_NAMES);
+      count(outcomes, client, owner);
+      for (const t of targets) {
+        edges.push({
+          client,
+          server: t.server,
+          via: t.via,
+          protocol: 'UDP',
+          port: DNS_PORT,
+          firstSeen: d.firstSeen,
+          lastSeen: d.lastSeen,
+          count: d.count,
+          source: 'dns',
+          clientIp: normalizeIp(d.client),
+          serverIp,
+          dnsNames: NO_NAMES,
+        });
+      }
+    }
+  }
+
+  const local = new DnsHistory(Number.MAX_SAFE_INTEGER);
+  local.remember(dns);
+  const history = options.dnsHistory;
+  const names = new Set<string>();
+
+  for (const c of batch.connections) {
+    const clientIp = normalizeIp(c.src);
+    const serverIp = normalizeIp(c.dst);
+    const clientOwner = view.resolveIp(clientIp, c.firstSeen);
+    const client = clientOwner.identity;
+    names.clear();
+    const clientKey = cachedIdentityKey(client);
+    local.collectNames(serverIp, clientKey, c.firstSeen, c.lastSeen, graceMs, names);
+    history?.collectNames(serverIp, clientKey, c.firstSeen, c.lastSeen, graceMs, names);
+    const dnsNames = names.size === 0 ? NO_NAMES : [...names].sort();
+    const serverOwner = view.resolveIp(serverIp, c.firstSeen);
+    count(outcomes, client, serverOwner);
+    for (const t of targetsFor(view, serverOwner, c.dport, c.firstSeen, dnsNames)) {
+      edges.push(edgeOf(c, client, t, clientIp, serverIp, dnsNames));
+    }
+  }
+  return { edges, dns, outcomes };
+}
+
+function edgeOf(
+  c: ConnectionRecord,
+  client: Identity,
+  t: Target,
+  clientIp: string,
+  serverIp: string,
+  dnsNames: string[],
+): ResolvedEdge {
+  return {
+    client,
+    server: t.server,
+    via: t.via,
+    protocol: c.protocol,
+    port: c.dport,
+    firstSeen: c.firstSeen,
+    lastSeen: c.lastSeen,
+    count: c.count,
+    source: c.source,
+    clientIp,
+    serverIp,
+    dnsNames,
+  };
+}
+
+function count(
+  outcomes: { resolved: number; external: number; unresolved: number },
+  client: Identity,
+  server: IpOwner,
+): void {
+  if (client.kind === 'unresolved' || server.kind === 'unresolved') outcomes.unresolved++;
+  else if (server.kind === 'external' || client.kind === 'external') outcomes.external++;
+  else outcomes.resolved++;
+}
+
+/** The server side of one observation: who is behind `owner` on `port` at `atMs`. */
+function targetsFor(
+  view: ClusterView,
+  owner: IpOwner,
+  port: number,
+  atMs: number,
+  dnsNames: readonly string[],
+): readonly Target[] {
+  switch (owner.kind) {
+    case 'service': {
+      const backends = view.serviceBackends(owner.serviceKey, atMs);
+      // No backend known at that time: the edge goes to the Service itself, never dropped.
+      if (backends.length === 0) return [{ server: owner.identity, via: null }];
+      if (backends.length === 1) return [{ server: backends[0] as Identity, via: owner.identity }];
+      return backends.map((b) => ({ server: b, via: owner.identity }));
+    }
+    case 'node': {
+      const hostPod = view.hostNetworkServer(owner.nodeName, port, atMs);
+      return [{ server: hostPod ?? owner.identity, via: null }];
+    }
+    case 'pod':
+    case 'external':
+    case 'unresolved': {
+      // A name the client used may name the Service it addressed: a headless Service (its name
+      // resolves to pod IPs) or an ExternalName Service (a CNAME to an outside name).
+      let via: Identity | null = null;
+      for (const name of dnsNames) {
+        const svc = view.serviceForDnsName(name);
+        if (svc === undefined) continue;
+        if ((owner.kind === 'pod' && svc.headless) || (owner.kind !== 'pod' && svc.externalName !== '')) {
+          via = svc.identity;
+          break;
+        }
+      }
+      return [{ server: owner.identity, via }];
+    }
+  }
+}

@@ -1,0 +1,492 @@
+// The Kubernetes adapter: client-node informers (ListWatch) for every kind identity resolution and
+// the policy engine read. It turns informer callbacks into ClusterEvents stamped with the receive
+// time, and adds what ListWatch leaves to its user [KC cache.ts]: restart with capped exponential
+// backoff after an error (ListWatch itself only relists on 410 Gone), bookmarks
+// (allowWatchBookmarks), a connect and idle timeout so a hung API server is noticed, a `synced`
+// signal, and counters. Nothing is swallowed: every error is counted and logged.
+import {
+  AppsV1Api,
+  BatchV1Api,
+  CoreV1Api,
+  DiscoveryV1Api,
+  ListWatch,
+  NetworkingV1Api,
+  Watch,
+  type KubeConfig,
+  type KubernetesListObject,
+  type KubernetesObject,
+} from '@kubernetes/client-node';
+import type { RequestContext, ResponseContext } from '@kubernetes/client-node';
+import type { ClusterEvent, ClusterEventType } from '../identity/objects.js';
+import { toClusterObject } from './convert.js';
+
+/** The resources the cluster watch lists and watches. */
+export const WATCHED_RESOURCES = [
+  'pods',
+  'services',
+  'endpointslices',
+  'namespaces',
+  'nodes',
+  'replicasets',
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+  'cronjobs',
+  'networkpolicies',
+] as const;
+/** A watched resource. */
+export type WatchedResource = (typeof WATCHED_RESOURCES)[number];
+
+/** A pino-compatible logger (the subset used). */
+export interface WatchLogger {
+  warn(obj: object, msg: string): void;
+  info(obj: object, msg: string): void;
+}
+
+/** Backoff between restarts after an error: initialMs · factor^(attempt-1), capped at maxMs. */
+export interface BackoffOptions {
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly factor: number;
+}
+
+/** Default backoff (client-go's reflector backs off 800 ms → 30 s; close to that). */
+export const DEFAULT_BACKOFF: BackoffOptions = { initialMs: 500, maxMs: 30_000, factor: 2 };
+
+/** Options of startClusterWatch. */
+export interface ClusterWatchOptions {
+  /** Aborting stops every informer (same as stop()). */
+  readonly signal?: AbortSignal;
+  /** Every add, update and delete, in the order the informers deliver them. */
+  readonly onChange: (event: ClusterEvent) => void;
+  /** Called once when every resource has been listed. */
+  readonly onSynced?: (atMs: number) => void;
+  /** Called every heartbeatMs while every informer is synced and connected (feeds ClusterState.markSynced). */
+  readonly onHeartbeat?: (atMs: number) => void;
+  /** Subset of resources to watch; default all. */
+  readonly resources?: readonly WatchedResource[];
+  readonly logger?: WatchLogger;
+  /** Clock; default Date.now. */
+  readonly now?: () => number;
+  /** Waits before a restart; default a timer. Tests inject one that resolves at once. */
+  readonly delay?: (ms: number, signal: AbortSignal) => Promise<void>;
+  readonly backoff?: BackoffOptions;
+  /** A list or a watch's response headers must arrive within this; default 30 000 ms. */
+  readonly requestTimeoutMs?: number;
+  /** A watch that delivers nothing (not even a bookmark) for this long is restarted; default 330 000 ms. */
+  readonly idleTimeoutMs?: number;
+  /** Asks the server to end each watch after this many seconds (it is then resumed); default 300. */
+  readonly watchTimeoutSeconds?: number;
+  /** Heartbeat period; default 1000 ms. */
+  readonly heartbeatMs?: number;
+}
+
+/** Per-resource counters. */
+export interface ResourceStats {
+  readonly resource: WatchedResource;
+  readonly synced: boolean;
+  readonly connected: boolean;
+  /** ADDED/MODIFIED/DELETED delivered to onChange. */
+  readonly events: number;
+  readonly bookmarks: number;
+  /** Errors reported by the informer (list or watch failures, timeouts). */
+  readonly errors: number;
+  /** Objects that could not be converted. */
+  readonly conversionErrors: number;
+  /** Restarts after an error (each one after a backoff delay). */
+  readonly restarts: number;
+  /** Lists after the first one (410 Gone or restart from scratch). */
+  readonly relists: number;
+  /** Watch requests made (each reconnect is one). */
+  readonly watches: number;
+  readonly lastEventMs: number | null;
+  readonly lastError: string | null;
+}
+
+/** A running cluster watch. */
+export interface ClusterWatch {
+  /** Resolves true once every resource has been listed; false if stopped first. */
+  readonly synced: Promise<boolean>;
+  /** Every resource has been listed at least once. */
+  isSynced(): boolean;
+  /** Every resource is synced and has a live watch connection that is not idle. */
+  isHealthy(): boolean;
+  /** Counters per resource. */
+  stats(): ResourceStats[];
+  /** Stops every informer; resolves when no restart is pending. */
+  stop(): Promise<void>;
+}
+
+type Lister = (apis: Apis, options: ListCallOptions) => Promise<KubernetesListObject<KubernetesObject>>;
+interface Apis {
+  core: CoreV1Api;
+  apps: AppsV1Api;
+  batch: BatchV1Api;
+  discovery: DiscoveryV1Api;
+  networking: NetworkingV1Api;
+}
+type ListCallOptions = Parameters<CoreV1Api['listPodForAllNamespaces']>[1];
+
+const RESOURCE_TABLE: Record<
+  WatchedResource,
+  { readonly path: string; readonly kind: string; readonly list: Lister }
+> = {
+  pods: { path: '/api/v1/pods', kind: 'Pod', list: (a, o) => a.core.listPodForAllNamespaces({}, o) },
+  services: {
+    path: '/api/v1/services',
+    kind: 'Service',
+    list: (a, o) => a.core.listServiceForAllNamespaces({}, o),
+  },
+  namespaces: { path: '/api/v1/namespaces', kind: 'Namespace', list: (a, o) => a.core.listNamespace({}, o) },
+  nodes: { path: '/api/v1/nodes', kind: 'Node', list: (a, o) => a.core.listNode({}, o) },
+  endpointslices: {
+    path: '/apis/discovery.k8s.io/v1/endpointslices',
+    kind: 'EndpointSlice',
+    list: (a, o) => a.discovery.listEndpointSliceForAllNamespaces({}, o),
+  },
+  replicasets: {
+    path: '/apis/apps/v1/replicasets',
+    kind: 'ReplicaSet',
+    list: (a, o) => a.apps.listReplicaSetForAllNamespaces({}, o),
+  },
+  deployments: {
+    path: '/apis/apps/v1/deployments',
+    kind: 'Deployment',
+    list: (a, o) => a.apps.listDeploymentForAllNamespaces({}, o),
+  },
+  statefulsets: {
+    path: '/apis/apps/v1/statefulsets',
+    kind: 'StatefulSet',
+    list: (a, o) => a.apps.listStatefulSetForAllNamespaces({}, o),
+  },
+  daemonsets: {
+    path: '/apis/apps/v1/daemonsets',
+    kind: 'DaemonSet',
+    list: (a, o) => a.apps.listDaemonSetForAllNamespaces({}, o),
+  },
+  jobs: { path: '/apis/batch/v1/jobs', kind: 'Job', list: (a, o) => a.batch.listJobForAllNamespaces({}, o) },
+  cronjobs: {
+    path: '/apis/batch/v1/cronjobs',
+    kind: 'CronJob',
+    list: (a, o) => a.batch.listCronJobForAllNamespaces({}, o),
+  },
+  networkpolicies: {
+    path: '/apis/networking.k8s.io/v1/networkpolicies',
+    kind: 'NetworkPolicy',
+    list: (a, o) => a.networking.listNetworkPolicyForAllNamespaces({}, o),
+  },
+};
+
+/** The delay before restart `attempt` (1-based). */
+export function backoffDelayMs(attempt: number, b: BackoffOptions = DEFAULT_BACKOFF): number {
+  return Math.min(b.maxMs, b.initialMs * b.factor ** Math.max(0, attempt - 1));
+}
+
+function timerDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const t = setTimeout(() => {
+      signal.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+const stderrLogger: WatchLogger = {
+  warn: (obj, msg) => console.error(JSON.stringify({ level: 'warn', msg, ...obj })),
+  info: () => undefined,
+};
+
+function errorText(err: unknown): string {
+  if (err instanceof Error) {
+    const e = err as { code?: unknown; statusCode?: unknown };
+    const code = e.code ?? e.statusCode;
+    return typeof code === 'number' || typeof code === 'string' ? `${err.message} (${code})` : err.message;
+  }
+  return String(err);
+}
+
+type Mutable = { -readonly [K in keyof ResourceStats]: ResourceStats[K] };
+
+/**
+ * A client-node Watch that asks for bookmarks and a server-side timeout, times out a hung connect
+ * or an idle stream, and reports each stage to its resource's counters.
+ */
+class ResilientWatch extends Watch {
+  constructor(
+    config: KubeConfig,
+    private readonly hooks: {
+      readonly timeoutSeconds: number;
+      readonly requestTimeoutMs: number;
+      readonly idleTimeoutMs: number;
+      onRequest(): void;
+      onConnected(): void;
+      onClosed(): void;
+      onData(type: string, obj: unknown): void;
+    },
+  ) {
+    super(config);
+  }
+
+  override watch(
+    path: string,
+    queryParams: Record<string, string | number | boolean | undefined>,
+    callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
+    done: (err: unknown) => void,
+  ): Promise<AbortController> {
+    const outer = new AbortController();
+    let finished = false;
+    let inner: AbortController | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const arm = (ms: number, what: string): void => {
+      if (timer !== undefined) clearTimeout(timer);
+      timer = setTimeout(() => finish(new Error(`watch ${path}: ${what} after ${ms} ms`)), ms);
+    };
+    const finish = (err: unknown): void => {
+      if (finished) return;
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      inner?.abort();
+      this.hooks.onClosed();
+      done(err);
+    };
+    outer.signal.addEventListener('abort', () => {
+      // ListWatch aborts the request it holds when it stops or moves on; that is not an error.
+      if (finished) return;
+      finished = true;
+      if (timer !== undefined) clearTimeout(timer);
+      inner?.abort();
+      this.hooks.onClosed();
+    });
+    this.hooks.onRequest();
+    arm(this.hooks.requestTimeoutMs, 'no response');
+    const params = { ...queryParams, allowWatchBookmarks: true, timeoutSeconds: this.hooks.timeoutSeconds };
+    super
+      .watch(
+        path,
+        params,
+        (type, obj, raw) => {
+          if (finished) return;
+          arm(this.hooks.idleTimeoutMs, 'idle');
+          this.hooks.onData(type, obj);
+          callback(type, obj, raw);
+        },
+        finish,
+      )
+      .then((ctl) => {
+        inner = ctl;
+        if (finished) ctl.abort();
+        else {
+          this.hooks.onConnected();
+          arm(this.hooks.idleTimeoutMs, 'idle');
+        }
+      })
+      .catch(finish);
+    return Promise.resolve(outer);
+  }
+}
+
+/**
+ * Lists and watches the cluster through client-node informers and reports every change to
+ * `options.onChange`. Errors restart the informer after a capped exponential backoff; 410 Gone
+ * relists (ListWatch does that, and delete callbacks fire for objects gone meanwhile).
+ */
+export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchOptions): ClusterWatch {
+  const now = options.now ?? Date.now;
+  const delay = options.delay ?? timerDelay;
+  const backoff = options.backoff ?? DEFAULT_BACKOFF;
+  const logger = options.logger ?? stderrLogger;
+  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 330_000;
+  const stopper = new AbortController();
+  const signal =
+    options.signal !== undefined ? AbortSignal.any([options.signal, stopper.signal]) : stopper.signal;
+  const apis: Apis = {
+    core: kubeConfig.makeApiClient(CoreV1Api),
+    apps: kubeConfig.makeApiClient(AppsV1Api),
+    batch: kubeConfig.makeApiClient(BatchV1Api),
+    discovery: kubeConfig.makeApiClient(DiscoveryV1Api),
+    networking: kubeConfig.makeApiClient(NetworkingV1Api),
+  };
+  const resources = options.resources ?? WATCHED_RESOURCES;
+  const pending = new Set<Promise<void>>();
+  let resolveSynced: (v: boolean) => void = () => undefined;
+  const synced = new Promise<boolean>((r) => (resolveSynced = r));
+  let allSynced = false;
+
+  const entries = resources.map((resource) => {
+    const def = RESOURCE_TABLE[resource];
+    const stats: Mutable = {
+      resource,
+      synced: false,
+      connected: false,
+      events: 0,
+      bookmarks: 0,
+      errors: 0,
+      conversionErrors: 0,
+      restarts: 0,
+      relists: 0,
+      watches: 0,
+      lastEventMs: null,
+      lastError: null,
+    };
+    let lists = 0;
+    let attempt = 0;
+    let lastDataMs = now();
+    const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
+      if (lists++ > 0) stats.relists++;
+      // The list must not hang forever on a stuck API server: abort it after requestTimeoutMs.
+      const listSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]);
+      const callOptions = {
+        middleware: [
+          {
+            pre: (ctx: RequestContext) => {
+              ctx.setSignal(listSignal);
+              return Promise.resolve(ctx);
+            },
+            post: (r: ResponseContext) => Promise.resolve(r),
+          },
+        ],
+        middlewareMergeStrategy: 'append',
+      } as unknown as ListCallOptions;
+      return def.list(apis, callOptions);
+    };
+    const watch = new ResilientWatch(kubeConfig, {
+      timeoutSeconds: options.watchTimeoutSeconds ?? 300,
+      requestTimeoutMs,
+      idleTimeoutMs,
+      onRequest: () => {
+        stats.watches++;
+        // ListWatch calls watch() right after it has applied a list: the resource is synced.
+        if (!stats.synced) {
+          stats.synced = true;
+          checkSynced();
+        }
+      },
+      onConnected: () => {
+        stats.connected = true;
+        attempt = 0;
+        lastDataMs = now();
+      },
+      onClosed: () => {
+        stats.connected = false;
+      },
+      onData: (type, obj) => {
+        lastDataMs = now();
+        if (type === 'BOOKMARK') stats.bookmarks++;
+        else if (type === 'ERROR') {
+          // A Status object: 410 Gone makes ListWatch relist when the stream ends; others are logged.
+          stats.errors++;
+          const status = obj as { code?: number; message?: string } | undefined;
+          stats.lastError = `watch ERROR event: ${status?.message ?? ''} (${String(status?.code)})`;
+          logger.warn(
+            { resource, code: status?.code, message: status?.message },
+            'kubernetes watch returned an ERROR event',
+          );
+        }
+      },
+    });
+    const informer = new ListWatch<KubernetesObject>(def.path, watch, listFn, false);
+    const emit = (type: ClusterEventType) => (obj: KubernetesObject) => {
+      const r = toClusterObject(obj, def.kind);
+      if (!r.ok) {
+        stats.conversionErrors++;
+        logger.warn(
+          { resource, reason: r.reason, name: obj.metadata?.name },
+          'kubernetes object could not be converted; skipped',
+        );
+        return;
+      }
+      const at = now();
+      stats.events++;
+      stats.lastEventMs = at;
+      options.onChange({ type, object: r.value, atMs: at });
+    };
+    informer.on('add', emit('ADDED'));
+    informer.on('update', emit('MODIFIED'));
+    informer.on('delete', emit('DELETED'));
+    informer.on('error', (err: unknown) => {
+      stats.errors++;
+      stats.connected = false;
+      stats.lastError = errorText(err);
+      if (signal.aborted) return;
+      attempt++;
+      const waitMs = backoffDelayMs(attempt, backoff);
+      logger.warn(
+        { resource, error: stats.lastError, attempt, retryInMs: waitMs },
+        'kubernetes list/watch failed; retrying',
+      );
+      const p = delay(waitMs, signal)
+        .then(async () => {
+          if (signal.aborted) return;
+          stats.restarts++;
+          await informer.start();
+        })
+        .catch((e: unknown) => {
+          stats.errors++;
+          stats.lastError = errorText(e);
+          logger.warn({ resource, error: stats.lastError }, 'kubernetes informer restart failed');
+        })
+        .finally(() => pending.delete(p));
+      pending.add(p);
+    });
+    return { resource, stats, informer, idle: () => now() - lastDataMs > idleTimeoutMs };
+  });
+
+  function checkSynced(): void {
+    if (allSynced || !entries.every((e) => e.stats.synced)) return;
+    allSynced = true;
+    const at = now();
+    logger.info({ resources: entries.length }, 'kubernetes state synced');
+    options.onSynced?.(at);
+    resolveSynced(true);
+  }
+
+  const healthy = (): boolean => allSynced && entries.every((e) => e.stats.connected && !e.idle());
+  const heartbeat = setInterval(() => {
+    if (healthy()) options.onHeartbeat?.(now());
+  }, options.heartbeatMs ?? 1000);
+  heartbeat.unref();
+
+  let stopped: Promise<void> | undefined;
+  const stop = async (): Promise<void> => {
+    stopped ??= (async () => {
+      stopper.abort();
+      clearInterval(heartbeat);
+      for (const e of entries) await e.informer.stop();
+      resolveSynced(false);
+      await Promise.all([...pending]);
+    })();
+    return stopped;
+  };
+  signal.addEventListener('abort', () => void stop(), { once: true });
+
+  for (const e of entries) {
+    const p = e.informer
+      .start()
+      .catch((err: unknown) => {
+        e.stats.errors++;
+        e.stats.lastError = errorText(err);
+        logger.warn(
+          { resource: e.resource, error: e.stats.lastError },
+          'kubernetes informer failed to start',
+        );
+      })
+      .finally(() => pending.delete(p));
+    pending.add(p);
+  }
+
+  return {
+    synced,
+    isSynced: () => allSynced,
+    isHealthy: healthy,
+    stats: () => entries.map((e) => ({ ...e.stats })),
+    stop,
+  };
+}
