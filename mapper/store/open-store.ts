@@ -12,6 +12,7 @@ import {
   readdirSync,
   readFileSync,
   statSync,
+  unlinkSync,
 } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -118,7 +119,7 @@ function translateOpenError(file: string, err: unknown): StoreError {
   }
   if (code.startsWith('SQLITE_CORRUPT')) {
     return new StoreError(
-      `${file} is corrupt (${(err as Error).message}). Restore it from a backup, or move it aside to start afresh.`,
+      `${file} is corrupt (${oneLine((err as Error).message)}). Restore it from a backup, or move it aside to start afresh.`,
       'corrupt',
     );
   }
@@ -128,19 +129,25 @@ function translateOpenError(file: string, err: unknown): StoreError {
       'unwritable',
     );
   }
-  return new StoreError(`${file}: ${(err as Error).message}`, 'corrupt');
+  return new StoreError(
+    `${file} cannot be opened (${oneLine((err as Error).message)}). Restore it from a backup, or move it aside to start afresh.`,
+    'corrupt',
+  );
 }
 
 /** Inspects an existing database read-only and returns the migration plan; writes nothing. */
 function inspect(file: string, shipped: readonly Migration[]): ReturnType<typeof planMigrations> {
   checkHeader(file);
+  // A read-only connection to a WAL database creates empty -wal and -shm files; remove the ones this
+  // inspection created so that a refused database is left exactly as it was found.
+  const sidecars = [`${file}-wal`, `${file}-shm`].filter((f) => !existsSync(f));
   let db: Db | undefined;
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     const check = db.pragma('quick_check(1)', { simple: true });
     if (check !== 'ok') {
       throw new StoreError(
-        `${file} is corrupt (integrity check: ${String(check)}). Restore it from a backup, or move it aside to start afresh.`,
+        `${file} is corrupt (integrity check: ${oneLine(String(check))}). Restore it from a backup, or move it aside to start afresh.`,
         'corrupt',
       );
     }
@@ -150,7 +157,20 @@ function inspect(file: string, shipped: readonly Migration[]): ReturnType<typeof
     throw translateOpenError(file, err);
   } finally {
     db?.close();
+    for (const f of sidecars) {
+      try {
+        if (existsSync(f) && (f.endsWith('-shm') || statSync(f).size === 0)) unlinkSync(f);
+      } catch {
+        // Best effort: a leftover empty sidecar is harmless and SQLite recreates it on the next open.
+      }
+    }
   }
+}
+
+/** Collapses a message to one line (SQLite integrity reports span several). */
+function oneLine(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  return flat.length > 300 ? `${flat.slice(0, 300)}...` : flat;
 }
 
 function ensureWritableDir(file: string): void {

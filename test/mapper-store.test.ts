@@ -1,0 +1,347 @@
+// The graph store over a real SQLite file: idempotent batches, aggregation (counts, min/max
+// times, source bits, endpoints, DNS names) within a flush and across flushes, rollback, and
+// retention in bounded batches.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { EdgeObservation, Identity } from '../mapper/graph/model.js';
+import { pruneOldRows } from '../mapper/retention.js';
+import { GraphStore, openDatabase } from '../mapper/store/index.js';
+
+let dir: string;
+let store: GraphStore;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'intentmap-graph-'));
+  store = new GraphStore(openDatabase(join(dir, 'g.db')));
+});
+afterEach(() => {
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const workload = (namespace: string, name: string, labels: Record<string, string> = {}): Identity => ({
+  kind: 'workload',
+  cluster: '',
+  namespace,
+  name,
+  workloadKind: 'Deployment',
+  labels,
+  attrs: {},
+});
+const external = (ip: string): Identity => ({
+  kind: 'external',
+  cluster: '',
+  namespace: '',
+  name: ip,
+  workloadKind: '',
+  labels: {},
+  attrs: {},
+});
+
+function obs(clientId: number, serverId: number, over: Partial<EdgeObservation> = {}): EdgeObservation {
+  return {
+    clientId,
+    serverId,
+    viaId: 0,
+    protocol: 'TCP',
+    port: 7070,
+    firstSeen: 1000,
+    lastSeen: 1000,
+    count: 1,
+    sources: 2,
+    clientIp: '10.0.0.1',
+    serverIp: '10.0.0.2',
+    dnsNames: [],
+    ...over,
+  };
+}
+
+describe('GraphStore', () => {
+  it('aggregates observations into one edge: counts, min/max times, source bits, endpoints, DNS names', () => {
+    const a = store.ensureIdentity(workload('shop', 'checkout', { app: 'checkout' }));
+    const b = store.ensureIdentity(workload('shop', 'cart'));
+    const svc = store.ensureIdentity({
+      ...workload('shop', 'cart'),
+      kind: 'service',
+      workloadKind: 'Service',
+    });
+    expect(store.ensureIdentity(workload('shop', 'checkout', { app: 'checkout' }))).toBe(a);
+    const w = store.createWriter();
+    w.addEdge(
+      obs(a, b, {
+        viaId: svc,
+        firstSeen: 500,
+        lastSeen: 900,
+        count: 3,
+        sources: 2,
+        dnsNames: ['cart.shop.svc.cluster.local'],
+      }),
+    );
+    w.addEdge(
+      obs(a, b, { viaId: svc, firstSeen: 200, lastSeen: 400, count: 2, sources: 4, clientIp: '10.0.0.9' }),
+    );
+    w.addEdge(
+      obs(a, b, {
+        viaId: svc,
+        firstSeen: 1000,
+        lastSeen: 2000,
+        count: 1,
+        sources: 2,
+        dnsNames: ['cart', 'cart.shop.svc.cluster.local'],
+      }),
+    );
+    w.addEdge(obs(a, b, { viaId: 0, port: 7070 })); // addressed directly: another edge
+    w.addEdge(obs(a, b, { viaId: svc, protocol: 'UDP' })); // another protocol: another edge
+    expect(w.pending).toBe(5);
+    expect(w.flush()).toEqual({ edges: 3, endpoints: 4, dnsNames: 0 });
+
+    const edges = store.queryEdges({}).filter((e) => e.via !== null && e.protocol === 'TCP');
+    expect(edges).toHaveLength(1);
+    const e = edges[0]!;
+    expect(e).toMatchObject({
+      protocol: 'TCP',
+      port: 7070,
+      firstSeen: 200,
+      lastSeen: 2000,
+      count: 6,
+      sources: ['tcp-syn', 'socket-scan'],
+    });
+    expect(e.dnsNames).toEqual(['cart', 'cart.shop.svc.cluster.local']);
+    expect(e.client).toMatchObject({ namespace: 'shop', name: 'checkout', labels: { app: 'checkout' } });
+    expect(e.via).toMatchObject({ kind: 'service', name: 'cart' });
+    expect(store.edgeEndpoints(e.id)).toEqual([
+      { clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 500, lastSeen: 2000, count: 4 },
+      { clientIp: '10.0.0.9', serverIp: '10.0.0.2', firstSeen: 200, lastSeen: 400, count: 2 },
+    ]);
+
+    // A second flush merges with what is stored: sums, min/max, OR of sources, union of names.
+    const w2 = store.createWriter();
+    w2.addEdge(
+      obs(a, b, {
+        viaId: svc,
+        firstSeen: 100,
+        lastSeen: 150,
+        count: 10,
+        sources: 8,
+        dnsNames: ['z.example'],
+      }),
+    );
+    w2.flush();
+    const merged = store.queryEdges({}).find((x) => x.id === e.id)!;
+    expect(merged).toMatchObject({
+      firstSeen: 100,
+      lastSeen: 2000,
+      count: 16,
+      sources: ['tcp-syn', 'socket-scan', 'udp-flow'],
+    });
+    expect(merged.dnsNames).toEqual(['cart', 'cart.shop.svc.cluster.local', 'z.example']);
+    expect(store.edgeEndpoints(e.id)[0]).toEqual({
+      clientIp: '10.0.0.1',
+      serverIp: '10.0.0.2',
+      firstSeen: 100,
+      lastSeen: 2000,
+      count: 14,
+    });
+  });
+
+  it('aggregates DNS rows: counts, min/max times, the TTL of the latest answer', () => {
+    const a = store.ensureIdentity(workload('shop', 'checkout'));
+    const w = store.createWriter();
+    w.addDns({
+      clientId: a,
+      name: 'api.stripe.com',
+      ip: '1.2.3.4',
+      ttl: 60,
+      firstSeen: 100,
+      lastSeen: 200,
+      count: 2,
+    });
+    w.addDns({
+      clientId: a,
+      name: 'api.stripe.com',
+      ip: '1.2.3.4',
+      ttl: 30,
+      firstSeen: 50,
+      lastSeen: 300,
+      count: 1,
+    });
+    w.addDns({
+      clientId: a,
+      name: 'api.stripe.com',
+      ip: '1.2.3.5',
+      ttl: 60,
+      firstSeen: 100,
+      lastSeen: 100,
+      count: 1,
+    });
+    expect(w.flush().dnsNames).toBe(2);
+    const w2 = store.createWriter();
+    w2.addDns({
+      clientId: a,
+      name: 'api.stripe.com',
+      ip: '1.2.3.4',
+      ttl: 99,
+      firstSeen: 10,
+      lastSeen: 250,
+      count: 5,
+    });
+    w2.flush();
+    const rows = store.db
+      .prepare(`SELECT name, ip, ttl, first_seen, last_seen, count FROM dns_names ORDER BY ip`)
+      .all();
+    expect(rows).toEqual([
+      { name: 'api.stripe.com', ip: '1.2.3.4', ttl: 30, first_seen: 10, last_seen: 300, count: 8 },
+      { name: 'api.stripe.com', ip: '1.2.3.5', ttl: 60, first_seen: 100, last_seen: 100, count: 1 },
+    ]);
+  });
+
+  it('applies a (reporter, sequence) batch once; a re-sent batch changes nothing', () => {
+    const apply = (): boolean =>
+      store.applyBatch({ reporter: 'node-1', sequence: 7, receivedAt: 1, observations: 1 }, () => {
+        const w = store.createWriter();
+        w.addEdge(
+          obs(store.ensureIdentity(workload('a', 'x')), store.ensureIdentity(external('1.1.1.1')), {
+            count: 5,
+          }),
+        );
+        w.flush();
+      });
+    expect(apply()).toBe(true);
+    expect(apply()).toBe(false);
+    expect(store.hasBatch('node-1', 7)).toBe(true);
+    expect(store.hasBatch('node-1', 8)).toBe(false);
+    expect(store.queryEdges({})[0]?.count).toBe(5);
+    expect(store.counts()).toMatchObject({ edges: 1, batches: 1 });
+  });
+
+  it('rolls a failed batch back completely, and forgets identity ids created inside it', () => {
+    expect(() =>
+      store.applyBatch({ reporter: 'node-1', sequence: 1, receivedAt: 1, observations: 1 }, () => {
+        const w = store.createWriter();
+        w.addEdge(obs(store.ensureIdentity(workload('a', 'new')), store.ensureIdentity(external('9.9.9.9'))));
+        w.flush();
+        throw new Error('disk on fire');
+      }),
+    ).toThrow('disk on fire');
+    expect(store.counts()).toMatchObject({ identities: 0, edges: 0, batches: 0 });
+    // The same identities again: new rows, valid ids (no foreign-key failure from a stale cache).
+    expect(
+      store.applyBatch({ reporter: 'node-1', sequence: 1, receivedAt: 1, observations: 1 }, () => {
+        const w = store.createWriter();
+        w.addEdge(obs(store.ensureIdentity(workload('a', 'new')), store.ensureIdentity(external('9.9.9.9'))));
+        w.flush();
+      }),
+    ).toBe(true);
+    expect(store.counts()).toMatchObject({ identities: 2, edges: 1, batches: 1 });
+  });
+
+  it('filters the graph by namespace, workload and time window, with a limit', () => {
+    const a = store.ensureIdentity(workload('shop', 'checkout'));
+    const b = store.ensureIdentity(workload('shop', 'cart'));
+    const c = store.ensureIdentity(workload('bank', "o'brien"));
+    const w = store.createWriter();
+    w.addEdge(obs(a, b, { firstSeen: 100, lastSeen: 200 }));
+    w.addEdge(obs(c, b, { firstSeen: 300, lastSeen: 400 }));
+    w.addEdge(obs(c, c, { firstSeen: 500, lastSeen: 600 }));
+    w.flush();
+    expect(store.queryEdges({ namespace: 'bank' })).toHaveLength(2);
+    expect(store.queryEdges({ workload: "bank/o'brien" })).toHaveLength(2);
+    expect(store.queryEdges({ workload: 'cart' })).toHaveLength(2);
+    expect(store.queryEdges({ since: 350 })).toHaveLength(2);
+    expect(store.queryEdges({ until: 250 })).toHaveLength(1);
+    expect(store.queryEdges({ since: 150, until: 350 })).toHaveLength(2);
+    expect(store.queryEdges({ limit: 1 })[0]?.lastSeen).toBe(600);
+  });
+});
+
+describe('retention', () => {
+  it('deletes old edges, endpoints, DNS rows, ownership and batches in bounded transactions', async () => {
+    const a = store.ensureIdentity(workload('shop', 'checkout'));
+    const ids = Array.from({ length: 30 }, (_, i) => store.ensureIdentity(external(`1.1.1.${i}`)));
+    store.applyBatch({ reporter: 'n', sequence: 1, receivedAt: 100, observations: 0 }, () => {
+      const w = store.createWriter();
+      ids.forEach((id, i) => {
+        // Edges 0..19 are old (last seen 1000); 20..29 recent, with one old endpoint each.
+        const old = i < 20;
+        w.addEdge(obs(a, id, { firstSeen: 900, lastSeen: old ? 1000 : 5000, clientIp: '10.0.0.1' }));
+        if (!old) w.addEdge(obs(a, id, { firstSeen: 900, lastSeen: 950, clientIp: '10.0.0.77' }));
+        w.addDns({
+          clientId: a,
+          name: `n${i}.example`,
+          ip: `1.1.1.${i}`,
+          ttl: 1,
+          firstSeen: 1,
+          lastSeen: old ? 1000 : 5000,
+          count: 1,
+        });
+      });
+      w.flush();
+    });
+    store.applyBatch({ reporter: 'n', sequence: 2, receivedAt: 6000, observations: 0 }, () => undefined);
+    store.recordOwnership([
+      {
+        ip: '10.0.0.1',
+        identityId: a,
+        podNamespace: 'shop',
+        podName: 'p1',
+        podUid: 'u1',
+        validFrom: 1,
+        validTo: 1500,
+      },
+      {
+        ip: '10.0.0.1',
+        identityId: a,
+        podNamespace: 'shop',
+        podName: 'p2',
+        podUid: 'u2',
+        validFrom: 1600,
+        validTo: null,
+      },
+    ]);
+    let yields = 0;
+    const perTxn: number[] = [];
+    const totals = await pruneOldRows(store.db, {
+      cutoffMs: 2000,
+      batchRows: 7,
+      yieldBetween: () => {
+        yields++;
+        return Promise.resolve();
+      },
+      onDeleted: (_t, n) => perTxn.push(n),
+    });
+    expect(totals).toEqual({
+      edge_endpoints: 30,
+      edges: 20,
+      dns_names: 20,
+      ip_ownership: 1,
+      ingest_batches: 1,
+    });
+    expect(Math.max(...perTxn)).toBeLessThanOrEqual(7);
+    expect(yields).toBeGreaterThan(5);
+    expect(store.counts()).toMatchObject({ edges: 10, dnsNames: 10, ipOwnership: 1, batches: 1 });
+    const left = store.queryEdges({});
+    expect(left.every((e) => e.lastSeen === 5000)).toBe(true);
+    for (const e of left) expect(store.edgeEndpoints(e.id).map((p) => p.clientIp)).toEqual(['10.0.0.1']);
+    expect((store.db.prepare('PRAGMA foreign_key_check').all() as unknown[]).length).toBe(0);
+  });
+
+  it('stops between transactions when aborted', async () => {
+    const a = store.ensureIdentity(workload('shop', 'checkout'));
+    const w = store.createWriter();
+    for (let i = 0; i < 50; i++) w.addEdge(obs(a, a, { port: i + 1, lastSeen: 10 }));
+    w.flush();
+    const ac = new AbortController();
+    const totals = await pruneOldRows(store.db, {
+      cutoffMs: 2000,
+      batchRows: 10,
+      signal: ac.signal,
+      yieldBetween: () => {
+        ac.abort();
+        return Promise.resolve();
+      },
+    });
+    expect(totals.edge_endpoints).toBe(10);
+    expect(store.counts().edges).toBe(50);
+  });
+});
