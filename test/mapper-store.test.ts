@@ -323,7 +323,7 @@ describe('retention', () => {
     const left = store.queryEdges({});
     expect(left.every((e) => e.lastSeen === 5000)).toBe(true);
     for (const e of left) expect(store.edgeEndpoints(e.id).map((p) => p.clientIp)).toEqual(['10.0.0.1']);
-    expect((store.db.prepare('PRAGMA foreign_key_check').all() as unknown[]).length).toBe(0);
+    expect((store.db.prepare('PRAGMA foreign_key_check').all()).length).toBe(0);
   });
 
   it('stops between transactions when aborted', async () => {
