@@ -65,3 +65,155 @@ export function formatObservation(obs: Observation, udpFlowPackets = 1): string 
       return `{"type":"udp-flow","ts":${formatTimestamp(obs.ts)},"src":"${obs.src}","dst":"${obs.dst}","dport":${obs.dport},"packets":${udpFlowPackets}}`;
   }
 }
+
+/** Output chunk size of NdjsonWriter. */
+const WRITER_CHUNK_BYTES = 1024 * 1024;
+
+/**
+ * Writes observations as ndjson bytes straight into fixed-size buffers, without building a string
+ * per line: the offline mode's hot path. A line may span two chunks; chunks are taken in order.
+ * The bytes are identical to `formatObservation(obs) + "\n"`.
+ */
+export class NdjsonWriter {
+  private buf = Buffer.alloc(WRITER_CHUNK_BYTES);
+  private used = 0;
+  private readonly full: Uint8Array[] = [];
+
+  /** True when a full chunk is waiting to be taken. */
+  get hasFull(): boolean {
+    return this.full.length > 0;
+  }
+
+  /** Takes the completed chunks, and the partial one too when `all`. Each is a fresh buffer. */
+  take(all: boolean): Uint8Array[] {
+    if (all && this.used > 0) this.rotate(0);
+    return this.full.splice(0, this.full.length);
+  }
+
+  /** Appends one observation line. */
+  write(obs: Observation, udpFlowPackets = 1): void {
+    switch (obs.type) {
+      case 'dns': {
+        this.ascii('{"type":"dns","ts":');
+        this.timestamp(obs.ts);
+        this.ascii(',"client":"');
+        this.ascii(obs.client);
+        this.ascii('","server":"');
+        this.ascii(obs.server);
+        this.ascii('","id":');
+        this.ascii(String(obs.id));
+        this.ascii(',"qname":');
+        if (obs.qname === null) this.ascii('null');
+        else this.string(obs.qname);
+        this.ascii(',"qtype":');
+        if (obs.qtype === null) this.ascii('null');
+        else this.string(obs.qtype);
+        this.ascii(',"rcode":');
+        this.ascii(String(obs.rcode));
+        this.ascii(',"answers":[');
+        const answers = obs.answers;
+        for (let i = 0; i < answers.length; i++) {
+          const a = answers[i];
+          if (a === undefined) continue;
+          this.ascii(i === 0 ? '{"type":"' : ',{"type":"');
+          this.ascii(a.type);
+          this.ascii('","name":');
+          this.string(a.name);
+          this.ascii(',"data":');
+          this.string(a.data);
+          this.ascii(',"ttl":');
+          this.ascii(String(a.ttl));
+          this.ascii('}');
+        }
+        this.ascii(obs.transport === 'udp' ? '],"transport":"udp"' : '],"transport":"tcp"');
+        const questions = obs.questions;
+        if (questions !== undefined) {
+          this.ascii(',"questions":[');
+          for (let i = 0; i < questions.length; i++) {
+            const q = questions[i];
+            if (q === undefined) continue;
+            this.ascii(i === 0 ? '{"name":' : ',{"name":');
+            this.string(q.name);
+            this.ascii(',"type":');
+            this.string(q.type);
+            this.ascii('}');
+          }
+          this.ascii(']');
+        }
+        this.ascii('}\n');
+        return;
+      }
+      case 'tcp-syn':
+      case 'tcp-synack':
+        this.ascii(obs.type === 'tcp-syn' ? '{"type":"tcp-syn","ts":' : '{"type":"tcp-synack","ts":');
+        this.timestamp(obs.ts);
+        this.ascii(',"src":"');
+        this.ascii(obs.src);
+        this.ascii('","sport":');
+        this.ascii(String(obs.sport));
+        this.ascii(',"dst":"');
+        this.ascii(obs.dst);
+        this.ascii('","dport":');
+        this.ascii(String(obs.dport));
+        this.ascii('}\n');
+        return;
+      case 'udp-flow':
+        this.ascii('{"type":"udp-flow","ts":');
+        this.timestamp(obs.ts);
+        this.ascii(',"src":"');
+        this.ascii(obs.src);
+        this.ascii('","dst":"');
+        this.ascii(obs.dst);
+        this.ascii('","dport":');
+        this.ascii(String(obs.dport));
+        this.ascii(',"packets":');
+        this.ascii(String(udpFlowPackets));
+        this.ascii('}\n');
+        return;
+    }
+  }
+
+  private timestamp(ts: TimestampNs): void {
+    this.ascii(formatTimestamp(ts));
+  }
+
+  /** Copies a string known to be ASCII (addresses, numbers, constants). */
+  private ascii(s: string): void {
+    const n = s.length;
+    if (this.used + n > this.buf.length) this.rotate(n);
+    const buf = this.buf;
+    let u = this.used;
+    for (let i = 0; i < n; i++) buf[u++] = s.charCodeAt(i);
+    this.used = u;
+  }
+
+  /** Writes a JSON string literal of an arbitrary string (names may hold any byte's text). */
+  private string(s: string): void {
+    const n = s.length;
+    if (this.used + n + 2 > this.buf.length) this.rotate(n + 2);
+    const buf = this.buf;
+    let u = this.used;
+    buf[u++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 0x20 || c === 0x22 || c === 0x5c || c > 0x7e) {
+        // Rare: escapes or non-ASCII; let JSON.stringify and UTF-8 encoding handle the whole string.
+        const text = jsonString(s);
+        const max = text.length * 3;
+        if (this.used + max > this.buf.length) this.rotate(max);
+        this.used += this.buf.write(text, this.used);
+        return;
+      }
+      buf[u++] = c;
+    }
+    buf[u++] = 0x22;
+    this.used = u;
+  }
+
+  /** Moves the current buffer to the completed list and starts one with room for `need` bytes. */
+  private rotate(need: number): void {
+    if (this.used > 0) this.full.push(this.buf.subarray(0, this.used));
+    this.buf = Buffer.alloc(Math.max(WRITER_CHUNK_BYTES, need));
+    this.used = 0;
+  }
+}

@@ -3,12 +3,12 @@
 import { readCaptureFile } from './capture/file-source.js';
 import type { CaptureStop } from './capture/capture-format.js';
 import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
-import { formatObservation } from './ndjson.js';
+import { NdjsonWriter } from './ndjson.js';
 import type { UdpFlowObservation } from './observation.js';
 
-/** Where ndjson text goes. `write` may return a promise to apply backpressure. */
+/** Where ndjson goes. `write` may return a promise to apply backpressure; it owns the chunk. */
 export interface OfflineOutput {
-  write(text: string): void | Promise<void>;
+  write(chunk: Uint8Array): void | Promise<void>;
   /** True once the reader went away (EPIPE): stop decoding. */
   readonly closed: boolean;
 }
@@ -33,9 +33,6 @@ export interface OfflineSummary {
   readonly cancelled: boolean;
 }
 
-/** Output is flushed in batches of about this many characters. */
-const FLUSH_CHARS = 256 * 1024;
-
 /** Decodes `options.file` and writes one ndjson line per observation to `options.output`. */
 export async function sniffCaptureFile(options: OfflineOptions): Promise<OfflineSummary> {
   const { output } = options;
@@ -45,7 +42,7 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
     ...(options.maxTcpStreams === undefined ? {} : { maxTcpStreams: options.maxTcpStreams }),
   });
   const flows = new Map<string, { first: UdpFlowObservation; packets: number }>();
-  let text = '';
+  const lines = new NdjsonWriter();
 
   const result = await readCaptureFile(
     options.file,
@@ -62,20 +59,16 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
             else flow.packets++;
             continue;
           }
-          text += formatObservation(obs) + '\n';
+          lines.write(obs);
         }
       }
-      if (text.length >= FLUSH_CHARS) {
-        const batch = text;
-        text = '';
-        await output.write(batch);
-      }
+      if (lines.hasFull) for (const chunk of lines.take(false)) await output.write(chunk);
       return !output.closed;
     },
     options.onProgress,
   );
-  for (const { first, packets } of flows.values()) text += formatObservation(first, packets) + '\n';
-  if (text.length > 0 && !output.closed) await output.write(text);
+  for (const { first, packets } of flows.values()) lines.write(first, packets);
+  for (const chunk of lines.take(true)) if (!output.closed) await output.write(chunk);
   const stats = decoder.stats;
   let malformed = 0;
   for (const n of Object.values(stats.malformed)) malformed += n;

@@ -9,7 +9,19 @@ export interface SniffOptions {
   readonly format?: string;
   readonly udpFlows?: boolean;
   // ==== LIVE OPTIONS (owned by the live capture engineer) ====================================
-  // --iface, --mapper, --token-file, --node-name, --report-interval go here.
+  // Raw strings: sniffer/config.ts parses and validates them (RawSniffOptions).
+  readonly iface?: string;
+  readonly mapper?: string;
+  readonly tokenFile?: string;
+  readonly nodeName?: string;
+  readonly reportInterval?: string;
+  readonly spoolDir?: string;
+  readonly spoolMaxBytes?: string;
+  readonly scanInterval?: string;
+  readonly socketScan?: boolean;
+  readonly metricsListen?: string;
+  readonly logLevel?: string;
+  readonly captureBuffer?: string;
   // ==== END LIVE OPTIONS ======================================================================
 }
 
@@ -34,10 +46,43 @@ export function register(program: Command): void {
       'also report UDP flows (src, dst, dport) with their first timestamp and packet count',
     )
     // ==== LIVE OPTIONS (owned by the live capture engineer): add .option(...) calls here ========
+    // Defaults are applied and documented in sniffer/config.ts (the only place that parses them).
+    .option(
+      '--iface <name>',
+      'capture live on this interface (`any` for all); needs root or CAP_NET_RAW+CAP_NET_ADMIN',
+    )
+    .option(
+      '--mapper <url>',
+      "send batches to this mapper's ingest API (with --iface, or with --pcap to replay)",
+    )
+    .option('--token-file <file>', 'file holding the bearer token for the mapper (re-read when it changes)')
+    .option('--node-name <name>', 'reporter id sent with each batch (default: $NODE_NAME, else the hostname)')
+    .option('--report-interval <duration>', 'close and send a batch this often (default 5s)')
+    .option('--spool-dir <dir>', 'on-disk spool for undelivered batches (default /var/lib/intentmap/spool)')
+    .option(
+      '--spool-max-bytes <size>',
+      'spool bound; the oldest batches are dropped past it (default 100MiB)',
+    )
+    .option(
+      '--scan-interval <duration>',
+      'scan /proc/<pid>/net/tcp{,6} of every network namespace this often (default 10s)',
+    )
+    .option('--no-socket-scan', 'do not scan /proc for established connections')
+    .option(
+      '--metrics-listen <host:port>',
+      'serve /metrics, /healthz, /readyz here, or `off` (default 127.0.0.1:9465)',
+    )
+    .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
+    .option('--capture-buffer <size>', 'kernel capture ring size (default 32MiB)')
     // ==== END LIVE OPTIONS ======================================================================
     .action(async (opts: SniffOptions) => {
       // ==== LIVE DISPATCH (owned by the live capture engineer): --iface, and --pcap with --mapper,
       // are handled here before the offline ndjson mode below. ===================================
+      if (opts.iface !== undefined || opts.mapper !== undefined) {
+        const { runSnifferCommand } = await import('../main.js');
+        await runSnifferCommand(opts);
+        return;
+      }
       // ==== END LIVE DISPATCH ===================================================================
       if (opts.pcap === undefined) {
         throw new UsageError(
@@ -95,7 +140,7 @@ async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> 
 }
 
 /** stdout as an OfflineOutput: waits for 'drain', and turns EPIPE (e.g. `| head`) into `closed`. */
-function createStdoutOutput(): { write(text: string): void | Promise<void>; readonly closed: boolean } {
+function createStdoutOutput(): { write(chunk: Uint8Array): void | Promise<void>; readonly closed: boolean } {
   let closed = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
@@ -110,9 +155,9 @@ function createStdoutOutput(): { write(text: string): void | Promise<void>; read
     get closed() {
       return closed;
     },
-    write(text: string): void | Promise<void> {
+    write(chunk: Uint8Array): void | Promise<void> {
       if (closed) return;
-      if (process.stdout.write(text)) return;
+      if (process.stdout.write(chunk)) return;
       return new Promise<void>((resolve) => {
         const done = (): void => {
           process.stdout.off('drain', done);

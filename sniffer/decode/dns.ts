@@ -57,12 +57,38 @@ const ERROR_REASONS: readonly DnsReason[] = [
 ];
 let nameText = '';
 
-/** The text of one label byte, as the reference decoder writes it (lower-cased). */
-function labelByteText(c: number): string {
-  if (c >= 0x41 && c <= 0x5a) return String.fromCharCode(c + 32);
-  if (c < 0x20 || c === 0x7f) return '\\' + c.toString(8).padStart(3, '0');
-  if (c >= 0x80) return '\ufffd';
-  return String.fromCharCode(c);
+/**
+ * Name text is assembled as bytes here and decoded once (one flat string per name, no per-byte
+ * string garbage). Worst case: 255 wire bytes, each written as a 4-byte "\ooo" escape or a
+ * 3-byte UTF-8 U+FFFD, plus dots.
+ */
+const scratch = Buffer.alloc(1024);
+/** Names decoded so far in the current message, by start offset, for compression pointers. */
+const cacheOffsets: number[] = [];
+const cacheTexts: string[] = [];
+const MAX_CACHED_NAMES = 16;
+
+/** Writes one label byte as the reference decoder shows it (lower-cased); returns the new length. */
+function writeLabelByte(c: number, n: number): number {
+  if (c >= 0x41 && c <= 0x5a) {
+    scratch[n] = c + 32;
+    return n + 1;
+  }
+  if (c < 0x20 || c === 0x7f) {
+    scratch[n] = 0x5c; // backslash, then 3 octal digits
+    scratch[n + 1] = 0x30 + (c >> 6);
+    scratch[n + 2] = 0x30 + ((c >> 3) & 7);
+    scratch[n + 3] = 0x30 + (c & 7);
+    return n + 4;
+  }
+  if (c >= 0x80) {
+    scratch[n] = 0xef; // U+FFFD in UTF-8
+    scratch[n + 1] = 0xbf;
+    scratch[n + 2] = 0xbd;
+    return n + 3;
+  }
+  scratch[n] = c;
+  return n + 1;
 }
 
 /**
@@ -70,7 +96,8 @@ function labelByteText(c: number): string {
  * name's in-place bytes, or a negative ERR_ code; the text is left in `nameText`.
  */
 function readName(msg: Uint8Array, start: number, end: number, pos: number): number {
-  let text = '';
+  let n = 0; // bytes of text in `scratch`
+  let hasHigh = false;
   let wireLength = 1; // the terminating root label
   let jumps = 0;
   let after = -1; // offset after the in-place part, set at the first pointer
@@ -87,23 +114,39 @@ function readName(msg: Uint8Array, start: number, end: number, pos: number): num
       // Backwards only: before the segment we are in, so every jump strictly decreases (RFC 1035 §4.1.4).
       if (target >= segmentStart) return ERR_BAD_POINTER;
       if (++jumps > MAX_POINTER_JUMPS) return ERR_TOO_MANY_POINTERS;
+      if (n === 0) {
+        // A whole name that is only a pointer to a name already read: reuse its text.
+        const cached = cacheOffsets.indexOf(target);
+        if (cached >= 0) {
+          nameText = cacheTexts[cached] ?? '';
+          return after;
+        }
+      }
       segmentStart = target;
       p = target;
       continue;
     }
     if (kind !== 0) return ERR_LABEL_TYPE; // 0x40 extended (RFC 6891 §5) and 0x80 reserved
     if (len === 0) {
-      nameText = text.length === 0 ? '.' : text;
+      nameText = n === 0 ? '.' : scratch.toString(hasHigh ? 'utf8' : 'latin1', 0, n);
+      if (jumps === 0 && cacheOffsets.length < MAX_CACHED_NAMES) {
+        cacheOffsets.push(pos);
+        cacheTexts.push(nameText);
+      }
       return after < 0 ? p + 1 : after;
     }
     wireLength += len + 1;
     if (wireLength > MAX_NAME_WIRE_BYTES) return ERR_TOO_LONG;
     if (p + 1 + len > end) return ERR_TRUNCATED;
-    if (text.length > 0) text += '.';
+    if (n > 0) scratch[n++] = 0x2e;
     for (let i = p + 1; i <= p + len; i++) {
       const c = msg[i] ?? 0;
       // Fast path for the usual lower-case letters, digits and hyphen.
-      text += c > 0x5a && c < 0x7f ? String.fromCharCode(c) : labelByteText(c);
+      if (c > 0x5a && c < 0x7f) scratch[n++] = c;
+      else {
+        if (c >= 0x80) hasHigh = true;
+        n = writeLabelByte(c, n);
+      }
     }
     p += len + 1;
   }
@@ -136,6 +179,8 @@ export function decodeDnsMessage(
   const qdcount = readU16(msg, start + 4);
   const ancount = opcode === DNS_OPCODE.update ? 0 : readU16(msg, start + 6);
   let p = start + DNS_HEADER_BYTES;
+  cacheOffsets.length = 0;
+  cacheTexts.length = 0;
   const questions: DnsQuestion[] = [];
   for (let i = 0; i < qdcount; i++) {
     const afterName = readName(msg, start, end, p);

@@ -33,12 +33,20 @@ export interface TcpDnsStreamsOptions {
   readonly maxStreams: number;
 }
 
+/** Partial messages up to this size use pooled buffers (most DNS responses are far smaller). */
+const SPARE_BUFFER_BYTES = 4096;
+const MAX_SPARE_BUFFERS = 64;
+
 /** The default cap on tracked server→client streams (each holds at most one partial message). */
 export const DEFAULT_MAX_TCP_STREAMS = 1024;
 
 /** Reassembles DNS messages in the server→client direction of many TCP connections. */
 export class TcpDnsStreams {
   private readonly streams = new Map<string, StreamState>();
+  /** The most recently used stream: re-inserting it in the LRU order would change nothing. */
+  private newest: StreamState | null = null;
+  /** Message buffers of completed messages, reused for the next partial ones. */
+  private readonly spare: Uint8Array[] = [];
   private readonly maxStreams: number;
   /** Eviction and gap counters. */
   readonly stats: TcpDnsStreamStats = { evicted: 0, gaps: 0 };
@@ -76,20 +84,26 @@ export class TcpDnsStreams {
         if (oldest.done !== true) this.streams.delete(oldest.value);
         this.stats.evicted++;
       }
-    } else {
+      this.streams.set(key, st);
+    } else if (st !== this.newest) {
       // Re-insert to mark as most recently used (Map keeps insertion order).
       this.streams.delete(key);
+      this.streams.set(key, st);
     }
-    this.streams.set(key, st);
+    this.newest = st;
     if (isSyn) {
       st.nextSeq = (seq + 1) >>> 0;
       st.prefixHave = 0;
       st.have = 0;
-      st.buf = null;
+      this.release(st);
       seq = st.nextSeq;
     }
     if (start < end) this.payload(st, seq, data, start, end, ts, sink);
-    if (isEnd) this.streams.delete(key);
+    if (isEnd) {
+      this.release(st);
+      this.streams.delete(key);
+      this.newest = null;
+    }
   }
 
   private payload(
@@ -111,7 +125,7 @@ export class TcpDnsStreams {
         this.stats.gaps++;
         st.prefixHave = 0;
         st.have = 0;
-        st.buf = null;
+        this.release(st);
         st.nextSeq = seq;
       } else if (delta < 0) {
         // Retransmitted or overlapping bytes already consumed.
@@ -152,7 +166,7 @@ export class TcpDnsStreams {
         sink(buf, 0, st.msgLen, ts);
         st.prefixHave = 0;
         st.have = 0;
-        st.buf = null;
+        this.release(st);
       }
     }
   }
@@ -161,6 +175,15 @@ export class TcpDnsStreams {
     st.prefixHave = 2;
     st.msgLen = len;
     st.have = 0;
-    st.buf = new Uint8Array(len);
+    const spare = len <= SPARE_BUFFER_BYTES ? this.spare.pop() : undefined;
+    st.buf = spare ?? new Uint8Array(len <= SPARE_BUFFER_BYTES ? SPARE_BUFFER_BYTES : len);
+  }
+
+  /** Drops a stream's message buffer, keeping small ones for reuse. */
+  private release(st: StreamState): void {
+    const buf = st.buf;
+    st.buf = null;
+    if (buf !== null && buf.length === SPARE_BUFFER_BYTES && this.spare.length < MAX_SPARE_BUFFERS)
+      this.spare.push(buf);
   }
 }
