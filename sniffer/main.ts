@@ -5,7 +5,16 @@
 import { pino, type Logger } from 'pino';
 import { createAggregator, type AggregateInterval, type Aggregator } from './aggregate.js';
 import { buildCaptureFilter, openLiveCapture, type LiveCapture } from './capture/live.js';
-import type { LiveSnifferConfig, ReportingConfig, SnifferConfig } from './config.js';
+import { UserError } from '../mapper/cli/errors.js';
+import { readCaptureFile } from './capture/file-source.js';
+import {
+  parseSnifferConfig,
+  type LiveSnifferConfig,
+  type RawSniffOptions,
+  type ReplaySnifferConfig,
+  type ReportingConfig,
+  type SnifferConfig,
+} from './config.js';
 import { createPacketDecoder, type PacketDecoder } from './decode/packet-decoder.js';
 import {
   createSnifferMetrics,
@@ -14,7 +23,7 @@ import {
   type SnifferMetrics,
 } from './metrics.js';
 import type { Observation } from './observation.js';
-import { createReporter, type Reporter } from './reporter/reporter.js';
+import { backoffDelayMs, createReporter, type Reporter } from './reporter/reporter.js';
 import { openSpool } from './reporter/spool.js';
 import { scanSockets } from './sockets/scan.js';
 
@@ -307,6 +316,63 @@ async function runLive(
   }
 }
 
+/**
+ * Replays a capture file into a mapper: observations are aggregated by CAPTURE time into intervals
+ * of `reportIntervalMs` (a batch closes when a packet's timestamp passes the interval's end), and
+ * the run ends once every batch is delivered (retrying with backoff while the mapper is down) or
+ * `signal` aborts, leaving the rest in the spool.
+ */
+async function runReplay(
+  config: ReplaySnifferConfig,
+  signal: AbortSignal,
+  hooks: SnifferHooks,
+): Promise<SnifferSummary> {
+  const log = hooks.log ?? createSnifferLogger(config.logLevel, config.reporting.nodeName);
+  const metrics = createSnifferMetrics();
+  const reporter = await buildReporter(config.reporting, log, metrics);
+  const decoder = createPacketDecoder({ udpFlows: config.udpFlows });
+  const aggregator = createAggregator();
+  const sync = new MetricsSync(metrics, decoder);
+  const intervalMs = config.reporting.reportIntervalMs;
+  let bucket: number | null = null;
+  let lastTsMs = Date.now();
+  let batches = 0;
+  const result = await readCaptureFile(config.pcapPath, async (parser) => {
+    for (let r = parser.next(); r !== null; r = parser.next()) {
+      if (r.tsNs !== null) lastTsMs = Number(r.tsNs / 1_000_000n);
+      const observations = decoder.decode(r.linkType, r.data, r.tsNs);
+      for (const obs of observations) {
+        sync.observationsByType[obs.type]++;
+        const b = Math.floor(lastTsMs / intervalMs);
+        // Closing is by capture time; a packet slightly out of order joins the open interval.
+        if (bucket !== null && b > bucket && aggregator.size > 0) {
+          batches += await closeInterval(aggregator, reporter, sync, log);
+        }
+        if (bucket === null || b > bucket) bucket = b;
+        aggregator.addObservation(obs, lastTsMs);
+      }
+    }
+    return !signal.aborted;
+  });
+  if (result.stop !== null) {
+    log.warn({ stop: result.stop }, 'capture file damaged or cut short; packets before it were replayed');
+  }
+  batches += await closeInterval(aggregator, reporter, sync, log);
+  sync.sync();
+  // Deliver everything, backing off while the mapper is unreachable.
+  for (let attempt = 1; reporter.pending().batches > 0 && !signal.aborted; attempt++) {
+    if (await reporter.flush(30_000)) break;
+    await abortableSleep(backoffDelayMs(attempt, 500, 30_000, Math.random()), signal);
+  }
+  return {
+    packets: decoder.stats.packets,
+    observations: decoder.stats.observations,
+    malformed: sumMalformed(decoder),
+    batches,
+    pendingBatches: reporter.pending().batches,
+  };
+}
+
 /** Runs the sniffer described by `config` until `signal` aborts (live) or the file ends (replay). */
 export async function runSniffer(
   config: SnifferConfig,
@@ -314,5 +380,51 @@ export async function runSniffer(
   hooks: SnifferHooks = {},
 ): Promise<SnifferSummary> {
   if (config.mode === 'live') return runLive(config, signal, hooks);
-  throw new Error('replay into a mapper is not implemented yet');
+  return runReplay(config, signal, hooks);
+}
+
+/**
+ * The `intentmap sniff --iface ...` and `--pcap FILE --mapper URL` entry of the CLI: parses the
+ * flags, stops cleanly on SIGINT/SIGTERM, and prints a summary line on stderr.
+ */
+export async function runSnifferCommand(raw: RawSniffOptions): Promise<void> {
+  const config = parseSnifferConfig(raw);
+  const ac = new AbortController();
+  const stop = (): void => ac.abort();
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  const started = performance.now();
+  try {
+    const s = await runSniffer(config, ac.signal);
+    const seconds = ((performance.now() - started) / 1000).toFixed(2);
+    process.stderr.write(
+      `sniff: ${s.packets} packets, ${s.observations} observations, ${s.malformed} malformed, ` +
+        `${s.batches} batches, ${s.pendingBatches} left in the spool, ${seconds} s\n`,
+    );
+    if (config.mode === 'replay' && s.pendingBatches > 0) {
+      throw new UserError(
+        `sniff: ${s.pendingBatches} batches were not delivered to ${config.reporting.mapperUrl}; they stay in ` +
+          `${config.reporting.spoolDir} and are sent by the next run with the same --spool-dir.`,
+      );
+    }
+  } catch (err) {
+    if (err instanceof UserError) throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (config.mode === 'replay' && (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')) {
+      throw new UserError(
+        `sniff: cannot read capture file "${config.pcapPath}" (${code}). Check the path and permissions.`,
+      );
+    }
+    if (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
+      throw new UserError(
+        `sniff: cannot write the spool in "${config.reporting.spoolDir}" (${code}). Pass --spool-dir with a writable directory.`,
+      );
+    }
+    if (err instanceof Error && err.message.startsWith('cannot capture'))
+      throw new UserError(`sniff: ${err.message}`);
+    throw err;
+  } finally {
+    process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
+  }
 }
