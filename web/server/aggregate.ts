@@ -49,6 +49,8 @@ export interface AggregateContext {
   readonly identities: ReadonlyMap<number, IdentityEntry>;
   readonly verdicts: ReportVerdicts | null;
   readonly verdictsUnavailable: string;
+  /** Whether an intents provider is configured. */
+  readonly intents: boolean;
   readonly now: number;
 }
 
@@ -248,6 +250,7 @@ export function buildView(
       budget,
       verdicts: ctx.verdicts !== null,
       verdictsUnavailable: ctx.verdicts === null ? ctx.verdictsUnavailable : '',
+      intents: ctx.intents,
       version: meta.version,
       generatedAt: ctx.now,
     },

@@ -79,10 +79,10 @@ export class WebGraphReader {
       edgeCount: db.prepare(`SELECT count(*) AS n FROM edges`),
       allEdges: db.prepare(`SELECT ${EDGE_COLUMNS} FROM edges`),
       byClientOrServer: db.prepare(
-        `SELECT ${EDGE_COLUMNS} FROM edges WHERE client_id IN (SELECT value FROM json_each(?1))
+        `SELECT ${EDGE_COLUMNS} FROM edges WHERE client_id IN (SELECT value FROM json_each(@ids))
          UNION ALL
-         SELECT ${EDGE_COLUMNS} FROM edges WHERE server_id IN (SELECT value FROM json_each(?1))
-           AND client_id NOT IN (SELECT value FROM json_each(?1))`,
+         SELECT ${EDGE_COLUMNS} FROM edges WHERE server_id IN (SELECT value FROM json_each(@ids))
+           AND client_id NOT IN (SELECT value FROM json_each(@ids))`,
       ),
       byServer: db.prepare(
         `SELECT ${EDGE_COLUMNS} FROM edges WHERE server_id IN (SELECT value FROM json_each(?))`,
@@ -140,7 +140,7 @@ export class WebGraphReader {
     if (sel.server !== undefined)
       return this.stmt.byServer.all(JSON.stringify([...sel.server])) as StoredEdge[];
     if (sel.eitherParty !== undefined)
-      return this.stmt.byClientOrServer.all(JSON.stringify([...sel.eitherParty])) as StoredEdge[];
+      return this.stmt.byClientOrServer.all({ ids: JSON.stringify([...sel.eitherParty]) }) as StoredEdge[];
     return this.stmt.allEdges.all() as StoredEdge[];
   }
 

@@ -39,6 +39,8 @@ export interface WebDeps {
   readonly assetsDir?: string;
   /** The URL sniffers report to, shown in the empty state (default: this request's origin). */
   readonly mapperUrl?: string;
+  /** Where unexpected errors are reported (the mapper passes its logger); default console.error. */
+  readonly logError?: (message: string, err: unknown) => void;
 }
 
 /** The router plus a handle to end live streams on shutdown. */
@@ -75,6 +77,10 @@ function filterOf(req: Request): ViewFilter {
   const r = decodeFilter(params);
   if (!r.ok) throw new ApiError('invalid-query', describeFilterError(r.reason));
   return r.value;
+}
+
+function defaultLogError(message: string, err: unknown): void {
+  console.error(message, err);
 }
 
 function param(req: Request, name: string): string {
@@ -270,7 +276,10 @@ export function createWebRouter(deps: WebDeps): WebRouter {
   api.use((_req, _res, next) => next(new ApiError('not-found', 'no such UI API route')));
   api.use((err: unknown, _req: Request, res: Response, next: NextFunction) => {
     if (res.headersSent) return next(err);
-    sendApiError(res, toApiError(err));
+    const apiErr = toApiError(err);
+    if (apiErr.code === 'internal' || apiErr.code === 'store-unavailable')
+      (deps.logError ?? defaultLogError)('web UI request failed', err);
+    sendApiError(res, apiErr);
   });
   router.use('/ui/api', api);
   return router;

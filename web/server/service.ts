@@ -162,6 +162,7 @@ export class WebGraphService {
       identities: this.reader.identities(version).byId,
       verdicts: this.verdicts(version),
       verdictsUnavailable: NO_REPORT,
+      intents: this.o.intents !== undefined,
       now: this.o.now(),
     };
   }

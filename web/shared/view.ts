@@ -272,6 +272,8 @@ export interface ViewGraph {
     readonly verdicts: boolean;
     /** Why verdicts are missing, when they are. */
     readonly verdictsUnavailable: string;
+    /** Whether suggested intents can be exported. */
+    readonly intents: boolean;
     /** The data version this view was computed from (changes when the store changes). */
     readonly version: string;
     readonly generatedAt: number;

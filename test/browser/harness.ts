@@ -1,0 +1,257 @@
+// Test harness for the web UI: a real SQLite store in a temp folder (migrations applied, filled
+// through GraphStore), the real web router in an express app on 127.0.0.1:0, and helpers to seed
+// graphs. Used by the API tests, the Chromium tests and bench/web.
+import { mkdtempSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import express from 'express';
+import type { Protocol } from '../../mapper/api/wire.js';
+import type { Identity, IdentityKind } from '../../mapper/graph/model.js';
+import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+import { createWebRouter, type WebDeps, type WebRouter } from '../../web/server/index.js';
+
+/** A running test server. */
+export interface WebTestServer {
+  readonly url: string;
+  readonly store: GraphStore;
+  readonly dir: string;
+  readonly router: WebRouter;
+  close(): Promise<void>;
+}
+
+/** Options for startWebServer. */
+export interface StartOptions extends Partial<Omit<WebDeps, 'store'>> {
+  /** Fills the store before the server starts. */
+  readonly seed?: (store: GraphStore) => void;
+}
+
+/** Opens a fresh store in a temp folder. */
+export function openTempStore(): { store: GraphStore; dir: string } {
+  const dir = mkdtempSync(join(tmpdir(), 'intentmap-web-'));
+  const db = openDatabase(join(dir, 'graph.db'));
+  return { store: new GraphStore(db), dir };
+}
+
+/** Starts the web router on 127.0.0.1:0 over a fresh store. */
+export async function startWebServer(options: StartOptions = {}): Promise<WebTestServer> {
+  const { store, dir } = openTempStore();
+  options.seed?.(store);
+  const router = createWebRouter({
+    store,
+    auth: options.auth ?? { token: 'test-token-0123456789' },
+    now: options.now ?? (() => Date.now()),
+    ...(options.intents !== undefined ? { intents: options.intents } : {}),
+    ...(options.report !== undefined ? { report: options.report } : {}),
+    ...(options.live !== undefined ? { live: options.live } : {}),
+    ...(options.nodeBudget !== undefined ? { nodeBudget: options.nodeBudget } : {}),
+    ...(options.assetsDir !== undefined ? { assetsDir: options.assetsDir } : {}),
+    ...(options.mapperUrl !== undefined ? { mapperUrl: options.mapperUrl } : {}),
+  });
+  const app = express();
+  app.use(router);
+  const server = await new Promise<Server>((resolve) => {
+    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  });
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    store,
+    dir,
+    router,
+    close: async () => {
+      router.closeWeb();
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+      store.db.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A workload identity. */
+export function workload(
+  namespace: string,
+  name: string,
+  labels: Record<string, string> = { app: name },
+  workloadKind = 'Deployment',
+): Identity {
+  return { kind: 'workload', cluster: '', namespace, name, workloadKind, labels, attrs: {} };
+}
+
+/** A non-namespaced identity (external, unresolved, node). */
+export function party(kind: IdentityKind, name: string): Identity {
+  return { kind, cluster: '', namespace: '', name, workloadKind: '', labels: {}, attrs: {} };
+}
+
+/** One edge to seed. */
+export interface SeedEdge {
+  readonly client: Identity;
+  readonly server: Identity;
+  readonly protocol?: Protocol;
+  readonly port: number;
+  readonly count?: number;
+  readonly firstSeen: number;
+  readonly lastSeen: number;
+  readonly dnsNames?: readonly string[];
+  readonly clientIp?: string;
+  readonly serverIp?: string;
+}
+
+/** Writes edges through GraphStore (ensureIdentity + writer + flush), as the mapper does. */
+export function seedEdges(store: GraphStore, edges: readonly SeedEdge[]): void {
+  store.transaction(() => {
+    const w = store.createWriter();
+    edges.forEach((e, i) => {
+      w.addEdge({
+        clientId: store.ensureIdentity(e.client),
+        serverId: store.ensureIdentity(e.server),
+        viaId: 0,
+        protocol: e.protocol ?? 'TCP',
+        port: e.port,
+        firstSeen: e.firstSeen,
+        lastSeen: e.lastSeen,
+        count: e.count ?? 1,
+        sources: 2,
+        clientIp: e.clientIp ?? `10.1.${(i >> 8) & 255}.${i & 255}`,
+        serverIp: e.serverIp ?? `10.2.${(i >> 8) & 255}.${i & 255}`,
+        dnsNames: e.dnsNames ?? [],
+      });
+    });
+    w.flush();
+  });
+}
+
+/** The pod name from issue 7's escaping test. */
+export const XSS_NAME = '<img src=x onerror=alert(1)>';
+
+/** A small online-boutique graph (issue 6's topology) plus an external API, an unresolved address and an XSS-named pod. */
+export function seedBoutique(store: GraphStore, now: number): void {
+  const hour = 3_600_000;
+  const shop = (n: string): Identity => workload('shop', n);
+  const e = (c: string, s: string, port: number, count = 20): SeedEdge => ({
+    client: shop(c),
+    server: shop(s),
+    port,
+    count,
+    firstSeen: now - 10 * 24 * hour,
+    lastSeen: now - hour,
+  });
+  seedEdges(store, [
+    e('frontend', 'cartservice', 7070, 400),
+    e('frontend', 'productcatalogservice', 3550, 900),
+    e('frontend', 'currencyservice', 7000, 300),
+    e('frontend', 'recommendationservice', 8080, 200),
+    e('frontend', 'shippingservice', 50051, 50),
+    e('frontend', 'checkoutservice', 5050, 40),
+    e('frontend', 'adservice', 9555, 120),
+    e('checkoutservice', 'cartservice', 7070, 40),
+    e('checkoutservice', 'productcatalogservice', 3550, 40),
+    e('checkoutservice', 'currencyservice', 7000, 40),
+    e('checkoutservice', 'shippingservice', 50051, 40),
+    e('checkoutservice', 'emailservice', 8080, 40),
+    e('checkoutservice', 'paymentservice', 50051, 40),
+    e('cartservice', 'redis-cart', 6379, 800),
+    e('recommendationservice', 'productcatalogservice', 3550, 200),
+    {
+      client: shop('paymentservice'),
+      server: party('external', '198.51.100.7'),
+      port: 443,
+      count: 35,
+      firstSeen: now - 9 * 24 * hour,
+      lastSeen: now - 2 * hour,
+      dnsNames: ['api.payments.example'],
+    },
+    {
+      client: party('unresolved', '10.0.9.9'),
+      server: shop('frontend'),
+      port: 8080,
+      count: 3,
+      firstSeen: now - 2 * hour,
+      lastSeen: now - hour,
+    },
+    {
+      client: workload('evil', XSS_NAME, { app: XSS_NAME }),
+      server: shop('frontend'),
+      port: 8080,
+      count: 7,
+      firstSeen: now - 3 * hour,
+      lastSeen: now - 30 * 60_000,
+    },
+    {
+      client: workload('monitoring', 'prometheus'),
+      server: shop('frontend'),
+      protocol: 'TCP',
+      port: 9090,
+      count: 60,
+      firstSeen: now - 20 * 24 * hour,
+      lastSeen: now - 5 * 60_000,
+    },
+    {
+      client: workload('monitoring', 'prometheus'),
+      server: shop('cartservice'),
+      protocol: 'TCP',
+      port: 9090,
+      count: 60,
+      firstSeen: now - 20 * 24 * hour,
+      lastSeen: now - 5 * 60_000,
+    },
+    {
+      client: shop('frontend'),
+      server: workload('kube-system', 'coredns', { 'k8s-app': 'kube-dns' }),
+      protocol: 'UDP',
+      port: 53,
+      count: 5000,
+      firstSeen: now - 20 * 24 * hour,
+      lastSeen: now - 60_000,
+    },
+  ]);
+}
+
+/** A large synthetic graph: `namespaces` × `perNamespace` workloads and `edges` edges (deterministic). */
+export function seedLarge(
+  store: GraphStore,
+  o: { namespaces: number; perNamespace: number; edges: number; now: number; crossNamespaceShare?: number },
+): void {
+  let seed = 42;
+  const rand = (): number => {
+    // xorshift32: deterministic, so every run measures the same graph.
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 4294967296;
+  };
+  const ns = (i: number): string => `team-${String(i).padStart(3, '0')}`;
+  const ids: Identity[][] = [];
+  for (let n = 0; n < o.namespaces; n++) {
+    const list: Identity[] = [];
+    for (let w = 0; w < o.perNamespace; w++)
+      list.push(workload(ns(n), `svc-${String(w).padStart(3, '0')}`, { app: `svc-${w}`, team: ns(n) }));
+    ids.push(list);
+  }
+  const cross = o.crossNamespaceShare ?? 0.2;
+  const edges: SeedEdge[] = [];
+  const seen = new Set<string>();
+  const ports = [80, 443, 5432, 6379, 8080, 9090, 50051];
+  while (edges.length < o.edges) {
+    const a = Math.floor(rand() * o.namespaces);
+    const b = rand() < cross ? Math.floor(rand() * o.namespaces) : a;
+    const ci = Math.floor(rand() * o.perNamespace);
+    const si = Math.floor(rand() * o.perNamespace);
+    const port = ports[Math.floor(rand() * ports.length)] as number;
+    const key = `${a}/${ci}>${b}/${si}:${port}`;
+    if ((a === b && ci === si) || seen.has(key)) continue;
+    seen.add(key);
+    const first = o.now - Math.floor(rand() * 20 * 86_400_000);
+    edges.push({
+      client: ids[a]![ci]!,
+      server: ids[b]![si]!,
+      port,
+      count: 1 + Math.floor(rand() * 5000),
+      firstSeen: first,
+      lastSeen: Math.min(o.now, first + Math.floor(rand() * 10 * 86_400_000)),
+    });
+  }
+  for (let i = 0; i < edges.length; i += 20_000) seedEdges(store, edges.slice(i, i + 20_000));
+}
