@@ -68,6 +68,11 @@ export interface LiveSnifferConfig {
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
   readonly logLevel: LogLevel;
   readonly reporting: ReportingConfig;
+  /**
+   * Path of the built packet-stats addon (sniffer/capture/native/packet-stats.c) that reads kernel
+   * drop counts, from INTENTMAP_PACKET_STATS_ADDON; null: look beside the capture module.
+   */
+  readonly packetStatsAddon: string | null;
 }
 
 /** Configuration of a replay of a capture file into a mapper (`--pcap FILE --mapper URL`). */
@@ -229,5 +234,6 @@ export function parseSnifferConfig(
     metricsListen: metricsListen ? Object.freeze(metricsListen) : null,
     logLevel,
     reporting: Object.freeze(reporting),
+    packetStatsAddon: environment.env['INTENTMAP_PACKET_STATS_ADDON']?.trim() || null,
   });
 }

@@ -38,6 +38,8 @@ export interface SnifferSummary {
   readonly batches: number;
   /** Batches still in the spool at exit (delivered on the next start). */
   readonly pendingBatches: number;
+  /** Packets the kernel dropped (capture ring full); null when unknown (replay, or the addon is not built). */
+  readonly kernelDrops: number | null;
 }
 
 /** Hooks a caller (the CLI, a test) may pass. */
@@ -94,6 +96,7 @@ class MetricsSync {
   constructor(
     private readonly metrics: SnifferMetrics,
     private readonly decoder: PacketDecoder,
+    private readonly capture: () => LiveCapture | null = () => null,
   ) {}
 
   private delta(key: string, value: number): number {
@@ -103,6 +106,8 @@ class MetricsSync {
   }
 
   sync(): void {
+    const kernel = this.capture()?.kernelStats() ?? null;
+    if (kernel) this.metrics.kernelDrops.inc(this.delta('kernel-drops', kernel.dropped));
     const s = this.decoder.stats;
     this.metrics.packetsSeen.inc(this.delta('packets', s.packets));
     this.metrics.packetsDecoded.inc(this.delta('decoded', s.decoded));
@@ -207,8 +212,8 @@ async function runLive(
   const reporter = await buildReporter(config.reporting, log, metrics);
   const decoder = createPacketDecoder({ udpFlows: config.udpFlows });
   const aggregator = createAggregator();
-  const sync = new MetricsSync(metrics, decoder);
   let capture: LiveCapture | null = null;
+  const sync = new MetricsSync(metrics, decoder, () => capture);
   let metricsServer: MetricsServer | null = null;
   let batches = 0;
   let handlerErrors = 0;
@@ -237,6 +242,7 @@ async function runLive(
           onHandlerError: (err) => {
             if (handlerErrors++ < 10) log.error({ err }, 'packet handler threw; packet skipped');
           },
+          ...(config.packetStatsAddon === null ? {} : { packetStatsAddon: config.packetStatsAddon }),
         },
         signal,
       );
@@ -248,6 +254,11 @@ async function runLive(
       );
     }
     metrics.kernelDropsAvailable.set(capture.kernelStats() === null ? 0 : 1);
+    if (capture.kernelStats() === null) {
+      log.warn(
+        'kernel drop counts unavailable: the packet-stats addon is not built (see sniffer/capture/native)',
+      );
+    }
     log.info({ iface: config.iface, linkType: capture.linkType, filter }, 'capturing');
     if (config.metricsListen) {
       metricsServer = await startMetricsServer(
@@ -290,6 +301,8 @@ async function runLive(
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
     log.info('stopping: closing the last batch');
+    sync.sync();
+    const kernelDrops = capture.kernelStats()?.dropped ?? null;
     capture.close();
     loops.abort();
     await Promise.all([reportLoop, scanLoop]);
@@ -307,6 +320,7 @@ async function runLive(
       malformed: sumMalformed(decoder),
       batches,
       pendingBatches: pending.batches,
+      kernelDrops,
     };
   } finally {
     capture?.close();
@@ -370,6 +384,7 @@ async function runReplay(
     malformed: sumMalformed(decoder),
     batches,
     pendingBatches: reporter.pending().batches,
+    kernelDrops: null,
   };
 }
 
@@ -399,7 +414,8 @@ export async function runSnifferCommand(raw: RawSniffOptions): Promise<void> {
     const seconds = ((performance.now() - started) / 1000).toFixed(2);
     process.stderr.write(
       `sniff: ${s.packets} packets, ${s.observations} observations, ${s.malformed} malformed, ` +
-        `${s.batches} batches, ${s.pendingBatches} left in the spool, ${seconds} s\n`,
+        `${s.batches} batches, ${s.pendingBatches} left in the spool, ` +
+        `${s.kernelDrops === null ? '' : `${s.kernelDrops} kernel drops, `}${seconds} s\n`,
     );
     if (config.mode === 'replay' && s.pendingBatches > 0) {
       throw new UserError(

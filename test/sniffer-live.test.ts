@@ -16,7 +16,7 @@ import {
   type ReportBatch,
 } from '../mapper/api/wire.js';
 import { scanSockets } from '../sniffer/sockets/scan.js';
-import { bundleEntry, repoPath } from './lab/bundle.js';
+import { buildPacketStatsAddon, bundleEntry, repoPath } from './lab/bundle.js';
 import { createLab, labUnavailableReason, waitForLine, type Lab, type LabPod } from './lab/netns.js';
 
 const unavailable =
@@ -34,6 +34,7 @@ interface Sniffer {
   batches: ReportBatch[];
   stderr: string[];
   summary: Promise<Record<string, number>>;
+  metricsPort: number;
 }
 
 /** Lines of a child's stdout, parsed as JSON, delivered to `onLine`. */
@@ -88,6 +89,7 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
   let lab: Lab;
   let dir: string;
   let snifferScript: string;
+  let packetStatsAddon: string | null;
   let dns: LabPod;
   let server: LabPod;
   let client: LabPod;
@@ -101,6 +103,7 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     dir = await mkdtemp(join(tmpdir(), 'intentmap-live-'));
     await writeFile(join(dir, 'token'), 'lab-token\n');
     snifferScript = await bundleEntry('test/lab/run-sniffer.ts');
+    packetStatsAddon = buildPacketStatsAddon();
     lab = createLab();
     try {
       dns = lab.addPod('dns', 53);
@@ -177,8 +180,19 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
       logLevel: 'info',
       ...extra,
     };
-    const child = lab.spawn(lab.nodeNs, process.execPath, [snifferScript, JSON.stringify(options)]);
-    const sniffer: Sniffer = { child, batches: sinkBatches, stderr: [], summary: Promise.resolve({}) };
+    const child = lab.spawn(lab.nodeNs, process.execPath, [snifferScript, JSON.stringify(options)], {
+      env: {
+        ...process.env,
+        ...(packetStatsAddon ? { INTENTMAP_PACKET_STATS_ADDON: packetStatsAddon } : {}),
+      },
+    });
+    const sniffer: Sniffer = {
+      child,
+      batches: sinkBatches,
+      stderr: [],
+      summary: Promise.resolve({}),
+      metricsPort: 0,
+    };
     child.stderr?.setEncoding('utf8').on('data', (d: string) => sniffer.stderr.push(d));
     sniffer.summary = new Promise((resolve, reject) => {
       onJsonLines(child, (line) => {
@@ -190,7 +204,8 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     });
     // Killed by the lab's cleanup after a failed test: not a second failure.
     sniffer.summary.catch(() => undefined);
-    await waitForLine(child, 'stdout', /"ready"/);
+    const ready = await waitForLine(child, 'stdout', /"metricsPort":(\d+)/);
+    sniffer.metricsPort = Number(ready[1]);
     return sniffer;
   }
 
@@ -216,6 +231,16 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     expect(JSON.parse(udpAnswer)).toMatchObject({ rcode: 'NOERROR' });
     await runOk(client, [dnsClient, dns.ipv6, ALIAS, 'AAAA', 'tcp']);
     await runOk(client, [dnsClient, dns.ipv6, SERVICE, 'A', 'udp']);
+    // The metrics endpoint, from inside the node namespace.
+    const fetchScript = `const r = await fetch('http://127.0.0.1:${sniffer.metricsPort}/metrics'); process.stdout.write(await r.text());`;
+    const metricsText = await runOk({ ns: lab.nodeNs } as LabPod, ['--input-type=module', '-e', fetchScript]);
+    expect(metricsText).toMatch(/^intentmap_sniffer_packets_seen_total \d+/m);
+    expect(metricsText).toMatch(/^intentmap_sniffer_observations_total\{type="tcp-syn"\} 33$/m);
+    expect(metricsText).toMatch(/^intentmap_sniffer_observations_total\{type="dns"\} 3$/m);
+    if (packetStatsAddon) {
+      expect(metricsText).toMatch(/^intentmap_sniffer_kernel_drops_available 1$/m);
+      expect(metricsText).toMatch(/^intentmap_sniffer_kernel_drops_total 0$/m);
+    }
     const summary = await stopSniffer(sniffer);
     const endedAt = Date.now();
 
@@ -314,6 +339,7 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
       ].sort((a, b) => `${a.server}${a.name}`.localeCompare(`${b.server}${b.name}`)),
     );
     expect(summary['pendingBatches']).toBe(0);
+    if (packetStatsAddon) expect(summary['kernelDrops']).toBe(0);
     expect(summary['malformed']).toBe(0);
   });
 

@@ -10,9 +10,14 @@
 // - the 'packet' event carries only the length and a truncation flag, NOT the capture timestamp:
 //   the sniffer stamps packets with the wall clock when it handles them (immediate mode keeps that
 //   within milliseconds of the kernel's stamp, and the wire carries milliseconds);
-// - it does not bind pcap_stats(), so kernel drop counts are not available through it (see
-//   `kernelStats` below).
+// - it does not bind pcap_stats(), so kernel drop counts are not available through it. The sniffer
+//   reads them itself: it finds the capture's AF_PACKET socket among its fds (the one `open` added,
+//   cross-checked with /proc/net/packet) and calls getsockopt(PACKET_STATISTICS) through the tiny
+//   optional N-API addon in native/packet-stats.c. Without the built addon, kernelStats() is null
+//   and the metric says so.
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 /** Link-layer header type numbers (https://www.tcpdump.org/linktypes.html) for the names `cap` returns. */
 export const LINKTYPE = {
@@ -64,7 +69,7 @@ export interface KernelCaptureStats {
 export interface LiveCapture {
   /** The link type number of the interface (LINKTYPE_*). */
   readonly linkType: number;
-  /** Kernel receive/drop counters since open; null because `cap` does not expose pcap_stats(). */
+  /** Kernel receive/drop counters since open; null when the packet-stats addon is not available. */
   kernelStats(): KernelCaptureStats | null;
   /** Stops capturing; idempotent. */
   close(): void;
@@ -81,6 +86,40 @@ export interface LiveCaptureOptions {
   readonly onPacket: (linkType: number, frame: Uint8Array, tsNs: bigint, truncated: boolean) => void;
   /** Called when `onPacket` throws (it should not): the packet is skipped and counted by the caller. */
   readonly onHandlerError?: (err: unknown) => void;
+  /** Path of the built packet-stats addon; by default native/packet-stats.node beside this module. */
+  readonly packetStatsAddon?: string;
+}
+
+interface PacketStatsAddon {
+  readPacketStats(fd: number): [packets: number, drops: number];
+}
+
+/** Loads the optional packet-stats addon; null when it is not built (kernel drops then stay unknown). */
+export function loadPacketStatsAddon(path?: string): PacketStatsAddon | null {
+  const candidate = path ?? fileURLToPath(new URL('./native/packet-stats.node', import.meta.url));
+  if (!existsSync(candidate)) return null;
+  const require = createRequire(import.meta.url);
+  return require(candidate) as PacketStatsAddon;
+}
+
+/** Socket inodes of this process's open fds: fd → inode. */
+function socketFds(): Map<number, string> {
+  const out = new Map<number, string>();
+  for (const name of readdirSync('/proc/self/fd')) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${name}`));
+      if (m?.[1]) out.set(Number(name), m[1]);
+    } catch {
+      // closed meanwhile
+    }
+  }
+  return out;
+}
+
+/** Inodes of the AF_PACKET sockets of this network namespace (/proc/net/packet, last column). */
+function packetSocketInodes(): Set<string> {
+  const lines = readFileSync('/proc/net/packet', 'utf8').trim().split('\n').slice(1);
+  return new Set(lines.map((l) => l.trim().split(/\s+/).at(-1) ?? ''));
 }
 
 interface CapInstance {
@@ -132,7 +171,20 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
   const cap = new Cap();
   // One packet at most: cap truncates to this buffer and snaplen is 65535.
   const buffer = Buffer.alloc(65535);
+  const addon = process.platform === 'linux' ? loadPacketStatsAddon(options.packetStatsAddon) : null;
+  const fdsBefore = addon ? socketFds() : new Map<number, string>();
   const linkName = cap.open(options.iface, options.filter, options.bufferBytes, buffer);
+  let statsFd: number | null = null;
+  if (addon) {
+    const packetInodes = packetSocketInodes();
+    for (const [fd, inode] of socketFds()) {
+      if (!fdsBefore.has(fd) && packetInodes.has(inode)) statsFd = fd;
+    }
+    // Counters accumulated since open; the first read also clears what the kernel counted
+    // between socket creation and the filter being set.
+    if (statsFd !== null) addon.readPacketStats(statsFd);
+  }
+  const totals = { received: 0, dropped: 0 };
   const linkType = linkTypeFromCapName(linkName);
   if (linkType === null) {
     cap.close();
@@ -157,5 +209,12 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
   };
   if (signal.aborted) close();
   else signal.addEventListener('abort', close, { once: true });
-  return { linkType, kernelStats: () => null, close };
+  const kernelStats = (): KernelCaptureStats | null => {
+    if (!addon || statsFd === null || closed) return statsFd === null ? null : { ...totals };
+    const [packets, drops] = addon.readPacketStats(statsFd);
+    totals.received += packets;
+    totals.dropped += drops;
+    return { ...totals };
+  };
+  return { linkType, kernelStats, close };
 }

@@ -1,6 +1,7 @@
 // Bundles a TypeScript entry point into one ESM file with esbuild, for running in child processes
 // (inside lab namespaces) without a full `tsc` build. Packages stay external: the bundle is
 // written under node_modules/.cache so that `cap`, `pino`, etc. resolve from the repository.
+import { spawnSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { basename, join, resolve } from 'node:path';
 import { build } from 'esbuild';
@@ -29,4 +30,28 @@ export async function bundleEntry(entry: string): Promise<string> {
 /** Absolute path of a file in the repository. */
 export function repoPath(...parts: string[]): string {
   return join(REPO_ROOT, ...parts);
+}
+
+/**
+ * Compiles the optional packet-stats addon (sniffer/capture/native/packet-stats.c) with gcc into
+ * node_modules/.cache; returns its path, or null when gcc or the Node headers are missing.
+ */
+export function buildPacketStatsAddon(): string | null {
+  const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'intentmap-lab');
+  mkdirSync(outDir, { recursive: true });
+  const out = join(outDir, `packet-stats-${process.pid}.node`);
+  const r = spawnSync(
+    'gcc',
+    [
+      '-shared',
+      '-fPIC',
+      '-O2',
+      '-I/usr/include/node',
+      '-o',
+      out,
+      join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c'),
+    ],
+    { encoding: 'utf8' },
+  );
+  return r.status === 0 ? out : null;
 }
