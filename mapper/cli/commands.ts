@@ -3,11 +3,20 @@
 import type { Command } from 'commander';
 import { register as registerSniff } from '../../sniffer/cli/sniff-command.js';
 import { register as registerConnectivity } from './connectivity-command.js';
+import { register as registerMapper } from './mapper-command.js';
+import { register as registerImport } from './import-command.js';
+import { register as registerExport } from './export-command.js';
 
 /** A module that adds one subcommand to the program. */
 export type CommandRegistrar = (program: Command) => void;
 
-const registrars: readonly CommandRegistrar[] = [registerSniff, registerConnectivity];
+const registrars: readonly CommandRegistrar[] = [
+  registerSniff,
+  registerConnectivity,
+  registerMapper,
+  registerImport,
+  registerExport,
+];
 
 /** Adds every working subcommand to `program`. */
 export function registerCommands(program: Command): void {

@@ -1,0 +1,94 @@
+// `intentmap mapper`: runs the mapper server (ingest API, graph API, probes, metrics) over a
+// SQLite file, with cluster state from live informers or a manifest snapshot.
+import type { Command } from 'commander';
+
+/** Raw options of `intentmap mapper` (mapper/config.ts parses and validates them). */
+interface MapperCommandOptions {
+  readonly db?: string;
+  readonly listen?: string;
+  readonly tokenFile?: string;
+  readonly nodeTokensFile?: string;
+  readonly kubeconfig?: string;
+  readonly snapshot?: string;
+  readonly podCidr?: string[];
+  readonly serviceCidr?: string[];
+  readonly logLevel?: string;
+  readonly retention?: string;
+  readonly vacuum?: boolean;
+  readonly maxClockSkew?: string;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+/** Adds the `mapper` subcommand. */
+export function register(program: Command): void {
+  program
+    .command('mapper')
+    .description(
+      'Run the mapper: receive sniffer reports, resolve them to workload identities, store the access graph, serve it.',
+    )
+    .option(
+      '--db <file>',
+      'SQLite database file, created if missing (env INTENTMAP_DB; default .data/intentmap.db)',
+    )
+    .option('--listen <host:port>', 'address of the HTTP API (env INTENTMAP_LISTEN; default 127.0.0.1:8080)')
+    .option(
+      '--token-file <file>',
+      'file holding the bearer token sniffers and readers present (env INTENTMAP_TOKEN_FILE); required off loopback',
+    )
+    .option(
+      '--node-tokens-file <file>',
+      'per-node tokens, one "NODE TOKEN" per line: a node token may report only as that node (env INTENTMAP_NODE_TOKENS_FILE)',
+    )
+    .option(
+      '--kubeconfig <file>',
+      'watch the cluster of this kubeconfig (default: $KUBECONFIG, ~/.kube/config, then in-cluster)',
+    )
+    .option(
+      '--snapshot <dir>',
+      'read cluster state from manifests (kubectl get -o yaml) instead of watching (env INTENTMAP_SNAPSHOT)',
+    )
+    .option(
+      '--pod-cidr <cidr>',
+      'pod CIDR (repeatable): unknown addresses inside are "unresolved", not external (env INTENTMAP_POD_CIDRS)',
+      collect,
+    )
+    .option(
+      '--service-cidr <cidr>',
+      'service CIDR (repeatable), as --pod-cidr (env INTENTMAP_SERVICE_CIDRS)',
+      collect,
+    )
+    .option(
+      '--log-level <level>',
+      'fatal, error, warn, info, debug, trace or silent (env INTENTMAP_LOG_LEVEL; default info)',
+    )
+    .option(
+      '--retention <duration>',
+      'delete edges and DNS rows not seen for this long, hourly (env INTENTMAP_RETENTION; default 30d)',
+    )
+    .option(
+      '--vacuum',
+      'at start-up, prune by retention and then VACUUM the database file to return free space (blocks until done)',
+    )
+    .option(
+      '--max-clock-skew <duration>',
+      'refuse batches whose clock is ahead of the mapper by more than this (env INTENTMAP_MAX_CLOCK_SKEW; default 5m)',
+    )
+    .action(async (opts: MapperCommandOptions) => {
+      const [{ loadMapperConfig }, { startMapper }, { startClusterSource }] = await Promise.all([
+        import('../config.js'),
+        import('../main.js'),
+        import('../cluster-source.js'),
+      ]);
+      const config = loadMapperConfig(opts);
+      const running = await startMapper(config, { startCluster: startClusterSource });
+      await new Promise<void>((resolve, reject) => {
+        const stop = (signal: string): void => {
+          running.logger.info({ signal }, 'signal received');
+          running.close().then(resolve, reject);
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+    });
+}
