@@ -41,6 +41,12 @@ export class CaptureStreamParser {
    * Before returning null for "more input", unread bytes are detached from the pushed chunk.
    */
   next(): CaptureRecord | null {
+    const r = this.read();
+    if (r === null) this.input.detach();
+    return r;
+  }
+
+  private read(): CaptureRecord | null {
     if (this.notCapture !== null) return null;
     if (this.parser === null) {
       if (this.input.available < 4) {
@@ -67,8 +73,6 @@ export class CaptureStreamParser {
       }
       this.parser = format === 'pcap' ? new PcapParser(this.input) : new PcapngParser(this.input);
     }
-    const r = this.parser.next();
-    if (r === null) this.input.detach();
-    return r;
+    return this.parser.next();
   }
 }

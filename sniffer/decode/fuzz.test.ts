@@ -1,0 +1,114 @@
+// Property/fuzz tests: random and mutated frames, DNS messages and capture files never make the
+// decoders or readers throw or hang (bounded runs; the whole file takes a few seconds).
+import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { listCaptureCases } from '../../test/sniffer-capture-compare.js';
+import { parseCaptureBytes } from '../capture/file-source.js';
+import { formatObservation } from '../ndjson.js';
+import { decodeDnsMessage } from './dns.js';
+import { LINKTYPE } from './link.js';
+import { createPacketDecoder } from './packet-decoder.js';
+
+const LINK_TYPES = [...Object.values(LINKTYPE), 147];
+const SEED = 20261123;
+
+/** Real frames from the corpus (each with its link type), the fuzzers' starting points. */
+const cases = listCaptureCases();
+const realFrames: { linkType: number; data: Uint8Array }[] = [];
+const captureFiles: Uint8Array[] = [];
+for (const c of cases) {
+  const file = readFileSync(c.file);
+  if (file.length < 64 * 1024) captureFiles.push(new Uint8Array(file));
+  for (const r of parseCaptureBytes(new Uint8Array(file)).records.slice(0, 40))
+    realFrames.push({ linkType: r.linkType, data: r.data });
+}
+
+const mutation = fc.record({
+  index: fc.nat(),
+  edits: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 8 }),
+  cut: fc.option(fc.nat(), { nil: undefined }),
+});
+
+function mutate(base: Uint8Array, m: { edits: [number, number][]; cut: number | undefined }): Uint8Array {
+  const out = Uint8Array.from(base);
+  for (const [pos, value] of m.edits) if (out.length > 0) out[pos % out.length] = value;
+  return m.cut === undefined || out.length === 0 ? out : out.subarray(0, m.cut % (out.length + 1));
+}
+
+describe('fuzz', () => {
+  it('has real frames to mutate', () => {
+    expect(realFrames.length).toBeGreaterThan(100);
+  });
+
+  it('random frames on every link type never throw', () => {
+    const d = createPacketDecoder({ udpFlows: true, maxTcpStreams: 8 });
+    fc.assert(
+      fc.property(
+        fc.constantFrom(...LINK_TYPES),
+        fc.uint8Array({ maxLength: 200 }),
+        fc.option(fc.bigInt(), { nil: null }),
+        (lt, frame, ts) => {
+          const obs = d.decode(lt, frame, ts);
+          for (const o of obs) formatObservation(o);
+        },
+      ),
+      { numRuns: 5000, seed: SEED },
+    );
+    expect(d.stats.packets).toBe(5000);
+  });
+
+  it('mutated real frames never throw, and stay within the stream bounds', () => {
+    const d = createPacketDecoder({ udpFlows: true, maxTcpStreams: 16 });
+    fc.assert(
+      fc.property(mutation, (m) => {
+        const base = realFrames[m.index % realFrames.length]!;
+        const obs = d.decode(base.linkType, mutate(base.data, m), 1n);
+        for (const o of obs) formatObservation(o);
+        expect(d.stats.tcpStreams).toBeLessThanOrEqual(16);
+      }),
+      { numRuns: 20000, seed: SEED },
+    );
+  });
+
+  it('random and mutated DNS messages never throw; names stay bounded', () => {
+    const response = Uint8Array.from([
+      0x12, 0x34, 0x81, 0x80, 0, 1, 0, 2, 0, 0, 0, 0, 3, 0x77, 0x77, 0x77, 1, 0x61, 0, 0, 1, 0, 1, 0xc0, 12,
+      0, 5, 0, 1, 0, 0, 0, 9, 0, 4, 1, 0x62, 0xc0, 16, 0xc0, 35, 0, 1, 0, 1, 0, 0, 0, 9, 0, 4, 1, 2, 3, 4,
+    ]);
+    expect(decodeDnsMessage(response, 0, response.length).ok).toBe(true);
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.uint8Array({ maxLength: 600 }),
+          mutation.map((m) => mutate(response, m)),
+        ),
+        (msg) => {
+          const r = decodeDnsMessage(msg, 0, msg.length);
+          if (r.ok) {
+            for (const q of r.value.questions) expect(q.name.length).toBeLessThanOrEqual(1024);
+            for (const a of r.value.answers) expect(a.name.length + a.data.length).toBeLessThanOrEqual(2048);
+          }
+        },
+      ),
+      { numRuns: 20000, seed: SEED },
+    );
+  });
+
+  it('mutated capture files are read to an end or a clean stop', () => {
+    expect(captureFiles.length).toBeGreaterThan(5);
+    fc.assert(
+      fc.property(mutation, (m) => {
+        const base = captureFiles[m.index % captureFiles.length]!;
+        // Mutations concentrated near the start hit the headers; others anywhere.
+        const edits = m.edits.map(([p, v], i) => [i % 2 === 0 ? p % 64 : p, v] as [number, number]);
+        const file = mutate(base, { edits, cut: m.cut });
+        const { records, stop } = parseCaptureBytes(file);
+        const d = createPacketDecoder();
+        for (const r of records) d.decode(r.linkType, r.data, r.tsNs);
+        expect(records.length > 0 || stop !== null || file.length >= 24).toBe(true);
+      }),
+      { numRuns: 1500, seed: SEED },
+    );
+  });
+});
