@@ -1,0 +1,411 @@
+// The ingest and graph API over real HTTP (express on port 0, fetch) and a real SQLite file:
+// authentication, body limits, hostile JSON, schema errors naming the field, idempotency, the
+// clock-skew guard, per-node tokens, graph filters, probes and metrics. After every refused
+// request, nothing is applied.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { createMapperApp, type MapperApp } from '../mapper/api/app.js';
+import { createAuthenticator } from '../mapper/api/auth.js';
+import type { ReportBatch } from '../mapper/api/wire.js';
+import type { Identity } from '../mapper/graph/model.js';
+import { createAddressResolver } from '../mapper/ingest/address-resolver.js';
+import { createIngestService } from '../mapper/ingest/ingest-service.js';
+import { createMetrics, type MapperMetrics } from '../mapper/metrics.js';
+import { GraphStore, openDatabase } from '../mapper/store/index.js';
+
+const TOKEN = 'shared-token-0123456789abcdef';
+const NODE_A_TOKEN = 'node-a-token-0123456789abcdef';
+const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
+
+let dir: string;
+let store: GraphStore;
+let metrics: MapperMetrics;
+let server: Server;
+let base: string;
+let mapperApp: MapperApp;
+let ready = true;
+
+async function start(): Promise<void> {
+  dir = mkdtempSync(join(tmpdir(), 'intentmap-ingest-'));
+  store = new GraphStore(openDatabase(join(dir, 'm.db')));
+  metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
+  const now = (): number => NOW;
+  mapperApp = createMapperApp({
+    store,
+    ingest: createIngestService({
+      store,
+      resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
+      now,
+      metrics,
+    }),
+    auth: createAuthenticator({ sharedToken: TOKEN, nodeTokens: new Map([['node-a', NODE_A_TOKEN]]) }),
+    metrics,
+    logger: pino({ level: 'silent' }),
+    now,
+    readiness: () => ({ cluster: { ok: ready, message: ready ? 'synced' : 'waiting' } }),
+    maxBodyBytes: 64 * 1024,
+  });
+  server = createServer(mapperApp.app);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+}
+
+beforeEach(start);
+afterEach(async () => {
+  await new Promise<void>((r) => server.close(() => r()));
+  store.db.close();
+  rmSync(dir, { recursive: true, force: true });
+  ready = true;
+});
+
+function batch(over: Partial<ReportBatch> = {}): ReportBatch {
+  return {
+    version: 1,
+    reporter: 'node-a',
+    sequence: 1,
+    sentAt: NOW - 1000,
+    connections: [
+      {
+        src: '10.244.1.5',
+        dst: '93.184.216.34',
+        dport: 443,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count: 3,
+        firstSeen: NOW - 5000,
+        lastSeen: NOW - 2000,
+      },
+    ],
+    dns: [
+      {
+        client: '10.244.1.5',
+        name: 'example.com',
+        cnames: [],
+        ips: ['93.184.216.34'],
+        ttl: 60,
+        count: 1,
+        firstSeen: NOW - 6000,
+        lastSeen: NOW - 6000,
+      },
+    ],
+    ...over,
+  };
+}
+
+async function post(
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; json: Record<string, unknown> }> {
+  const res = await fetch(`${base}/api/v1/reports`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}`, ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+}
+
+const nothingApplied = (): void =>
+  expect(store.counts()).toMatchObject({ edges: 0, dnsNames: 0, batches: 0 });
+
+async function metricValue(name: string, labels: string): Promise<number> {
+  const text = await (await fetch(`${base}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith(`${name}{${labels}}`));
+  return line === undefined ? NaN : Number(line.split(' ').pop());
+}
+
+describe('POST /api/v1/reports', () => {
+  it('applies a valid batch (201, applied) and answers a re-sent one with 200, applied:false, applying nothing twice', async () => {
+    const first = await post(batch());
+    expect(first).toEqual({ status: 201, json: { reporter: 'node-a', sequence: 1, applied: true } });
+    const again = await post(batch());
+    expect(again).toEqual({ status: 200, json: { reporter: 'node-a', sequence: 1, applied: false } });
+    expect(store.counts()).toMatchObject({ edges: 1, batches: 1 });
+    const [edge] = store.queryEdges({});
+    expect(edge).toMatchObject({ count: 3, port: 443, dnsNames: ['example.com'] });
+    expect(edge?.client).toMatchObject({ kind: 'unresolved', name: '10.244.1.5' });
+    expect(edge?.server).toMatchObject({ kind: 'external', name: '93.184.216.34' });
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="applied"')).toBe(1);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="duplicate"')).toBe(1);
+    expect(await metricValue('intentmap_ingest_observations_total', 'kind="connection"')).toBe(1);
+    expect(await metricValue('intentmap_resolution_outcomes_total', 'outcome="unresolved"')).toBeGreaterThan(
+      0,
+    );
+    expect(await metricValue('intentmap_resolution_outcomes_total', 'outcome="external"')).toBeGreaterThan(0);
+  });
+
+  it('refuses a request without a token (401 missing-token) and with a wrong one (401 invalid-token)', async () => {
+    const missing = await post(batch(), { authorization: '' });
+    expect(missing.status).toBe(401);
+    expect(missing.json).toMatchObject({ code: 'missing-token' });
+    expect(missing.json['message']).toMatch(/Authorization: Bearer/);
+    const wrong = await post(batch(), { authorization: `Bearer ${TOKEN}x` });
+    expect(wrong).toMatchObject({ status: 401, json: { code: 'invalid-token' } });
+    const scheme = await post(batch(), { authorization: `Basic ${TOKEN}` });
+    expect(scheme).toMatchObject({ status: 401, json: { code: 'missing-token' } });
+    nothingApplied();
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="unauthorized"')).toBe(3);
+  });
+
+  it('refuses a node token reporting as another node (403 reporter-mismatch), and accepts it for its own node', async () => {
+    const other = await post(batch({ reporter: 'node-b' }), { authorization: `Bearer ${NODE_A_TOKEN}` });
+    expect(other.status).toBe(403);
+    expect(other.json).toMatchObject({ code: 'reporter-mismatch' });
+    expect(other.json['message']).toMatch(/belongs to node "node-a" and cannot report as "node-b"/);
+    nothingApplied();
+    const own = await post(batch(), { authorization: `Bearer ${NODE_A_TOKEN}` });
+    expect(own.status).toBe(201);
+  });
+
+  it('refuses an oversized body (413 body-too-large) without applying anything', async () => {
+    const big = batch({
+      connections: Array.from({ length: 2000 }, (_, i) => ({
+        src: '10.244.1.5',
+        dst: '93.184.216.34',
+        dport: 1 + i,
+        protocol: 'TCP' as const,
+        source: 'tcp-syn' as const,
+        count: 1,
+        firstSeen: NOW - 5000,
+        lastSeen: NOW - 5000,
+      })),
+    });
+    const r = await post(big);
+    expect(r.status).toBe(413);
+    expect(r.json).toMatchObject({ code: 'body-too-large' });
+    expect(r.json['message']).toMatch(/65536 bytes/);
+    nothingApplied();
+  });
+
+  it('refuses deeply nested JSON (400 json-too-deep) and malformed JSON (400 malformed-json)', async () => {
+    const deep = await post(
+      `{"version":1,"x":${'['.repeat(100_000)}${']'.repeat(100_000)}}`.slice(0, 60_000),
+    );
+    expect(deep).toMatchObject({ status: 400, json: { code: 'json-too-deep' } });
+    const bad = await post('{"version":1,');
+    expect(bad).toMatchObject({ status: 400, json: { code: 'malformed-json' } });
+    nothingApplied();
+  });
+
+  it('refuses wrong types and invalid fields (422 invalid-batch), naming each bad field', async () => {
+    const types = await post({ ...batch(), sequence: '7', connections: 'none' });
+    expect(types.status).toBe(422);
+    expect(types.json['code']).toBe('invalid-batch');
+    expect(types.json['message']).toMatch(/sequence: .*number/);
+    expect(types.json['message']).toMatch(/connections: .*array/);
+    const b = batch();
+    const fields = await post({
+      ...b,
+      reporter: 'Node_A',
+      connections: [{ ...b.connections[0], dport: 70000, src: '10.0.0.300' }],
+    });
+    expect(fields.status).toBe(422);
+    expect(fields.json['message']).toMatch(/reporter: must be a DNS-1123 subdomain/);
+    expect(fields.json['message']).toMatch(/connections\.0\.dport/);
+    expect(fields.json['message']).toMatch(/connections\.0\.src: must be an IPv4 or IPv6 address/);
+    const extra = await post({ ...b, admin: true });
+    expect(extra.status).toBe(422);
+    expect(extra.json['message']).toMatch(/admin/);
+    nothingApplied();
+  });
+
+  it('refuses a non-JSON content type (415 unsupported-media-type)', async () => {
+    const r = await post(JSON.stringify(batch()), { 'content-type': 'text/plain' });
+    expect(r).toMatchObject({ status: 415, json: { code: 'unsupported-media-type' } });
+    nothingApplied();
+  });
+
+  it('refuses a batch from a clock far in the future (422 clock-skew) and clamps records out of range, counting both', async () => {
+    const future = await post(batch({ sentAt: NOW + 3_600_000 }));
+    expect(future.status).toBe(422);
+    expect(future.json).toMatchObject({ code: 'clock-skew' });
+    expect(future.json['message']).toMatch(/3600s ahead of the mapper's clock/);
+    nothingApplied();
+    const b = batch();
+    const skewed = await post({
+      ...b,
+      connections: [{ ...b.connections[0], firstSeen: NOW - 1000, lastSeen: NOW + 86_400_000 }],
+    });
+    expect(skewed.status).toBe(201);
+    const [edge] = store.queryEdges({});
+    expect(edge?.lastSeen).toBe(NOW - 1000 + 5 * 60_000);
+    expect(await metricValue('intentmap_ingest_clock_skew_total', 'action="refused"')).toBe(1);
+    expect(await metricValue('intentmap_ingest_clock_skew_total', 'action="clamped"')).toBe(1);
+  });
+
+  it('answers 503 shutting-down once shutdown began', async () => {
+    mapperApp.beginShutdown();
+    const r = await post(batch());
+    expect(r).toMatchObject({ status: 503, json: { code: 'shutting-down' } });
+    nothingApplied();
+  });
+});
+
+describe('GET /api/v1/graph', () => {
+  const wl = (namespace: string, name: string): Identity => ({
+    kind: 'workload',
+    cluster: '',
+    namespace,
+    name,
+    workloadKind: 'Deployment',
+    labels: {},
+    attrs: {},
+  });
+
+  beforeEach(() => {
+    const ids = {
+      checkout: store.ensureIdentity(wl('shop', 'checkout')),
+      cart: store.ensureIdentity(wl('shop', 'cart')),
+      ledger: store.ensureIdentity(wl('bank', 'ledger')),
+      svc: store.ensureIdentity({ ...wl('shop', 'cart'), kind: 'service', workloadKind: 'Service' }),
+      stripe: store.ensureIdentity({
+        kind: 'external',
+        cluster: '',
+        namespace: '',
+        name: '1.2.3.4',
+        workloadKind: '',
+        labels: {},
+        attrs: {},
+      }),
+    };
+    const w = store.createWriter();
+    const e = (
+      client: number,
+      server: number,
+      port: number,
+      lastSeen: number,
+      over: { viaId?: number; dnsNames?: string[] } = {},
+    ): void =>
+      w.addEdge({
+        clientId: client,
+        serverId: server,
+        viaId: over.viaId ?? 0,
+        protocol: 'TCP',
+        port,
+        firstSeen: lastSeen - 1000,
+        lastSeen,
+        count: 2,
+        sources: 2,
+        clientIp: '10.0.0.1',
+        serverIp: '10.0.0.2',
+        dnsNames: over.dnsNames ?? [],
+      });
+    e(ids.checkout, ids.cart, 7070, NOW - 30 * 60_000, {
+      viaId: ids.svc,
+      dnsNames: ['cartservice.shop.svc.cluster.local'],
+    });
+    e(ids.checkout, ids.stripe, 443, NOW - 3 * 3_600_000, { dnsNames: ['api.stripe.com'] });
+    e(ids.ledger, ids.ledger, 5432, NOW - 10 * 86_400_000);
+    w.flush();
+  });
+
+  const get = async (
+    query: string,
+    auth = true,
+  ): Promise<{
+    status: number;
+    json: { edges?: Record<string, unknown>[]; code?: string; message?: string };
+  }> => {
+    const res = await fetch(`${base}/api/v1/graph${query}`, {
+      headers: auth ? { authorization: `Bearer ${TOKEN}` } : {},
+    });
+    return { status: res.status, json: (await res.json()) as { edges?: Record<string, unknown>[] } };
+  };
+
+  it('requires the token', async () => {
+    expect(await get('', false)).toMatchObject({ status: 401, json: { code: 'missing-token' } });
+  });
+
+  it('returns every edge in the export shape, sorted deterministically', async () => {
+    const r = await get('');
+    expect(r.status).toBe(200);
+    expect(r.json.edges).toEqual([
+      {
+        client: { namespace: 'bank', name: 'ledger', kind: 'Deployment' },
+        server: { namespace: 'bank', name: 'ledger', kind: 'Deployment' },
+        via: null,
+        protocol: 'TCP',
+        port: 5432,
+        dnsNames: [],
+        firstSeen: new Date(NOW - 10 * 86_400_000 - 1000).toISOString(),
+        lastSeen: new Date(NOW - 10 * 86_400_000).toISOString(),
+        count: 2,
+        sources: ['tcp-syn'],
+      },
+      expect.objectContaining({
+        client: { namespace: 'shop', name: 'checkout', kind: 'Deployment' },
+        server: { external: { ip: '1.2.3.4', dnsNames: ['api.stripe.com'] } },
+        port: 443,
+      }),
+      expect.objectContaining({
+        client: { namespace: 'shop', name: 'checkout', kind: 'Deployment' },
+        server: { namespace: 'shop', name: 'cart', kind: 'Deployment' },
+        via: { service: 'shop/cart' },
+        dnsNames: ['cartservice.shop.svc.cluster.local'],
+      }),
+    ]);
+  });
+
+  it('filters by namespace, workload, since/until (durations and ISO) and limit', async () => {
+    const ports = async (q: string): Promise<unknown[]> =>
+      ((await get(q)).json.edges ?? []).map((e) => e['port']);
+    expect(await ports('?namespace=bank')).toEqual([5432]);
+    expect(await ports('?workload=shop/cart')).toEqual([7070]);
+    expect(await ports('?workload=checkout')).toEqual([443, 7070]);
+    expect(await ports('?since=1h')).toEqual([7070]);
+    expect(await ports('?since=1d')).toEqual([443, 7070]);
+    expect(await ports(`?until=${new Date(NOW - 86_400_000).toISOString()}`)).toEqual([5432]);
+    expect(await ports('?since=30d&limit=1')).toHaveLength(1);
+  });
+
+  it('refuses bad filters with 400 invalid-query naming the filter', async () => {
+    expect(await get('?since=yesterday')).toMatchObject({
+      status: 400,
+      json: { code: 'invalid-query', message: expect.stringMatching(/^since: "yesterday"/) as unknown },
+    });
+    expect(await get('?limit=0')).toMatchObject({ status: 400, json: { code: 'invalid-query' } });
+    expect(await get('?namespace=a&namespace=b')).toMatchObject({
+      status: 400,
+      json: { code: 'invalid-query' },
+    });
+  });
+});
+
+describe('probes and metrics', () => {
+  it('serves /healthz, /readyz (503 until ready), /metrics, and JSON 404s', async () => {
+    expect((await fetch(`${base}/healthz`)).status).toBe(200);
+    const okReady = await fetch(`${base}/readyz`);
+    expect(okReady.status).toBe(200);
+    expect(await okReady.json()).toMatchObject({ status: 'ready', checks: { cluster: { ok: true } } });
+    ready = false;
+    const notReady = await fetch(`${base}/readyz`);
+    expect(notReady.status).toBe(503);
+    expect(await notReady.json()).toMatchObject({
+      status: 'not-ready',
+      checks: { cluster: { ok: false, message: 'waiting' } },
+    });
+    const m = await (await fetch(`${base}/metrics`)).text();
+    for (const name of [
+      'intentmap_ingest_batches_total',
+      'intentmap_ingest_observations_total',
+      'intentmap_resolution_outcomes_total',
+      'intentmap_store_size_bytes',
+      'intentmap_store_rows',
+      'intentmap_watch_restarts_total',
+      'intentmap_http_request_duration_seconds_bucket',
+      'intentmap_ingest_clock_skew_total',
+    ]) {
+      expect(m).toContain(name);
+    }
+    expect(m).toMatch(
+      /intentmap_http_request_duration_seconds_count\{method="GET",route="\/readyz",status="200"\} 1/,
+    );
+    const nf = await fetch(`${base}/nope`);
+    expect(nf.status).toBe(404);
+    expect(await nf.json()).toEqual({ code: 'not-found', message: 'no route for GET /nope' });
+  });
+});
