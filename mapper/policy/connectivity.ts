@@ -5,7 +5,7 @@
 import type { ConnectionsVerdict, EvaluatorOptions, ExternalEndpoint, PolicyEvaluator } from './evaluate.js';
 import { createEvaluator } from './evaluate.js';
 import type { IpRange } from './ip.js';
-import { formatIpv4, IPV4_MAX } from './ip.js';
+import { formatIpv4, IPV4_MAX, subtractRanges } from './ip.js';
 import type { Direction, NetworkPolicy } from './model.js';
 import type { PortSet } from './ports.js';
 import { isEmptyPorts, portsEqual } from './ports.js';
@@ -43,53 +43,32 @@ export interface ExternalRange {
  * verdicts agree (README rule 6). Ranges are sorted by address.
  */
 export function externalRanges(policies: readonly NetworkPolicy[], direction: Direction): ExternalRange[] {
-  const blocks: { readonly range: IpRange; readonly except: readonly IpRange[] }[] = [];
+  // A block's membership changes exactly where one of its pieces (cidr minus except, merged)
+  // starts or ends, so those points are the boundaries of the disjoint blocks.
   const cuts = new Set<bigint>([0n]);
   for (const policy of policies) {
     for (const rule of policy[direction] ?? []) {
       for (const peer of rule.peers) {
         const block = peer.ipBlock;
         if (!block || block.range.family !== 4) continue; // only IPv4 ranges are listed (README rule 6)
-        blocks.push({ range: block.range, except: block.exceptRanges });
-        for (const r of [block.range, ...block.exceptRanges]) {
-          cuts.add(r.lo);
-          if (r.hi < IPV4_MAX) cuts.add(r.hi + 1n);
+        for (const piece of subtractRanges(block.range, block.exceptRanges)) {
+          cuts.add(piece.lo);
+          if (piece.hi < IPV4_MAX) cuts.add(piece.hi + 1n);
         }
       }
     }
   }
   const sorted = [...cuts].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  // Every elementary segment between two cuts has one membership signature; merge neighbours
-  // whose signatures are equal (e.g. two adjacent excepts of one block).
-  const signature = (ip: bigint): string => {
-    const inside: number[] = [];
-    blocks.forEach((b, i) => {
-      if (ip < b.range.lo || ip > b.range.hi) return;
-      for (const e of b.except) if (ip >= e.lo && ip <= e.hi) return;
-      inside.push(i);
-    });
-    return inside.join(',');
-  };
-  const out: ExternalRange[] = [];
-  let lo = sorted[0]!;
-  let sig = signature(lo);
-  for (let i = 1; i <= sorted.length; i++) {
-    const next = sorted[i];
-    const nextSig = next === undefined ? undefined : signature(next);
-    if (next !== undefined && nextSig === sig) continue;
+  return sorted.map((lo, i) => {
+    const next = sorted[i + 1];
     const hi = next === undefined ? IPV4_MAX : next - 1n;
     const first = formatIpv4(lo);
-    out.push({
+    return {
       label: `${first}-${formatIpv4(hi)}`,
       range: { family: 4, lo, hi },
       endpoint: { kind: 'external', ip: first },
-    });
-    if (next !== undefined) {
-      lo = next;
-      sig = nextSig!;
-    }
-  }
-  return out;
+    };
+  });
 }
 
 /** Lists every allowed connection among workloads and external ranges, sorted (workloads by id, then ranges by address). */

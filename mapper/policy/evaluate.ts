@@ -15,8 +15,8 @@
 //
 // Scale: policies are indexed by namespace and the policies that select a given (namespace,
 // labels) are cached, so a replay never loops over every policy for every flow.
-import type { IpAddress, IpRange } from './ip.js';
-import { parseIp, rangeContains } from './ip.js';
+import type { IpAddress, IpSet } from './ip.js';
+import { buildIpSet, ipSetHas, parseIp, subtractRanges } from './ip.js';
 import type { Direction, NetworkPolicy, PolicyPeer, PolicyRule } from './model.js';
 import { policyId } from './model.js';
 import type { PortInterval, PortSet, Protocol } from './ports.js';
@@ -117,25 +117,30 @@ export interface PolicyEvaluator {
   selectingPolicies(endpoint: Endpoint, direction: Direction): readonly string[];
 }
 
-interface CompiledIpBlock {
-  readonly range: IpRange;
-  readonly except: readonly IpRange[];
-}
-
+// Compiled structures keep one object shape per type (every field present, null when unused) so
+// the hot loops stay monomorphic.
 interface CompiledPeer {
-  readonly pod?: LabelMatcher;
-  readonly ns?: LabelMatcher;
-  readonly ipBlock?: CompiledIpBlock;
+  readonly pod: LabelMatcher | null;
+  /** Null: the policy's own namespace. */
+  readonly ns: LabelMatcher | null;
 }
 
-type CompiledPort =
-  | { readonly protocol: Protocol; readonly lo: number; readonly hi: number; readonly name?: undefined }
-  | { readonly protocol: Protocol; readonly name: string };
+interface CompiledPort {
+  readonly protocol: Protocol;
+  readonly lo: number;
+  readonly hi: number;
+  /** Set for a named port (then lo/hi are unused). */
+  readonly name: string | null;
+}
 
 interface CompiledRule {
   readonly index: number;
-  /** Null: every peer. */
-  readonly peers: readonly CompiledPeer[] | null;
+  /** True when the rule has no peers: every peer matches. */
+  readonly anyPeer: boolean;
+  /** The selector peers. */
+  readonly peers: readonly CompiledPeer[];
+  /** The union of the rule's ipBlocks (cidr minus except), searched by binary search; null without ipBlocks. */
+  readonly ips: IpSet | null;
   /** Null: every port. */
   readonly ports: readonly CompiledPort[] | null;
 }
@@ -144,8 +149,9 @@ interface CompiledPolicy {
   readonly id: string;
   readonly namespace: string;
   readonly select: LabelMatcher;
-  readonly ingress?: readonly CompiledRule[];
-  readonly egress?: readonly CompiledRule[];
+  /** Null when the policy does not cover the direction. */
+  readonly ingress: readonly CompiledRule[] | null;
+  readonly egress: readonly CompiledRule[] | null;
 }
 
 interface Selection {
@@ -159,24 +165,31 @@ const IP_CACHE_SIZE = 65_536;
 const EMPTY: readonly never[] = Object.freeze([]);
 
 function compilePeer(peer: PolicyPeer): CompiledPeer {
-  if (peer.ipBlock) return { ipBlock: { range: peer.ipBlock.range, except: peer.ipBlock.exceptRanges } };
   return {
-    ...(peer.podSelector ? { pod: compileSelector(peer.podSelector) } : {}),
-    ...(peer.namespaceSelector ? { ns: compileSelector(peer.namespaceSelector) } : {}),
+    pod: peer.podSelector ? compileSelector(peer.podSelector) : null,
+    ns: peer.namespaceSelector ? compileSelector(peer.namespaceSelector) : null,
   };
 }
 
 function compileRule(rule: PolicyRule, index: number): CompiledRule {
   return {
     index,
-    peers: rule.peers.length === 0 ? null : rule.peers.map(compilePeer),
+    anyPeer: rule.peers.length === 0,
+    peers: rule.peers.filter((p) => !p.ipBlock).map(compilePeer),
+    ips: rule.peers.some((p) => p.ipBlock)
+      ? buildIpSet(
+          rule.peers.flatMap((p) =>
+            p.ipBlock ? subtractRanges(p.ipBlock.range, p.ipBlock.exceptRanges) : [],
+          ),
+        )
+      : null,
     ports:
       rule.ports.length === 0
         ? null
         : rule.ports.map((p): CompiledPort => {
-            if (typeof p.port === 'string') return { protocol: p.protocol, name: p.port };
-            if (p.port === undefined) return { protocol: p.protocol, lo: MIN_PORT, hi: MAX_PORT };
-            return { protocol: p.protocol, lo: p.port, hi: p.endPort ?? p.port };
+            if (typeof p.port === 'string') return { protocol: p.protocol, lo: 0, hi: -1, name: p.port };
+            if (p.port === undefined) return { protocol: p.protocol, lo: MIN_PORT, hi: MAX_PORT, name: null };
+            return { protocol: p.protocol, lo: p.port, hi: p.endPort ?? p.port, name: null };
           }),
   };
 }
@@ -186,8 +199,8 @@ function compilePolicy(policy: NetworkPolicy): CompiledPolicy {
     id: policyId(policy),
     namespace: policy.namespace,
     select: compileSelector(policy.podSelector),
-    ...(policy.ingress ? { ingress: policy.ingress.map(compileRule) } : {}),
-    ...(policy.egress ? { egress: policy.egress.map(compileRule) } : {}),
+    ingress: policy.ingress ? policy.ingress.map(compileRule) : null,
+    egress: policy.egress ? policy.egress.map(compileRule) : null,
   };
 }
 
@@ -215,12 +228,6 @@ function namespaceLabelsOf(w: WorkloadEndpoint): Readonly<Record<string, string>
   return cached;
 }
 
-function inBlock(block: CompiledIpBlock, ip: IpAddress): boolean {
-  if (!rangeContains(block.range, ip)) return false;
-  for (const e of block.except) if (rangeContains(e, ip)) return false;
-  return true;
-}
-
 /** Selection strategy: how the policies selecting an endpoint are found. */
 type SelectFn = (w: WorkloadEndpoint) => Selection;
 
@@ -237,29 +244,28 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     return ip;
   };
 
-  // Does `peer` of a policy in namespace `policyNs` match endpoint `e`?
-  const peerMatches = (peer: CompiledPeer, policyNs: string, e: Endpoint): boolean => {
-    if (peer.ipBlock) {
-      if (e.kind === 'external') {
-        const ip = ipOf(e.ip);
-        return ip !== null && inBlock(peer.ipBlock, ip);
-      }
-      if (!ipBlockMatchesPods || !e.ips) return false;
-      for (const text of e.ips) {
-        const ip = ipOf(text);
-        if (ip !== null && inBlock(peer.ipBlock, ip)) return true;
-      }
-      return false;
-    }
-    if (e.kind === 'external') return false;
+  // Does a selector peer of a policy in namespace `policyNs` match workload `w`?
+  const peerMatches = (peer: CompiledPeer, policyNs: string, w: WorkloadEndpoint): boolean => {
     // Without namespaceSelector the peer means pods of the policy's own namespace.
-    if (peer.ns ? !peer.ns(namespaceLabelsOf(e)) : e.namespace !== policyNs) return false;
-    return peer.pod ? peer.pod(e.labels) : true;
+    if (peer.ns !== null ? !peer.ns(namespaceLabelsOf(w)) : w.namespace !== policyNs) return false;
+    return peer.pod !== null ? peer.pod(w.labels) : true;
   };
 
   const peersMatch = (rule: CompiledRule, policyNs: string, e: Endpoint): boolean => {
-    if (rule.peers === null) return true;
-    for (const peer of rule.peers) if (peerMatches(peer, policyNs, e)) return true;
+    if (rule.anyPeer) return true;
+    if (e.kind === 'external') {
+      if (rule.ips === null) return false;
+      const ip = ipOf(e.ip);
+      return ip !== null && ipSetHas(rule.ips, ip);
+    }
+    const peers = rule.peers;
+    for (let i = 0; i < peers.length; i++) if (peerMatches(peers[i]!, policyNs, e)) return true;
+    if (ipBlockMatchesPods && rule.ips !== null && e.ips) {
+      for (const text of e.ips) {
+        const ip = ipOf(text);
+        if (ip !== null && ipSetHas(rule.ips, ip)) return true;
+      }
+    }
     return false;
   };
 
@@ -271,13 +277,23 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     return out;
   };
 
+  // Does the named port resolve to `port` on the destination? (No allocation: the replay hot path.)
+  const namedPortIs = (name: string, protocol: Protocol, dst: Endpoint, port: number): boolean => {
+    if (dst.kind === 'external' || !dst.containerPorts) return false;
+    for (const cp of dst.containerPorts)
+      if (cp.port === port && cp.name === name && cp.protocol === protocol) return true;
+    return false;
+  };
+
   const portMatches = (rule: CompiledRule, dst: Endpoint, protocol: Protocol, port: number): boolean => {
-    if (rule.ports === null) return true;
-    for (const p of rule.ports) {
+    const ports = rule.ports;
+    if (ports === null) return true;
+    for (let i = 0; i < ports.length; i++) {
+      const p = ports[i]!;
       if (p.protocol !== protocol) continue;
-      if (p.name === undefined) {
+      if (p.name === null) {
         if (port >= p.lo && port <= p.hi) return true;
-      } else if (resolveNamed(p.name, protocol, dst).includes(port)) return true;
+      } else if (namedPortIs(p.name, protocol, dst, port)) return true;
     }
     return false;
   };
@@ -286,7 +302,7 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     if (rule.ports === null) return ALL_PORTS;
     const by: Record<Protocol, PortInterval[]> = { SCTP: [], TCP: [], UDP: [] };
     for (const p of rule.ports) {
-      if (p.name === undefined) by[p.protocol].push([p.lo, p.hi]);
+      if (p.name === null) by[p.protocol].push([p.lo, p.hi]);
       else for (const n of resolveNamed(p.name, p.protocol, dst)) by[p.protocol].push([n, n]);
     }
     return unionPorts(
@@ -306,10 +322,12 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     collect: RuleRef[] | null,
   ): boolean => {
     let allowed = false;
-    for (const policy of policies) {
-      const rules = policy[direction];
-      if (!rules) continue;
-      for (const rule of rules) {
+    for (let i = 0; i < policies.length; i++) {
+      const policy = policies[i]!;
+      const rules = direction === 'egress' ? policy.egress : policy.ingress;
+      if (rules === null) continue;
+      for (let j = 0; j < rules.length; j++) {
+        const rule = rules[j]!;
         if (!portMatches(rule, dst, protocol, port) || !peersMatch(rule, policy.namespace, peer)) continue;
         if (collect === null) return true;
         allowed = true;
@@ -386,7 +404,7 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     let ports: PortSet = NO_PORTS;
     const allowedBy: RuleRef[] = [];
     for (const policy of policies) {
-      for (const rule of policy[direction] ?? EMPTY) {
+      for (const rule of (direction === 'egress' ? policy.egress : policy.ingress) ?? EMPTY) {
         if (!peersMatch(rule, policy.namespace, peer)) continue;
         const rp = rulePorts(rule, dst);
         if (rp.SCTP.length + rp.TCP.length + rp.UDP.length === 0) continue;
@@ -459,17 +477,25 @@ export function createEvaluator(
   const cacheSize = options.selectionCacheSize ?? DEFAULT_SELECTION_CACHE_SIZE;
   const cache = new Map<string, Selection>();
   const emptySelection: Selection = { ingress: EMPTY, egress: EMPTY };
+  // Two levels: by endpoint object identity (a replay reuses one endpoint per workload, so this is
+  // one WeakMap lookup), then by (namespace, canonical labels) for equal endpoints built apart.
+  const byEndpoint = new WeakMap<WorkloadEndpoint, Selection>();
   const select: SelectFn = (w) => {
+    let sel = byEndpoint.get(w);
+    if (sel !== undefined) return sel;
     const candidates = byNamespace.get(w.namespace);
-    if (!candidates) return emptySelection;
-    const key = `${w.namespace}\u0001${labelKey(w.labels)}`;
-    let sel = cache.get(key);
-    if (sel === undefined) {
-      sel = selectFrom(candidates, w);
-      // Bounded: a replay over many label sets clears and refills rather than growing without limit.
-      if (cache.size >= cacheSize) cache.clear();
-      cache.set(key, sel);
+    if (!candidates) sel = emptySelection;
+    else {
+      const key = `${w.namespace}\u0001${labelKey(w.labels)}`;
+      sel = cache.get(key);
+      if (sel === undefined) {
+        sel = selectFrom(candidates, w);
+        // Bounded: a replay over many label sets clears and refills rather than growing without limit.
+        if (cache.size >= cacheSize) cache.clear();
+        cache.set(key, sel);
+      }
     }
+    byEndpoint.set(w, sel);
     return sel;
   };
   return buildEvaluator(select, options);

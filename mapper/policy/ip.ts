@@ -156,3 +156,58 @@ export function formatIp(ip: IpAddress): string {
 
 /** The highest IPv4 address as a value. */
 export const IPV4_MAX = V4_MAX;
+
+/** `range` minus every range of `holes` (same family), as sorted, disjoint, non-adjacent pieces. */
+export function subtractRanges(range: IpRange, holes: readonly IpRange[]): IpRange[] {
+  const sorted = holes
+    .filter((h) => h.family === range.family)
+    .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+  const out: IpRange[] = [];
+  let next = range.lo;
+  for (const h of sorted) {
+    if (h.hi < next || h.lo > range.hi) continue;
+    if (h.lo > next) out.push({ family: range.family, lo: next, hi: h.lo - 1n });
+    if (h.hi + 1n > next) next = h.hi + 1n;
+  }
+  if (next <= range.hi) out.push({ family: range.family, lo: next, hi: range.hi });
+  return out;
+}
+
+/** A union of ranges of both families, for membership tests by binary search. */
+export interface IpSet {
+  readonly v4: readonly IpRange[];
+  readonly v6: readonly IpRange[];
+}
+
+/** Builds the union of `ranges` (sorted and merged per family). */
+export function buildIpSet(ranges: readonly IpRange[]): IpSet {
+  const merge = (family: IpFamily): IpRange[] => {
+    const list = ranges
+      .filter((r) => r.family === family)
+      .sort((a, b) => (a.lo < b.lo ? -1 : a.lo > b.lo ? 1 : 0));
+    const out: IpRange[] = [];
+    for (const r of list) {
+      const last = out[out.length - 1];
+      if (last && r.lo <= last.hi + 1n) {
+        if (r.hi > last.hi) out[out.length - 1] = { family, lo: last.lo, hi: r.hi };
+      } else out.push(r);
+    }
+    return out;
+  };
+  return { v4: merge(4), v6: merge(6) };
+}
+
+/** True when `ip` is in the set (binary search). */
+export function ipSetHas(set: IpSet, ip: IpAddress): boolean {
+  const list = ip.family === 4 ? set.v4 : set.v6;
+  let lo = 0;
+  let hi = list.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const r = list[mid]!;
+    if (ip.value < r.lo) hi = mid - 1;
+    else if (ip.value > r.hi) lo = mid + 1;
+    else return true;
+  }
+  return false;
+}

@@ -116,30 +116,33 @@ export type LabelMatcher = (labels: Readonly<Record<string, string>>) => boolean
 
 /** Compiles a selector into a predicate (the empty selector matches every label map). */
 export function compileSelector(selector: LabelSelector): LabelMatcher {
-  const pairs = Object.entries(selector.matchLabels);
+  const keys = Object.keys(selector.matchLabels);
+  const values = keys.map((k) => selector.matchLabels[k]!);
   const reqs = selector.matchExpressions.map((r) => ({
     key: r.key,
     op: r.operator,
     values: new Set(r.values),
   }));
-  if (pairs.length === 0 && reqs.length === 0) return () => true;
+  if (keys.length === 0 && reqs.length === 0) return () => true;
+  // Indexed loops, no destructuring: this runs for every peer check of a replay.
   return (labels) => {
-    for (const [k, v] of pairs) if (labels[k] !== v) return false;
-    for (const r of reqs) {
-      const has = Object.prototype.hasOwnProperty.call(labels, r.key);
+    for (let i = 0; i < keys.length; i++) if (labels[keys[i]!] !== values[i]) return false;
+    for (let i = 0; i < reqs.length; i++) {
+      const r = reqs[i]!;
+      const value = Object.prototype.hasOwnProperty.call(labels, r.key) ? labels[r.key] : undefined;
       switch (r.op) {
         case 'In':
-          if (!has || !r.values.has(labels[r.key]!)) return false;
+          if (value === undefined || !r.values.has(value)) return false;
           break;
         case 'NotIn':
           // NotIn also matches objects without the key (labels.Selector semantics).
-          if (has && r.values.has(labels[r.key]!)) return false;
+          if (value !== undefined && r.values.has(value)) return false;
           break;
         case 'Exists':
-          if (!has) return false;
+          if (value === undefined) return false;
           break;
         case 'DoesNotExist':
-          if (has) return false;
+          if (value !== undefined) return false;
           break;
       }
     }
