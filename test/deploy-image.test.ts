@@ -351,6 +351,23 @@ describe('the production file tree (as the Dockerfile builds it)', () => {
     rmSync(join(tree, 'node_modules/.package-lock.json'));
     writeFileSync(join(tree, 'node_modules/.package-lock.json'), lockBefore);
     execFileSync('cp', ['-a', join(REPO_ROOT, 'dist'), join(REPO_ROOT, 'migrations'), tree]);
+    // RUN gcc ... packet-stats.node (the Node headers: /usr/local/include/node in the image, here
+    // wherever this Node's are).
+    const headers = [join(process.execPath, '../../include/node'), '/usr/include/node'].find((d) =>
+      existsSync(join(d, 'node_api.h')),
+    );
+    if (headers !== undefined && hasCommand('gcc')) {
+      mkdirSync(join(tree, 'dist/sniffer/capture/native'), { recursive: true });
+      execFileSync('gcc', [
+        '-shared',
+        '-fPIC',
+        '-O2',
+        `-I${headers}`,
+        '-o',
+        join(tree, 'dist/sniffer/capture/native/packet-stats.node'),
+        join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c'),
+      ]);
+    }
     // RUN npm prune --omit=dev && rm -rf dist/bench && find dist -name '*.test.*' -delete
     execFileSync('npm', ['prune', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: tree,
@@ -498,6 +515,10 @@ describe('the production file tree (as the Dockerfile builds it)', () => {
         for (const probe of ['livenessProbe', 'readinessProbe']) {
           const res = await fetch(`http://127.0.0.1:${metricsPort}${sc[probe]!.httpGet.path}`);
           expect([probe, res.status, sniffer.output()]).toEqual([probe, 200, sniffer.output()]);
+        }
+        if (existsSync(join(tree, 'dist/sniffer/capture/native/packet-stats.node'))) {
+          const sm = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+          expect(sm).toMatch(/^intentmap_sniffer_kernel_drops_available 1$/m);
         }
         // A connection on loopback for the capture to see, then a graceful stop that flushes it.
         await fetch(`${base}/healthz`);
