@@ -25,7 +25,7 @@ export interface GraphViewHandlers {
 }
 
 /** Edge labels and tooltips are drawn only up to these counts (beyond, click an edge to inspect it). */
-export const LABEL_LIMITS = { edgeLabels: 400, edgeTitles: 3000 } as const;
+export const LABEL_LIMITS = { edgeLabels: 80, edgeTitles: 3000 } as const;
 
 const MAX_LABEL = 22;
 
@@ -375,11 +375,14 @@ export class GraphView {
     const w = el.clientWidth || 800;
     const h = el.clientHeight || 600;
     const pad = 40;
+    // Room at the top for the summary and at the bottom for the legend.
+    const top = 56;
+    const bottom = 110;
     const cw = Math.max(1, this.layout.width);
     const ch = Math.max(1, this.layout.height);
-    const k = Math.min(2, Math.max(0.03, Math.min((w - pad * 2) / cw, (h - pad * 2) / ch)));
+    const k = Math.min(1.5, Math.max(0.03, Math.min((w - pad * 2) / cw, (h - top - bottom) / ch)));
     const tx = (w - cw * k) / 2;
-    const ty = Math.max(pad, (h - ch * k) / 2);
+    const ty = top + Math.max(0, (h - top - bottom - ch * k) / 2);
     this.svg.call((sel) => this.zoom.transform(sel, d3.zoomIdentity.translate(tx, ty).scale(k)));
   }
 

@@ -103,6 +103,7 @@ async function copyText(text: string, button: HTMLButtonElement): Promise<void> 
 /** Fills the panel with a node's details. */
 export function renderNodeDetail(panel: HTMLElement, d: NodeDetail, now: number, h: InspectorHandlers): void {
   clear(panel);
+  panel.scrollTop = 0;
   if (d.type === 'group') {
     const expand = el('button', { type: 'button', class: 'primary', id: 'expand-group' }, 'Expand namespace');
     expand.addEventListener('click', () => h.onExpandGroup(d.group));
@@ -236,6 +237,7 @@ export function renderEdgeDetail(
   h: InspectorHandlers,
 ): void {
   clear(panel);
+  panel.scrollTop = 0;
   append(panel, [
     el(
       'header',

@@ -61,6 +61,16 @@ interface Block {
   readonly collapsed: ViewNode | null;
   readonly members: readonly ViewNode[];
   readonly cols: number;
+  /** Radius of the ring the members sit on (0: a grid). */
+  readonly ring: number;
+}
+
+/** Groups with this many members or fewer (and at least 3) are drawn as a ring, which keeps edges off other nodes. */
+export const RING_MAX_MEMBERS = 28;
+
+function ringRadius(n: number): number {
+  // Neighbours on the ring stay about 125 units apart (room for a label each).
+  return Math.max(80, (n * 125) / (2 * Math.PI));
 }
 
 /** Computes positions for every node and a box for every expanded group. */
@@ -91,11 +101,27 @@ export function layoutView(nodes: readonly ViewNode[], _namespaces: readonly Vie
         collapsed: c,
         members: [],
         cols: 0,
+        ring: 0,
       });
     } else {
       const members = [...(byGroup.get(name) ?? [])].sort(
         (a, b) => compare(a.kind, b.kind) || compare(a.name, b.name) || compare(a.id, b.id),
       );
+      if (members.length >= 3 && members.length <= RING_MAX_MEMBERS) {
+        const ring = ringRadius(members.length);
+        const rb: Block = {
+          name,
+          width: Math.ceil(ring * 2 + LAYOUT.cellWidth + LAYOUT.boxPadding * 2),
+          height: Math.ceil(ring * 2 + LAYOUT.cellHeight + LAYOUT.boxPadding * 2 + LAYOUT.boxHeader),
+          collapsed: null,
+          members,
+          cols: 0,
+          ring,
+        };
+        blocks.push(rb);
+        area += (rb.width + LAYOUT.blockGap) * (rb.height + LAYOUT.blockGap);
+        continue;
+      }
       const cols = Math.max(1, Math.min(members.length, Math.ceil(Math.sqrt(members.length * 1.8))));
       const rows = Math.ceil(members.length / cols);
       blocks.push({
@@ -105,6 +131,7 @@ export function layoutView(nodes: readonly ViewNode[], _namespaces: readonly Vie
         collapsed: null,
         members,
         cols,
+        ring: 0,
       });
     }
     const b = blocks[blocks.length - 1] as Block;
@@ -133,15 +160,29 @@ export function layoutView(nodes: readonly ViewNode[], _namespaces: readonly Vie
       });
     } else {
       groups.push({ name: b.name, x, y, width: b.width, height: b.height, members: b.members.length });
-      b.members.forEach((m, i) => {
-        const col = i % b.cols;
-        const row = Math.floor(i / b.cols);
-        positions.set(m.id, {
-          x: x + LAYOUT.boxPadding + col * LAYOUT.cellWidth + LAYOUT.cellWidth / 2,
-          y: y + LAYOUT.boxHeader + LAYOUT.boxPadding + row * LAYOUT.cellHeight + LAYOUT.cellHeight / 2 - 10,
-          r: LAYOUT.nodeRadius,
+      if (b.ring > 0) {
+        const cx = x + b.width / 2;
+        const cy = y + LAYOUT.boxHeader + (b.height - LAYOUT.boxHeader) / 2 - 8;
+        b.members.forEach((m, i) => {
+          // Start at the top and go clockwise, in name order.
+          const a = -Math.PI / 2 + (i * 2 * Math.PI) / b.members.length;
+          positions.set(m.id, {
+            x: round(cx + b.ring * Math.cos(a)),
+            y: round(cy + b.ring * Math.sin(a)),
+            r: LAYOUT.nodeRadius,
+          });
         });
-      });
+      } else
+        b.members.forEach((m, i) => {
+          const col = i % b.cols;
+          const row = Math.floor(i / b.cols);
+          positions.set(m.id, {
+            x: x + LAYOUT.boxPadding + col * LAYOUT.cellWidth + LAYOUT.cellWidth / 2,
+            y:
+              y + LAYOUT.boxHeader + LAYOUT.boxPadding + row * LAYOUT.cellHeight + LAYOUT.cellHeight / 2 - 10,
+            r: LAYOUT.nodeRadius,
+          });
+        });
     }
     x += b.width + LAYOUT.blockGap;
     maxX = Math.max(maxX, x - LAYOUT.blockGap);
@@ -192,6 +233,10 @@ export function edgeMidpoint(
   const my = (y1 + y2) / 2 + (dx / len) * bend;
   // A quadratic Bézier at t = 0.5 is (p0 + 2c + p2) / 4.
   return { x: (x1 + 2 * mx + x2) / 4, y: (y1 + 2 * my + y2) / 4 };
+}
+
+function round(n: number): number {
+  return Math.round(n * 10) / 10;
 }
 
 function f(n: number): string {

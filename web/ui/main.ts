@@ -138,9 +138,11 @@ function kindSwatch(
   cls: string,
   shape: 'circle' | 'diamond' | 'square' | 'triangle' | 'line',
   extra = '',
+  overlay = false,
 ): SVGSVGElement {
   const ns = 'http://www.w3.org/2000/svg';
   const s = document.createElementNS(ns, 'svg');
+  if (overlay) s.setAttribute('class', 'overlay');
   s.setAttribute('viewBox', '-9 -7 18 14');
   const g = document.createElementNS(ns, 'g');
   g.setAttribute('class', `node ${cls}`);
@@ -188,17 +190,19 @@ function renderLegend(g: ViewGraph): void {
       el(
         'div',
         { class: 'items' },
-        item(kindSwatch('kind-workload verdict-safe', 'circle'), 'safe to enforce'),
-        item(kindSwatch('kind-workload verdict-would-block', 'circle'), 'would block'),
-        item(kindSwatch('kind-workload verdict-not-enough-evidence', 'circle'), 'not enough evidence'),
-        item(kindSwatch('kind-workload verdict-enforced', 'circle'), 'enforced'),
-        item(kindSwatch('', 'line', 'blocked'), 'flow that would be blocked'),
+        item(kindSwatch('kind-workload verdict-safe', 'circle', '', true), 'safe to enforce'),
+        item(kindSwatch('kind-workload verdict-would-block', 'circle', '', true), 'would block'),
+        item(
+          kindSwatch('kind-workload verdict-not-enough-evidence', 'circle', '', true),
+          'not enough evidence',
+        ),
+        item(kindSwatch('kind-workload verdict-enforced', 'circle', '', true), 'enforced'),
+        item(kindSwatch('', 'line', 'blocked', true), 'flow that would be blocked'),
       ),
     ]);
   } else if (!g.meta.verdicts) {
     legend.appendChild(el('p', { class: 'note', id: 'verdicts-unavailable' }, g.meta.verdictsUnavailable));
   }
-  legend.classList.toggle('overlay', filter.overlay);
 }
 
 function renderSummary(g: ViewGraph): void {
