@@ -248,6 +248,10 @@ const flagsOf = (list: readonly string[]): string[] =>
 const flagValue = (list: readonly string[], flag: string): string | undefined =>
   list.find((a) => a.startsWith(`${flag}=`))?.slice(flag.length + 1);
 
+/** The backup one-liner of the README ("Upgrading"), paths as arguments; run in /app (the WORKDIR). */
+const BACKUP_SCRIPT =
+  "const D = require('better-sqlite3'); const db = new D(process.argv[1], { fileMustExist: true }); db.backup(process.argv[2]).then(() => console.log('backup done'))";
+
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
@@ -526,6 +530,33 @@ describe('the production file tree (as the Dockerfile builds it)', () => {
         const after = await (await fetch(`${base}/metrics`)).text();
         expect(after).toMatch(/intentmap_ingest_batches_total\{outcome="applied"\} [1-9]/);
       }
+      // The README's backup procedure, run as the mapper's user while the mapper is running: SQLite's
+      // online backup API through the image's own better-sqlite3 (the image has no sqlite3 CLI).
+      const backup = join(dbDir, 'backup.db');
+      execFileSync(
+        'setpriv',
+        [
+          `--reuid=${MAPPER_UID}`,
+          `--regid=${MAPPER_UID}`,
+          '--clear-groups',
+          'node',
+          '-e',
+          BACKUP_SCRIPT,
+          join(dbDir, 'intentmap.db'),
+          backup,
+        ],
+        { cwd: tree },
+      );
+      const check = execFileSync(
+        'node',
+        [
+          '-e',
+          "const D = require('better-sqlite3'); const db = new D(process.argv[1], { readonly: true }); console.log(db.pragma('integrity_check', { simple: true }), db.prepare('select count(*) n from schema_migrations').get().n > 0)",
+          backup,
+        ],
+        { cwd: tree, encoding: 'utf8' },
+      );
+      expect(check.trim()).toBe('ok true');
       expect(await stop(mapper.child)).toBe(0);
       // The database is where the chart puts it, on the volume, owned by the mapper's user.
       expect(existsSync(join(dbDir, 'intentmap.db'))).toBe(true);
