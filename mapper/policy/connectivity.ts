@@ -47,7 +47,8 @@ export function externalRanges(policies: readonly NetworkPolicy[], direction: Di
   // starts or ends, so those points are the boundaries of the disjoint blocks.
   const cuts = new Set<bigint>([0n]);
   for (const policy of policies) {
-    for (const rule of policy[direction] ?? []) {
+    // Every ipBlock written in the direction's rules, even when policyTypes leaves the direction out.
+    for (const rule of policy.declared[direction]) {
       for (const peer of rule.peers) {
         const block = peer.ipBlock;
         if (!block || block.range.family !== 4) continue; // only IPv4 ranges are listed (README rule 6)

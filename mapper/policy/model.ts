@@ -56,6 +56,12 @@ export interface NetworkPolicy {
   readonly ingress?: readonly PolicyRule[];
   /** Present when the policy covers Egress. */
   readonly egress?: readonly PolicyRule[];
+  /**
+   * The rules as written, also for a direction the policy does not cover. Connectivity analysis
+   * splits external ranges by every ipBlock written in spec.ingress / spec.egress, as
+   * netpol-analyzer does; evaluation uses only `ingress` / `egress`.
+   */
+  readonly declared: { readonly ingress: readonly PolicyRule[]; readonly egress: readonly PolicyRule[] };
 }
 
 /** `namespace/name` of a policy, as explanations print it. */
@@ -315,6 +321,7 @@ export function decodeNetworkPolicy(raw: unknown, namespace = 'default'): Decode
       podSelector,
       ...(hasIngress ? { ingress } : {}),
       ...(hasEgress ? { egress } : {}),
+      declared: { ingress, egress },
     },
   };
 }
