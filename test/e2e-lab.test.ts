@@ -1,0 +1,286 @@
+// The end-to-end test: the real `intentmap mapper` (watching the list/watch API server through a
+// kubeconfig) and the real `intentmap sniff` (capturing live on the lab node's bridge) observe the
+// boutique lab's traffic, and the exported graph must equal the lab's known topology exactly.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { labUnavailableReason } from './lab/netns.js';
+import { repoPath } from './lab/bundle.js';
+import { startClusterLab, LAB_NODE_NAME, UPLINK, type ClusterLab } from './lab/cluster-lab.js';
+import { BOUTIQUE, BOUTIQUE_CALLS, type LabCall, type LabTopology } from './lab/topology.js';
+import { KubeApiServer } from './k8s/api-server.js';
+
+const unavailable = labUnavailableReason();
+const CLI = repoPath('dist/mapper/cli/main.js');
+
+/** An edge reduced to what the topology determines: who, whom, via what, on which port. */
+interface EdgeKey {
+  readonly client: string;
+  readonly server: string;
+  readonly via: string | null;
+  readonly port: string;
+}
+
+function partyName(p: Record<string, unknown>): string {
+  if (typeof p['namespace'] === 'string') return `${p['namespace']}/${String(p['name'])}`;
+  if (typeof p['service'] === 'string') return `service:${p['service']}`;
+  if (typeof p['node'] === 'string') return `node:${p['node']}`;
+  if (p['external'])
+    return `external:${String((p['external'] as { ip?: string; name?: string }).ip ?? (p['external'] as { name?: string }).name)}`;
+  if (p['unresolved']) return `unresolved:${(p['unresolved'] as { ip: string }).ip}`;
+  return JSON.stringify(p);
+}
+
+function keyOf(e: EdgeKey): string {
+  return `${e.client} -> ${e.server}${e.via ? ` via ${e.via}` : ''} ${e.port}`;
+}
+
+/** The graph the lab must produce, derived from the topology and the calls that were made. */
+function expectedEdges(t: LabTopology, calls: readonly LabCall[], scraped: readonly string[]): Set<string> {
+  const out = new Set<string>();
+  const dnsClients = new Set<string>();
+  const hostNetwork = new Set(
+    t.workloads.filter((w) => w.hostNetwork).map((w) => `${w.namespace}/${w.name}`),
+  );
+  for (const c of calls) {
+    if ('service' in c) {
+      const s = t.services.find((x) => `${x.namespace}/${x.name}` === c.service)!;
+      // A host-network client's packets are DNATed before they reach any interface the sniffer
+      // sees (the nat OUTPUT chain), so only the backend is visible: no Service, as on a real node.
+      const via = hostNetwork.has(c.from) ? null : `${s.namespace}/${s.name}`;
+      out.add(keyOf({ client: c.from, server: s.backend, via, port: `${s.protocol} ${s.targetPort}` }));
+      dnsClients.add(c.from);
+    } else if ('external' in c) {
+      out.add(
+        keyOf({
+          client: c.from,
+          server: `external:${t.externalNames[c.external]}`,
+          via: null,
+          port: `TCP ${c.port}`,
+        }),
+      );
+      dnsClients.add(c.from);
+    }
+  }
+  for (const pod of scraped) {
+    const spec = t.pods.find((p) => p.name === pod)!;
+    out.add(keyOf({ client: 'monitoring/prometheus', server: spec.workload, via: null, port: 'TCP 9464' }));
+  }
+  // Every client that resolved a name talked to cluster DNS through the kube-dns Service.
+  for (const c of dnsClients) {
+    out.add(
+      keyOf({
+        client: c,
+        server: 'kube-system/coredns',
+        via: hostNetwork.has(c) ? null : 'kube-system/kube-dns',
+        port: 'UDP 53',
+      }),
+    );
+  }
+  return out;
+}
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let seen = '';
+    const onData = (d: Buffer): void => {
+      seen = (seen + d.toString()).slice(-8000);
+      if (pattern.test(seen)) {
+        cleanup();
+        resolve();
+      }
+    };
+    const onExit = (code: number | null): void => {
+      cleanup();
+      reject(new Error(`process exited (${code}) before ${pattern}:\n${seen}`));
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`timed out waiting for ${pattern}:\n${seen}`));
+    }, timeoutMs);
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+function runCli(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
+  let api: KubeApiServer;
+  let cluster: ClusterLab | undefined;
+  let mapper: ChildProcess | undefined;
+  let sniffer: ChildProcess | undefined;
+  let dir: string;
+  let db: string;
+  let mapperUrl: string;
+  const scraped: string[] = [];
+  const made: LabCall[] = [];
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'intentmap-e2e-'));
+    db = join(dir, 'graph.db');
+    const tokenFile = join(dir, 'token');
+    writeFileSync(tokenFile, 'e2e-token-0123456789abcdef\n', { mode: 0o600 });
+    api = await KubeApiServer.start();
+    const kubeconfig = await api.writeKubeconfig(join(dir, 'kubeconfig'));
+    cluster = await startClusterLab(BOUTIQUE, api);
+    const lab = cluster;
+
+    // Every pod but the late ones: the reused IP's second holder and the CronJob's run.
+    for (const p of BOUTIQUE.pods) {
+      if (p.name.startsWith('fraud-detector') || p.name.startsWith('reportjob')) continue;
+      await lab.startPod(p.name);
+    }
+    // A long-lived connection, opened before the sniffer starts.
+    for (const c of BOUTIQUE_CALLS.held) {
+      await lab.call(c, true);
+      made.push(c);
+    }
+
+    const port = 20000 + (process.pid % 20000);
+    mapperUrl = `http://${UPLINK.host}:${port}`;
+    mapper = spawn(
+      process.execPath,
+      [
+        CLI,
+        'mapper',
+        '--db',
+        db,
+        '--listen',
+        `${UPLINK.host}:${port}`,
+        '--token-file',
+        tokenFile,
+        '--kubeconfig',
+        kubeconfig,
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    await waitForOutput(mapper, /mapper listening/);
+    for (let i = 0; i < 300; i++) {
+      const r = await fetch(`${mapperUrl}/readyz`).catch(() => null);
+      if (r?.ok) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
+
+    sniffer = lab.lab.spawn(lab.lab.nodeNs, process.execPath, [
+      CLI,
+      'sniff',
+      '--iface',
+      lab.lab.bridge,
+      '--mapper',
+      mapperUrl,
+      '--token-file',
+      tokenFile,
+      '--node-name',
+      LAB_NODE_NAME,
+      '--report-interval',
+      '1s',
+      '--spool-dir',
+      join(dir, 'spool'),
+      '--metrics-listen',
+      '127.0.0.1:0',
+    ]);
+    await waitForOutput(sniffer, /capturing/);
+
+    // The traffic.
+    const running = BOUTIQUE.pods.filter(
+      (p) => !p.name.startsWith('fraud-detector') && !p.name.startsWith('reportjob'),
+    );
+    for (const c of BOUTIQUE_CALLS.main) {
+      await lab.call(c);
+      made.push(c);
+    }
+    for (const p of running) {
+      const w = BOUTIQUE.workloads.find((x) => `${x.namespace}/${x.name}` === p.workload)!;
+      if (!w.ports.includes(9464)) continue;
+      await lab.call({ from: 'monitoring/prometheus', pod: p.name, port: 9464 });
+      scraped.push(p.name);
+    }
+    // IP reuse: legacy-importer calls, is deleted, and fraud-detector takes its IP and calls.
+    for (const c of BOUTIQUE_CALLS.beforeReuse) {
+      await lab.call(c);
+      made.push(c);
+    }
+    await lab.deletePod('legacy-importer-f4-lmnop');
+    await lab.startPod('fraud-detector-a5-mnopq');
+    for (const c of BOUTIQUE_CALLS.afterReuse) {
+      await lab.call(c);
+      made.push(c);
+    }
+    // A CronJob run: a pod that lives for a moment, calls one service, and is gone.
+    await lab.startPod('reportjob-29000000-pqrst');
+    await lab.call({ from: 'shop/reportjob', service: 'shop/emailservice' });
+    made.push({ from: 'shop/reportjob', service: 'shop/emailservice' });
+    await lab.deletePod('reportjob-29000000-pqrst');
+  }, 240_000);
+
+  afterAll(async () => {
+    sniffer?.kill('SIGKILL');
+    mapper?.kill('SIGTERM');
+    await cluster?.destroy();
+    await api?.close();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  }, 60_000);
+
+  it('exports exactly the lab topology', async () => {
+    const expected = expectedEdges(BOUTIQUE, made, scraped);
+    // Wait for the sniffer's last report: the graph stops changing and holds every expected edge.
+    let got = new Set<string>();
+    let edges: Record<string, unknown>[] = [];
+    for (let i = 0; i < 60; i++) {
+      const r = await runCli(['export', '--db', db, '--format', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      edges = JSON.parse(r.stdout) as Record<string, unknown>[];
+      const now = new Set(
+        edges.map((e) =>
+          keyOf({
+            client: partyName(e['client'] as Record<string, unknown>),
+            server: partyName(e['server'] as Record<string, unknown>),
+            via: (e['via'] as { service: string } | null)?.service ?? null,
+            port: `${String(e['protocol'])} ${String(e['port'])}`,
+          }),
+        ),
+      );
+      const complete = [...expected].every((k) => now.has(k));
+      if (complete && now.size === got.size) {
+        got = now;
+        break;
+      }
+      got = now;
+      await new Promise((res) => setTimeout(res, 1000));
+    }
+    const missing = [...expected].filter((k) => !got.has(k)).sort();
+    const extra = [...got].filter((k) => !expected.has(k)).sort();
+    expect({ missing, extra }).toEqual({ missing: [], extra: [] });
+
+    // The external edge is named by DNS; the held connection was found by the socket scan.
+    const external = edges.find((e) =>
+      partyName(e['server'] as Record<string, unknown>).startsWith('external:'),
+    );
+    expect(external?.['dnsNames']).toContain('api.payments.example');
+    const held = edges.find(
+      (e) =>
+        partyName(e['client'] as Record<string, unknown>) === 'shop/loadgenerator' &&
+        (e['via'] as { service?: string } | null)?.service === 'shop/frontend',
+    );
+    expect(held?.['sources']).toContain('socket-scan');
+  }, 120_000);
+});
