@@ -123,7 +123,8 @@ spec: {template: {metadata: {labels: {app: b}}}}
   });
 
   it('comparePolicySets reports flows that change verdict, with explanations, and keeps caller fields', () => {
-    const [a, b] = workloads as [WorkloadEndpoint, WorkloadEndpoint];
+    const a: WorkloadEndpoint = workloads[0]!;
+    const b: WorkloadEndpoint = workloads[1]!;
     const flows: (Flow & { edgeId: number })[] = [
       { edgeId: 1, src: a, dst: b, protocol: 'TCP', port: 80 },
       { edgeId: 2, src: a, dst: b, protocol: 'TCP', port: 443 },
