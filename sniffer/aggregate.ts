@@ -2,8 +2,7 @@
 // caller passes time in (observation timestamps, or `nowMs` for the socket scan) and drains one
 // interval at a time. Memory is bounded: a cap on distinct keys per interval (over it, drop and
 // count) and a bounded, time-pruned table for SYN de-duplication.
-import type { ConnectionRecord, DnsRecord } from '../mapper/api/wire.js';
-import { WIRE_LIMITS } from '../mapper/api/wire.js';
+import type { ConnectionRecord, DnsRecord, WIRE_LIMITS as WireLimits } from '../mapper/api/wire.js';
 import type { DnsObservation, Observation, TimestampNs } from './observation.js';
 
 /** Options of {@link createAggregator}. */
@@ -84,6 +83,21 @@ interface DnsEntry extends MutableRecord {
   readonly record: Omit<DnsRecord, 'count' | 'firstSeen' | 'lastSeen' | 'ttl'>;
   ttl: number;
 }
+
+/**
+ * The wire limits this module enforces. A copy checked against mapper/api/wire.ts at compile time
+ * (`satisfies` with its literal types), so that the live sniffer does not load zod (~14 MB of RSS)
+ * just to read four numbers.
+ */
+const WIRE_LIMITS = {
+  maxConnections: 100_000,
+  maxDns: 100_000,
+  maxAddressesPerName: 64,
+  maxNameLength: 253,
+} as const satisfies Pick<
+  typeof WireLimits,
+  'maxConnections' | 'maxDns' | 'maxAddressesPerName' | 'maxNameLength'
+>;
 
 const DNS_NAME_RE = /^[\x21-\x7e]+$/;
 /** Longest CNAME chain followed (RFC 1034 §3.6.2 forbids chains but resolvers allow a few; bound the loop). */

@@ -29,6 +29,12 @@ import { scanSockets } from './sockets/scan.js';
 
 /** How long the final delivery attempt on shutdown may take before the batch stays spooled. */
 export const SHUTDOWN_FLUSH_DEADLINE_MS = 3_000;
+/**
+ * How long capture continues after the stop signal. Without immediate mode libpcap uses a
+ * TPACKET_V3 ring whose blocks are handed over when full or when `cap`'s 1000 ms timeout retires
+ * them; waiting a little longer than that delivers the packets already captured.
+ */
+export const CAPTURE_DRAIN_MS = 1_200;
 
 /** What a sniffer run did, for the summary line and for tests. */
 export interface SnifferSummary {
@@ -244,7 +250,7 @@ async function runLive(
           },
           ...(config.packetStatsAddon === null ? {} : { packetStatsAddon: config.packetStatsAddon }),
         },
-        signal,
+        loops.signal,
       );
     } catch (err) {
       throw new Error(
@@ -300,7 +306,8 @@ async function runLive(
       if (signal.aborted) resolve();
       else signal.addEventListener('abort', () => resolve(), { once: true });
     });
-    log.info('stopping: closing the last batch');
+    log.info('stopping: draining the capture ring, then closing the last batch');
+    await abortableSleep(CAPTURE_DRAIN_MS, new AbortController().signal);
     sync.sync();
     const kernelDrops = capture.kernelStats()?.dropped ?? null;
     capture.close();

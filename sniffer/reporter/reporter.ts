@@ -5,8 +5,11 @@
 // clock and randomness are injected so tests do not wait.
 import { readFile, stat } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { WIRE_VERSION, type ReportBatch } from '../../mapper/api/wire.js';
+import type { ReportBatch, WIRE_VERSION as WireVersion } from '../../mapper/api/wire.js';
 import type { Spool, SpoolEntry } from './spool.js';
+
+/** The wire version written; typed from mapper/api/wire.ts so a change there fails to compile here (without loading zod). */
+const WIRE_VERSION: typeof WireVersion = 1;
 
 /** What happened to batches, for metrics. */
 export type ReporterEvent =

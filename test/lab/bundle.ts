@@ -2,11 +2,26 @@
 // (inside lab namespaces) without a full `tsc` build. Packages stay external: the bundle is
 // written under node_modules/.cache so that `cap`, `pino`, etc. resolve from the repository.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync } from 'node:fs';
-import { basename, join, resolve } from 'node:path';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
-const REPO_ROOT = resolve(import.meta.dirname, '..', '..');
+/** The repository root: the nearest directory above this module whose package.json is intentmap's (works from dist/ too). */
+function findRepoRoot(): string {
+  let dir = import.meta.dirname;
+  for (let i = 0; i < 8; i++) {
+    try {
+      const pkg = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string };
+      if (pkg.name === 'intentmap') return dir;
+    } catch {
+      // not here: go up
+    }
+    dir = dirname(dir);
+  }
+  return resolve(import.meta.dirname, '..', '..');
+}
+
+const REPO_ROOT = findRepoRoot();
 
 /** Bundles `entry` (a path relative to the repository root) and returns the absolute path of the .mjs. */
 export async function bundleEntry(entry: string): Promise<string> {
