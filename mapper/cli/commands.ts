@@ -6,6 +6,9 @@ import { register as registerConnectivity } from './connectivity-command.js';
 import { register as registerMapper } from './mapper-command.js';
 import { register as registerImport } from './import-command.js';
 import { register as registerExport } from './export-command.js';
+import { register as registerSimulate } from './simulate-command.js';
+import { register as registerDiff } from './diff-command.js';
+import { register as registerReport } from './report-command.js';
 
 /** A module that adds one subcommand to the program. */
 export type CommandRegistrar = (program: Command) => void;
@@ -16,6 +19,9 @@ const registrars: readonly CommandRegistrar[] = [
   registerMapper,
   registerImport,
   registerExport,
+  registerSimulate,
+  registerDiff,
+  registerReport,
 ];
 
 /** Adds every working subcommand to `program`. */

@@ -5,6 +5,7 @@ import type { Command } from 'commander';
 import type { GraphEdge } from '../graph/model.js';
 import type { GraphStore } from '../store/index.js';
 import { UsageError, UserError } from './errors.js';
+import { withIntentsExportOptions } from '../intents/export-options.js';
 
 /** What an exporter gets: the filtered edges, sorted, and the store for anything else it needs. */
 export interface ExportContext {
@@ -24,6 +25,8 @@ export type Exporter = (ctx: ExportContext) => Promise<string> | string;
 export const EXPORT_FORMATS: Readonly<Record<string, () => Promise<Exporter>>> = {
   json: async () => (await import('./export-json.js')).exportJson,
   // ==== further formats (intents engineer): clientintents, networkpolicy ====
+  clientintents: async () => (await import('../intents/export.js')).exportClientIntents,
+  networkpolicy: async () => (await import('../intents/export.js')).exportNetworkPolicies,
 };
 
 interface ExportOptions {
@@ -37,8 +40,7 @@ interface ExportOptions {
 
 /** Adds the `export` subcommand. */
 export function register(program: Command): void {
-  program
-    .command('export')
+  withIntentsExportOptions(program.command('export'))
     .description('Print the stored access graph (edges between workload identities).')
     .requiredOption('--db <file>', 'SQLite database written by `intentmap mapper` or `intentmap import`')
     .option('--format <format>', `output format: ${Object.keys(EXPORT_FORMATS).join(', ')}`, 'json')
