@@ -203,10 +203,10 @@ function checkLeastPrivilege(objects: readonly KubeObject[]): void {
   expect(at(spec, 'securityContext', 'seccompProfile', 'type')).toBe('RuntimeDefault');
   const volumes = arr(spec['volumes']).map(obj);
   const mounts = arr(sniffer['volumeMounts']).map(obj);
+  // The host's /proc, when mounted (sniffer.hostProc), is read-only and is what --proc-root names.
   const hostProc = volumes.find((v) => at(v, 'hostPath', 'path') === '/proc');
-  expect(hostProc).toBeDefined();
-  const procMount = mounts.find((m) => m['name'] === hostProc!['name']);
-  expect(procMount?.['readOnly']).toBe(true);
+  const procMount = mounts.find((m) => m['name'] === hostProc?.['name']);
+  if (hostProc !== undefined) expect(procMount?.['readOnly']).toBe(true);
   expect(flagValue(args(sniffer), '--proc-root')).toBe(procMount?.['mountPath']);
   // Every writable hostPath is the spool; nothing else of the host is writable.
   for (const v of volumes.filter((v) => v['hostPath'] !== undefined && v !== hostProc)) {
@@ -427,7 +427,6 @@ describe.skipIf(!HAS_RENDERER)('the chart under other values', () => {
     const sargs = args(firstContainer(ds));
     expect(sargs).toContain('--no-socket-scan');
     expect(sargs).toContain('--udp-flows');
-    expect(sargs.some((a) => a.startsWith('--proc-root'))).toBe(false);
     expect(
       arr(podSpec(ds)['volumes'])
         .map(obj)
@@ -454,6 +453,12 @@ describe.skipIf(!HAS_RENDERER)('the chart under other values', () => {
     expect(await renderFailure({ sniffer: { spool: { type: 'pvc' } } })).toContain('hostPath or emptyDir');
     expect(await renderFailure({ ui: { ingress: { enabled: true, host: '' } } })).toContain(
       'ui.ingress.host is required',
+    );
+    expect(await renderFailure({ mapper: { ignoreNamespaces: ['kube-system'] } })).toContain(
+      'no --ignore-namespaces flag',
+    );
+    expect(await renderFailure({ sniffer: { hostProc: { enabled: true } } })).toContain(
+      'no --proc-root flag',
     );
   });
 });
