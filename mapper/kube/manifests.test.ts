@@ -82,6 +82,15 @@ metadata:
     expect(r.issues[0]!.message).toMatch(/alias/i);
   });
 
+  it('accepts YAML merge keys, as kubectl does', () => {
+    const r = parseManifests(
+      'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    <<: &common {app: web, tier: front}\n    extra: x\n',
+      'm.yaml',
+    );
+    expect(r.issues).toEqual([]);
+    expect(r.objects[0]!.metadata.labels).toEqual({ app: 'web', tier: 'front', extra: 'x' });
+  });
+
   it('skips kinds it was not asked for with a note naming the object', () => {
     const r = parseManifests(
       'apiVersion: v1\nkind: Service\nmetadata: {name: web, namespace: shop}\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n',

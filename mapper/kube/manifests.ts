@@ -120,7 +120,8 @@ export function parseManifests(
   const issues: ManifestIssue[] = [];
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
   const lineCounter = new LineCounter();
-  const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter });
+  // merge: `<<: *anchor` keys, which Kubernetes' YAML 1.1 reader (go-yaml) accepts.
+  const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter, merge: true });
   // parseAllDocuments returns an EmptyStream (no documents) for empty input.
   const list = Array.isArray(docs) ? docs : [];
   list.forEach((doc, document) => {
