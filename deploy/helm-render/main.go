@@ -6,14 +6,18 @@
 //   - helm's own functions: include, tpl, required, toYaml/fromYaml/toJson/fromJson (via
 //     sigs.k8s.io/yaml, as helm does), and lookup, which returns an empty map exactly as it does
 //     under `helm template` and `--dry-run` (no cluster is contacted).
+//
 // What it does not do: chart dependencies, values.schema.json validation, .Files, hooks, and the
 // --set syntax beyond `a.b.c=scalar`. The chart in deploy/helm/intentmap uses none of those.
 //
 // Build (Debian: golang-go golang-github-masterminds-sprig-dev golang-k8s-sigs-yaml-dev):
-//   GO111MODULE=off GOPATH=/usr/share/gocode go build -o helm-render deploy/helm-render/main.go
+//
+//	GO111MODULE=off GOPATH=/usr/share/gocode go build -o helm-render deploy/helm-render/main.go
+//
 // Use:
-//   helm-render --chart DIR [--release NAME] [--namespace NS] [-f values.yaml]... [--set a.b=c]...
-//               [--api-versions group/version]... [--notes]
+//
+//	helm-render --chart DIR [--release NAME] [--namespace NS] [-f values.yaml]... [--set a.b=c]...
+//	            [--api-versions group/version]... [--notes]
 package main
 
 import (
