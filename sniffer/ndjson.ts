@@ -66,6 +66,13 @@ export function formatObservation(obs: Observation, udpFlowPackets = 1): string 
   }
 }
 
+/** Node's Buffer has a fast latin1 writer that the type definitions do not list. */
+interface Latin1Writable {
+  latin1Write(s: string, offset: number): number;
+}
+/** Strings longer than this are copied by the native writer; shorter ones by a loop. */
+const ASCII_NATIVE_MIN = 24;
+
 /** Output chunk size of NdjsonWriter. */
 const WRITER_CHUNK_BYTES = 1024 * 1024;
 
@@ -101,7 +108,7 @@ export class NdjsonWriter {
         this.ascii('","server":"');
         this.ascii(obs.server);
         this.ascii('","id":');
-        this.ascii(String(obs.id));
+        this.uint(obs.id);
         this.ascii(',"qname":');
         if (obs.qname === null) this.ascii('null');
         else this.string(obs.qname);
@@ -109,7 +116,7 @@ export class NdjsonWriter {
         if (obs.qtype === null) this.ascii('null');
         else this.string(obs.qtype);
         this.ascii(',"rcode":');
-        this.ascii(String(obs.rcode));
+        this.uint(obs.rcode);
         this.ascii(',"answers":[');
         const answers = obs.answers;
         for (let i = 0; i < answers.length; i++) {
@@ -122,7 +129,7 @@ export class NdjsonWriter {
           this.ascii(',"data":');
           this.string(a.data);
           this.ascii(',"ttl":');
-          this.ascii(String(a.ttl));
+          this.uint(a.ttl);
           this.ascii('}');
         }
         this.ascii(obs.transport === 'udp' ? '],"transport":"udp"' : '],"transport":"tcp"');
@@ -150,11 +157,11 @@ export class NdjsonWriter {
         this.ascii(',"src":"');
         this.ascii(obs.src);
         this.ascii('","sport":');
-        this.ascii(String(obs.sport));
+        this.uint(obs.sport);
         this.ascii(',"dst":"');
         this.ascii(obs.dst);
         this.ascii('","dport":');
-        this.ascii(String(obs.dport));
+        this.uint(obs.dport);
         this.ascii('}\n');
         return;
       case 'udp-flow':
@@ -165,22 +172,61 @@ export class NdjsonWriter {
         this.ascii('","dst":"');
         this.ascii(obs.dst);
         this.ascii('","dport":');
-        this.ascii(String(obs.dport));
+        this.uint(obs.dport);
         this.ascii(',"packets":');
-        this.ascii(String(udpFlowPackets));
+        this.uint(udpFlowPackets);
         this.ascii('}\n');
         return;
     }
   }
 
   private timestamp(ts: TimestampNs): void {
-    this.ascii(formatTimestamp(ts));
+    if (ts === null || ts < 1_000_000_000n) {
+      this.ascii(formatTimestamp(ts));
+      return;
+    }
+    // "<seconds>.<9 digits>" straight from the decimal digits of the nanoseconds.
+    const digits = ts.toString();
+    const n = digits.length;
+    if (this.used + n + 3 > this.buf.length) this.rotate(n + 3);
+    const buf = this.buf;
+    let u = this.used;
+    buf[u++] = 0x22;
+    for (let i = 0; i < n; i++) {
+      if (i === n - 9) buf[u++] = 0x2e;
+      buf[u++] = digits.charCodeAt(i);
+    }
+    buf[u++] = 0x22;
+    this.used = u;
+  }
+
+  /** Writes a non-negative integer (ports, ids, TTLs: below 2^32) in decimal. */
+  private uint(v: number): void {
+    if (this.used + 10 > this.buf.length) this.rotate(10);
+    const buf = this.buf;
+    if (v < 10) {
+      buf[this.used++] = 0x30 + v;
+      return;
+    }
+    let digits = 1;
+    for (let p = 10; p <= v && digits < 10; p *= 10) digits++;
+    let u = this.used + digits;
+    this.used = u;
+    for (let x = v; digits > 0; digits--) {
+      const q = Math.floor(x / 10);
+      buf[--u] = 0x30 + (x - q * 10);
+      x = q;
+    }
   }
 
   /** Copies a string known to be ASCII (addresses, numbers, constants). */
   private ascii(s: string): void {
     const n = s.length;
     if (this.used + n > this.buf.length) this.rotate(n);
+    if (n > ASCII_NATIVE_MIN) {
+      this.used += (this.buf as unknown as Latin1Writable).latin1Write(s, this.used);
+      return;
+    }
     const buf = this.buf;
     let u = this.used;
     for (let i = 0; i < n; i++) buf[u++] = s.charCodeAt(i);

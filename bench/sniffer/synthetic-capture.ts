@@ -1,13 +1,14 @@
 // A deterministic synthetic capture for the decode benchmark and tests: an Ethernet, little-endian
 // microsecond pcap mixing DNS responses over UDP (A with a CNAME chain, AAAA over IPv6), DNS over
 // TCP (handshake, a response split across two segments, then two responses in one segment), and
-// TCP SYN / SYN-ACK to other services. Each 10-packet cycle yields 11 observations.
+// TCP SYN / SYN-ACK to other services (IPv4 and IPv6). Each 14-packet cycle
+// yields 15 observations: 5 DNS responses (2 UDP, 3 TCP) and 5 handshakes (SYN + SYN-ACK).
 import { closeSync, openSync, writeSync } from 'node:fs';
 
 /** Packets per cycle of the generator. */
-export const PACKETS_PER_CYCLE = 10;
+export const PACKETS_PER_CYCLE = 14;
 /** Observations per cycle (the DNS/TCP segment that only starts a message yields none). */
-export const OBSERVATIONS_PER_CYCLE = 11;
+export const OBSERVATIONS_PER_CYCLE = 15;
 
 function u16(b: number[], v: number): void {
   b.push((v >> 8) & 0xff, v & 0xff);
@@ -186,6 +187,10 @@ export function cyclePackets(i: number): number[][] {
     frame(false, server, client, 6, tcp(53, port + 2, (seq ^ 0xaaaa) + 1 + cut, seq + 1, 0x18, both)),
     frame(false, client, service, 6, tcp(port + 3, 8080, seq + 7, 0, 0x02, [])),
     frame(false, service, client, 6, tcp(8080, port + 3, seq + 9, seq + 8, 0x12, [])),
+    frame(false, client, service + 1, 6, tcp(port + 4, 5432, seq + 11, 0, 0x02, [])),
+    frame(false, service + 1, client, 6, tcp(5432, port + 4, seq + 13, seq + 12, 0x12, [])),
+    frame(true, client, service + 2, 6, tcp(port + 5, 6379, seq + 17, 0, 0x02, [])),
+    frame(true, service + 2, client, 6, tcp(6379, port + 5, seq + 19, seq + 18, 0x12, [])),
   ];
 }
 

@@ -75,48 +75,59 @@ function sourceRouteDestination(frame: Uint8Array, offset: number, headerLength:
   return offset + 16;
 }
 
-/**
- * Decodes an IPv4 header at `offset`. A total length beyond the captured bytes is allowed (the
- * packet was cut by the snap length; the transport header may still be whole); a total length of
- * 0 is taken as "unknown" (TCP segmentation offload), anything else below the header length is
- * malformed. A total length below the captured bytes trims link-layer padding.
- */
-export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
-  if (offset + 20 > frame.length) return fail('ip-truncated');
-  const b0 = frame[offset] ?? 0;
-  if (b0 >> 4 !== 4) return fail('ip-bad-version');
-  const headerLength = (b0 & 0x0f) * 4;
-  if (headerLength < 20) return fail('ip-bad-header-length');
-  if (offset + headerLength > frame.length) return fail('ip-truncated');
-  const totalLength = readU16(frame, offset + 2);
-  if (totalLength !== 0 && totalLength < headerLength) return fail('ip-bad-total-length');
-  const declaredEnd = totalLength === 0 ? frame.length : offset + totalLength;
-  const payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
-  const dstOffset = headerLength > 20 ? sourceRouteDestination(frame, offset, headerLength) : offset + 16;
-  const flagsFragment = readU16(frame, offset + 6);
-  // RFC 791: MF is bit 13 of the flags/fragment-offset word, the offset its low 13 bits.
-  const isFragment = (flagsFragment & 0x3fff) !== 0;
-  return ok(
-    {
-      version: 4,
-      protocol: frame[offset + 9] ?? 0,
-      srcOffset: offset + 12,
-      dstOffset,
-      payloadEnd,
-      isFragment,
-    },
-    offset + headerLength,
-  );
+/** A reusable IpHeader that the allocation-free readers fill in (hot path of the packet decoder). */
+export interface IpScratch {
+  version: 4 | 6;
+  protocol: number;
+  srcOffset: number;
+  dstOffset: number;
+  payloadEnd: number;
+  isFragment: boolean;
+  /** Offset of the transport header. */
+  next: number;
+}
+
+/** A fresh scratch header for `readIpv4` / `readIpv6`. */
+export function createIpScratch(): IpScratch {
+  return { version: 4, protocol: 0, srcOffset: 0, dstOffset: 0, payloadEnd: 0, isFragment: false, next: 0 };
 }
 
 /**
- * Decodes an IPv6 header at `offset` and walks hop-by-hop, routing, destination-options and
- * fragment headers (RFC 8200 §4). A fragment header with offset 0 and M=0 is an atomic fragment
- * (RFC 6946) and the packet is complete; any other fragment is reported as such.
+ * Reads an IPv4 header at `offset` into `out`; returns null on success or the reason. A total
+ * length beyond the captured bytes is allowed (the packet was cut by the snap length; the
+ * transport header may still be whole); a total length of 0 is taken as "unknown" (TCP
+ * segmentation offload), anything else below the header length is malformed. A total length
+ * below the captured bytes trims link-layer padding.
  */
-export function decodeIpv6(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
-  if (offset + 40 > frame.length) return fail('ip-truncated');
-  if ((frame[offset] ?? 0) >> 4 !== 6) return fail('ip-bad-version');
+export function readIpv4(frame: Uint8Array, offset: number, out: IpScratch): IpReason | null {
+  if (offset + 20 > frame.length) return 'ip-truncated';
+  const b0 = frame[offset] ?? 0;
+  if (b0 >> 4 !== 4) return 'ip-bad-version';
+  const headerLength = (b0 & 0x0f) * 4;
+  if (headerLength < 20) return 'ip-bad-header-length';
+  if (offset + headerLength > frame.length) return 'ip-truncated';
+  const totalLength = readU16(frame, offset + 2);
+  if (totalLength !== 0 && totalLength < headerLength) return 'ip-bad-total-length';
+  const declaredEnd = totalLength === 0 ? frame.length : offset + totalLength;
+  out.version = 4;
+  out.protocol = frame[offset + 9] ?? 0;
+  out.srcOffset = offset + 12;
+  out.dstOffset = headerLength > 20 ? sourceRouteDestination(frame, offset, headerLength) : offset + 16;
+  out.payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  // RFC 791: MF is bit 13 of the flags/fragment-offset word, the offset its low 13 bits.
+  out.isFragment = (readU16(frame, offset + 6) & 0x3fff) !== 0;
+  out.next = offset + headerLength;
+  return null;
+}
+
+/**
+ * Reads an IPv6 header at `offset` into `out`, walking hop-by-hop, routing, destination-options
+ * and fragment headers (RFC 8200 §4). A fragment header with offset 0 and M=0 is an atomic
+ * fragment (RFC 6946) and the packet is complete; any other fragment is reported as such.
+ */
+export function readIpv6(frame: Uint8Array, offset: number, out: IpScratch): IpReason | null {
+  if (offset + 40 > frame.length) return 'ip-truncated';
+  if ((frame[offset] ?? 0) >> 4 !== 6) return 'ip-bad-version';
   const payloadLength = readU16(frame, offset + 4);
   // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): use the captured bytes.
   const declaredEnd = payloadLength === 0 ? frame.length : offset + 40 + payloadLength;
@@ -128,22 +139,43 @@ export function decodeIpv6(frame: Uint8Array, offset: number): DecodeResult<IpHe
     if (next !== IPPROTO.hopByHop && next !== IPPROTO.routing && next !== IPPROTO.destOptions) {
       if (next !== IPPROTO.fragment) break;
     }
-    if (i >= MAX_IPV6_EXTENSIONS) return fail('ipv6-too-many-extensions');
-    if (o + 8 > payloadEnd) return fail('ipv6-extension-truncated');
+    if (i >= MAX_IPV6_EXTENSIONS) return 'ipv6-too-many-extensions';
+    if (o + 8 > payloadEnd) return 'ipv6-extension-truncated';
     const nextHeader = frame[o] ?? 0;
     if (next === IPPROTO.fragment) {
       // RFC 8200 §4.5: offset in the high 13 bits of bytes 2-3, M flag in the lowest bit.
-      const offsetAndFlags = readU16(frame, o + 2);
-      if ((offsetAndFlags & 0xfff9) !== 0) isFragment = true;
+      if ((readU16(frame, o + 2) & 0xfff9) !== 0) isFragment = true;
       o += 8;
     } else {
       o += ((frame[o + 1] ?? 0) + 1) * 8;
-      if (o > payloadEnd) return fail('ipv6-extension-truncated');
+      if (o > payloadEnd) return 'ipv6-extension-truncated';
     }
     next = nextHeader;
   }
-  return ok(
-    { version: 6, protocol: next, srcOffset: offset + 8, dstOffset: offset + 24, payloadEnd, isFragment },
-    o,
-  );
+  out.version = 6;
+  out.protocol = next;
+  out.srcOffset = offset + 8;
+  out.dstOffset = offset + 24;
+  out.payloadEnd = payloadEnd;
+  out.isFragment = isFragment;
+  out.next = o;
+  return null;
+}
+
+function toResult(reason: IpReason | null, h: IpScratch): DecodeResult<IpHeader, IpReason> {
+  if (reason !== null) return fail(reason);
+  const { next, ...header } = h;
+  return ok(header, next);
+}
+
+/** Decodes an IPv4 header at `offset` (see `readIpv4`). */
+export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
+  const h = createIpScratch();
+  return toResult(readIpv4(frame, offset, h), h);
+}
+
+/** Decodes an IPv6 header and its extension headers at `offset` (see `readIpv6`). */
+export function decodeIpv6(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
+  const h = createIpScratch();
+  return toResult(readIpv6(frame, offset, h), h);
 }

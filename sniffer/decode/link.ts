@@ -46,19 +46,36 @@ function readU16(b: Uint8Array, o: number): number {
   return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
 }
 
+/** What `readLink` fills in: the payload's Ethertype (0 when unknown) and where it starts. */
+export interface LinkScratch {
+  ethertype: number;
+  next: number;
+}
+
+/** A fresh scratch for `readLink`. */
+export function createLinkScratch(): LinkScratch {
+  return { ethertype: 0, next: 0 };
+}
+
+function set(out: LinkScratch, ethertype: number, next: number): null {
+  out.ethertype = ethertype;
+  out.next = next;
+  return null;
+}
+
 /** Skips 802.1Q / 802.1ad tags starting at the Ethertype at `typeOffset`. */
-function skipVlanTags(frame: Uint8Array, typeOffset: number): DecodeResult<number, LinkReason> {
+function skipVlanTags(frame: Uint8Array, typeOffset: number, out: LinkScratch): LinkReason | null {
   let o = typeOffset;
   for (let tags = 0; tags <= MAX_VLAN_TAGS; tags++) {
-    if (o + 2 > frame.length) return fail('link-truncated');
+    if (o + 2 > frame.length) return 'link-truncated';
     const type = readU16(frame, o);
     if (type !== ETHERTYPE.vlan && type !== ETHERTYPE.qinq && type !== ETHERTYPE.qinqLegacy) {
-      return ok(type, o + 2);
+      return set(out, type, o + 2);
     }
     // Tag: TCI (2 bytes) then the inner Ethertype.
     o += 4;
   }
-  return fail('link-truncated');
+  return 'link-truncated';
 }
 
 /** Maps a BSD loopback header value (address family or Ethertype) to an Ethertype; 0 when neither. */
@@ -100,37 +117,47 @@ function rawIpEthertype(frame: Uint8Array): number {
 }
 
 /**
+ * Reads the link-layer header of `frame` for `linkType` into `out` (allocation-free; the packet
+ * decoder's hot path). Returns null on success or the reason.
+ */
+export function readLink(linkType: number, frame: Uint8Array, out: LinkScratch): LinkReason | null {
+  switch (linkType) {
+    case LINKTYPE.ethernet:
+      // IEEE 802.3: dst(6) src(6) type(2); 802.1Q/802.1ad tags may precede the type.
+      if (frame.length < 14) return 'link-truncated';
+      return skipVlanTags(frame, 12, out);
+    case LINKTYPE.linuxSll:
+      // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: 16 bytes, protocol last.
+      if (frame.length < 16) return 'link-truncated';
+      return skipVlanTags(frame, 14, out);
+    case LINKTYPE.linuxSll2:
+      // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: 20 bytes, protocol first.
+      if (frame.length < 20) return 'link-truncated';
+      return set(out, readU16(frame, 0), 20);
+    case LINKTYPE.raw:
+    case LINKTYPE.rawDlt12:
+    case LINKTYPE.rawDlt14:
+      if (frame.length < 1) return 'link-truncated';
+      return set(out, rawIpEthertype(frame), 0);
+    case LINKTYPE.ipv4:
+      return set(out, ETHERTYPE.ipv4, 0);
+    case LINKTYPE.ipv6:
+      return set(out, ETHERTYPE.ipv6, 0);
+    case LINKTYPE.null:
+    case LINKTYPE.loop:
+      if (frame.length < 4) return 'link-truncated';
+      return set(out, nullHeaderToEthertype(frame, linkType === LINKTYPE.loop), 4);
+    default:
+      return 'link-unsupported-type';
+  }
+}
+
+/**
  * Decodes the link-layer header of `frame` for `linkType`. The value is the Ethertype of the
  * payload (0 when unknown), `next` the offset of the network header.
  */
 export function decodeLink(linkType: number, frame: Uint8Array): DecodeResult<number, LinkReason> {
-  switch (linkType) {
-    case LINKTYPE.ethernet:
-      // IEEE 802.3: dst(6) src(6) type(2); 802.1Q/802.1ad tags may precede the type.
-      if (frame.length < 14) return fail('link-truncated');
-      return skipVlanTags(frame, 12);
-    case LINKTYPE.linuxSll:
-      // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: 16 bytes, protocol last.
-      if (frame.length < 16) return fail('link-truncated');
-      return skipVlanTags(frame, 14);
-    case LINKTYPE.linuxSll2:
-      // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: 20 bytes, protocol first.
-      if (frame.length < 20) return fail('link-truncated');
-      return ok(readU16(frame, 0), 20);
-    case LINKTYPE.raw:
-    case LINKTYPE.rawDlt12:
-    case LINKTYPE.rawDlt14:
-      if (frame.length < 1) return fail('link-truncated');
-      return ok(rawIpEthertype(frame), 0);
-    case LINKTYPE.ipv4:
-      return ok(ETHERTYPE.ipv4, 0);
-    case LINKTYPE.ipv6:
-      return ok(ETHERTYPE.ipv6, 0);
-    case LINKTYPE.null:
-    case LINKTYPE.loop:
-      if (frame.length < 4) return fail('link-truncated');
-      return ok(nullHeaderToEthertype(frame, linkType === LINKTYPE.loop), 4);
-    default:
-      return fail('link-unsupported-type');
-  }
+  const out = createLinkScratch();
+  const reason = readLink(linkType, frame, out);
+  return reason === null ? ok(out.ethertype, out.next) : fail(reason);
 }

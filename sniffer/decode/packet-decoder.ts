@@ -4,12 +4,19 @@
 // Pure: no clock, no I/O; the only state is DNS-over-TCP reassembly and the counters.
 import type { DnsObservation, Observation, TimestampNs } from '../observation.js';
 import { decodeDnsMessage, isDnsResponse, type DnsReason } from './dns.js';
-import { decodeIpv4, decodeIpv6, IPPROTO, type IpHeader, type IpReason } from './ip.js';
+import { createIpScratch, IPPROTO, readIpv4, readIpv6, type IpReason } from './ip.js';
 import { formatIpv4, formatIpv6 } from './ip-text.js';
-import { decodeLink, ETHERTYPE, type LinkReason } from './link.js';
-import type { DecodeResult } from './result.js';
+import { createLinkScratch, ETHERTYPE, readLink, type LinkReason } from './link.js';
 import { DEFAULT_MAX_TCP_STREAMS, TcpDnsStreams } from './tcp-dns-streams.js';
-import { decodeTcp, decodeUdp, TCP_FLAG, type TcpReason, type UdpReason } from './transport.js';
+import {
+  createTcpScratch,
+  createUdpScratch,
+  readTcp,
+  readUdp,
+  TCP_FLAG,
+  type TcpReason,
+  type UdpReason,
+} from './transport.js';
 
 /** Why a packet was counted as malformed (one closed union over all layers). */
 export type MalformedReason =
@@ -156,25 +163,30 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     return NO_OBSERVATIONS;
   }
 
+  // One scratch header per layer, reused for every frame: no allocation for frames that yield nothing.
+  const link = createLinkScratch();
+  const h = createIpScratch();
+  const tcp = createTcpScratch();
+  const udp = createUdpScratch();
+
   function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
     stats.packets++;
-    const link = decodeLink(linkType, frame);
-    if (!link.ok) {
-      if (link.reason === 'link-unsupported-type') {
+    const linkReason = readLink(linkType, frame, link);
+    if (linkReason !== null) {
+      if (linkReason === 'link-unsupported-type') {
         stats.ignored++;
         return NO_OBSERVATIONS;
       }
-      return countMalformed(link.reason);
+      return countMalformed(linkReason);
     }
-    let ip: DecodeResult<IpHeader, IpReason>;
-    if (link.value === ETHERTYPE.ipv4) ip = decodeIpv4(frame, link.next);
-    else if (link.value === ETHERTYPE.ipv6) ip = decodeIpv6(frame, link.next);
+    let ipReason: IpReason | null;
+    if (link.ethertype === ETHERTYPE.ipv4) ipReason = readIpv4(frame, link.next, h);
+    else if (link.ethertype === ETHERTYPE.ipv6) ipReason = readIpv6(frame, link.next, h);
     else {
       stats.ignored++;
       return NO_OBSERVATIONS;
     }
-    if (!ip.ok) return countMalformed(ip.reason);
-    const h = ip.value;
+    if (ipReason !== null) return countMalformed(ipReason);
     if (h.isFragment) {
       // Fragments are counted, not reassembled (the transport header may be elsewhere).
       stats.fragments++;
@@ -182,10 +194,9 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     }
     const format = h.version === 4 ? formatIpv4 : formatIpv6;
     if (h.protocol === IPPROTO.tcp) {
-      const t = decodeTcp(frame, ip.next, h.payloadEnd);
-      if (!t.ok) return countMalformed(t.reason);
+      const tcpReason = readTcp(frame, h.next, h.payloadEnd, tcp);
+      if (tcpReason !== null) return countMalformed(tcpReason);
       stats.decoded++;
-      const tcp = t.value;
       const isSyn = (tcp.flags & TCP_FLAG.syn) !== 0;
       const isDnsServerSide = tcp.srcPort === DNS_PORT;
       if (!isSyn && !isDnsServerSide) return NO_OBSERVATIONS;
@@ -209,7 +220,7 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
         segServer = src;
         const isEnd = (tcp.flags & (TCP_FLAG.fin | TCP_FLAG.rst)) !== 0;
         const key = `${src} ${tcp.srcPort} ${dst} ${tcp.dstPort}`;
-        streams.segment(key, tcp.seq, isSyn, isEnd, frame, t.next, tcp.payloadEnd, tsNs, tcpSink);
+        streams.segment(key, tcp.seq, isSyn, isEnd, frame, tcp.next, tcp.payloadEnd, tsNs, tcpSink);
         stats.tcpStreams = streams.size;
         stats.tcpStreamsEvicted = streams.stats.evicted;
         stats.tcpGaps = streams.stats.gaps;
@@ -217,17 +228,16 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
       return finish();
     }
     if (h.protocol === IPPROTO.udp) {
-      const u = decodeUdp(frame, ip.next, h.payloadEnd);
-      if (!u.ok) return countMalformed(u.reason);
+      const udpReason = readUdp(frame, h.next, h.payloadEnd, udp);
+      if (udpReason !== null) return countMalformed(udpReason);
       stats.decoded++;
-      const udp = u.value;
       const isDns = udp.srcPort === DNS_PORT || udp.dstPort === DNS_PORT;
-      if (!udpFlows && !(isDns && isDnsResponse(frame, u.next, udp.payloadEnd))) return NO_OBSERVATIONS;
+      if (!udpFlows && !(isDns && isDnsResponse(frame, udp.next, udp.payloadEnd))) return NO_OBSERVATIONS;
       const src = format(frame, h.srcOffset);
       const dst = format(frame, h.dstOffset);
       out = null;
       if (udpFlows) out = [{ type: 'udp-flow', ts: tsNs, src, sport: udp.srcPort, dst, dport: udp.dstPort }];
-      if (isDns) emitDns(frame, u.next, udp.payloadEnd, tsNs, dst, src, 'udp');
+      if (isDns) emitDns(frame, udp.next, udp.payloadEnd, tsNs, dst, src, 'udp');
       return finish();
     }
     stats.ignored++;
