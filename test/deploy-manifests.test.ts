@@ -447,6 +447,23 @@ describe.skipIf(!HAS_RENDERER)('the chart under other values', () => {
     expect(objects.some((o) => o.kind === 'ServiceAccount' && o.metadata?.name === 'custom')).toBe(false);
   });
 
+  it('follows the sniffer metrics address with its probes: all addresses, IPv6 loopback, off', async () => {
+    const probesOf = async (listen: string): Promise<unknown[]> => {
+      const objects = await render({ sniffer: { metrics: { listen } } });
+      await expectAllValid(objects);
+      const c = firstContainer(findObject(objects, 'DaemonSet'));
+      expect(flagValue(args(c), '--metrics-listen')).toBe(listen);
+      return [c['livenessProbe'], c['readinessProbe'], c['ports']];
+    };
+    const [allLive, allReady, allPorts] = await probesOf('0.0.0.0:9500');
+    expect(at(allLive, 'httpGet')).toEqual({ path: '/healthz', port: 9500 }); // the pod IP, which is the node's
+    expect(at(allReady, 'httpGet')).toEqual({ path: '/readyz', port: 9500 });
+    expect(allPorts).toEqual([{ name: 'metrics', containerPort: 9500, protocol: 'TCP' }]);
+    const [v6Live] = await probesOf('[::1]:9465');
+    expect(at(v6Live, 'httpGet')).toEqual({ path: '/healthz', port: 9465, host: '::1' });
+    expect(await probesOf('off')).toEqual([undefined, undefined, undefined]);
+  });
+
   it('refuses values that cannot work, naming the fix', async () => {
     expect(await renderFailure({ mapper: { replicas: 2 } })).toContain('mapper.replicas must be 1');
     expect(await renderFailure({ serviceMonitor: { enabled: true } })).toContain('monitoring.coreos.com/v1');
