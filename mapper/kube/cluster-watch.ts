@@ -344,7 +344,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       // The list must not hang forever on a stuck API server: abort it after requestTimeoutMs.
       const listSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]);
       const callOptions = {
-        middleware: [
+        promiseMiddleware: [
           {
             pre: (ctx: RequestContext) => {
               ctx.setSignal(listSignal);
