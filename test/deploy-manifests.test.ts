@@ -13,6 +13,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { REPO_ROOT, findObject, parseManifests, renderChart } from '../deploy/render.js';
 import { validateManifest, type KubeObject } from '../deploy/validate.js';
+import { WATCHED_RESOURCES } from '../mapper/kube/cluster-watch.js';
 import { createSnifferMetrics, startMetricsServer } from '../sniffer/metrics.js';
 
 const COMMITTED = join(REPO_ROOT, 'deploy/manifests/intentmap.yaml');
@@ -320,6 +321,12 @@ describe('least privilege, probes and reachability', () => {
     const np = findObject(objects, 'NetworkPolicy');
     expect(arr(at(np, 'spec', 'ingress'))).toHaveLength(1);
     expect(arr(at(arr(at(np, 'spec', 'ingress'))[0], 'from'))).toHaveLength(1);
+  });
+
+  it('the ClusterRole grants exactly the resources the mapper watches', () => {
+    const role = findObject(parseManifests(readFileSync(COMMITTED, 'utf8')), 'ClusterRole');
+    const granted = arr(role['rules']).flatMap((r) => arr(obj(r)['resources']).map(String));
+    expect(granted.sort()).toEqual([...WATCHED_RESOURCES].sort());
   });
 
   it('the sniffer probes answer on the real sniffer metrics endpoint', async () => {
