@@ -64,10 +64,12 @@ describe('buildWorkloads', () => {
 kind: Pod
 metadata: {name: web-1, labels: {app: web}, ownerReferences: [{kind: ReplicaSet, name: web-7f, controller: true}]}
 spec: {containers: [{name: c, ports: [{name: http, containerPort: 80}]}]}
+status: {podIP: 10.0.0.1}
 ---
 apiVersion: v1
 kind: Pod
 metadata: {name: web-2, labels: {app: web, extra: x}, ownerReferences: [{kind: ReplicaSet, name: web-7f, controller: true}]}
+status: {podIPs: [{ip: 10.0.0.2}, {ip: "fd00::2"}]}
 ---
 apiVersion: v1
 kind: Pod
@@ -87,6 +89,18 @@ spec: {jobTemplate: {spec: {template: {metadata: {labels: {job: backup}}, spec: 
       ['ops/backup', 'CronJob', { job: 'backup' }, [{ port: 53, protocol: 'UDP' }]],
     ]);
     expect(namespaces.get('ops')).toEqual({ 'kubernetes.io/metadata.name': 'ops' });
+    // Pod IPs of every collapsed pod, for ipBlockMatchesPods.
+    expect(workloads[0]!.ips).toEqual(['10.0.0.1', '10.0.0.2', 'fd00::2']);
+    const allowWebByIp = policy({
+      metadata: { name: 'p', namespace: 'ops' },
+      spec: { podSelector: {}, policyTypes: ['Egress'], egress: [{ to: [block('10.0.0.0/30')] }] },
+    });
+    const pairs = (matches: boolean) =>
+      analyzeConnectivity(workloads, [allowWebByIp], { ipBlockMatchesPods: matches })
+        .filter((e) => e.src === 'ops/backup')
+        .map((e) => e.dst);
+    expect(pairs(false)).toEqual(['10.0.0.0-10.0.0.3']);
+    expect(pairs(true)).toEqual(['default/web-7f', '10.0.0.0-10.0.0.3']);
   });
 });
 

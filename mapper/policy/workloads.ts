@@ -108,6 +108,17 @@ function portHint(p: Record<string, unknown>): string {
     : `found "${near}" (field names are case-sensitive; did you mean "containerPort"?): `;
 }
 
+// status.podIPs (dual stack) or status.podIP: only consulted with ipBlockMatchesPods.
+function podIps(raw: unknown): string[] {
+  const out: string[] = [];
+  const list = path(raw, 'status', 'podIPs');
+  if (Array.isArray(list))
+    for (const e of list) if (typeof path(e, 'ip') === 'string') out.push(path(e, 'ip') as string);
+  const single = path(raw, 'status', 'podIP');
+  if (typeof single === 'string' && single !== '' && !out.includes(single)) out.push(single);
+  return out;
+}
+
 /** The result of reading workloads: nodes sorted by id, namespace labels, and issues. */
 export interface WorkloadSet {
   readonly workloads: readonly Workload[];
@@ -134,8 +145,9 @@ export function buildWorkloads(objects: readonly ManifestObject[]): WorkloadSet 
     kind: string;
     labels: Record<string, string>;
     ports: ContainerPort[];
+    ips: string[];
   }[] = [];
-  const seen = new Set<string>();
+  const byId = new Map<string, { ips: string[] }>();
   for (const o of objects) {
     const namespace = o.metadata.namespace ?? DEFAULT_NAMESPACE;
     let name: string;
@@ -159,10 +171,18 @@ export function buildWorkloads(objects: readonly ManifestObject[]): WorkloadSet 
     } else continue;
     if (name === '') continue;
     const id = `${namespace}/${name}`;
-    if (seen.has(id)) continue; // pods of one owner collapse; the first one read represents them
-    seen.add(id);
+    const ips = o.kind === 'Pod' ? podIps(o.raw) : [];
+    const existing = byId.get(id);
+    if (existing) {
+      // Pods of one owner collapse; the first one read represents them, their IPs add up
+      // (used only with ipBlockMatchesPods).
+      for (const ip of ips) if (!existing.ips.includes(ip)) existing.ips.push(ip);
+      continue;
+    }
     ensureNamespace(namespace);
-    pending.push({ id, name, namespace, kind, labels, ports });
+    const entry = { id, name, namespace, kind, labels, ports, ips };
+    byId.set(id, entry);
+    pending.push(entry);
   }
   const workloads: Workload[] = pending
     .map((p) => ({
@@ -174,6 +194,7 @@ export function buildWorkloads(objects: readonly ManifestObject[]): WorkloadSet 
       labels: p.labels,
       namespaceLabels: namespaces.get(p.namespace)!,
       containerPorts: p.ports,
+      ...(p.ips.length > 0 ? { ips: p.ips } : {}),
     }))
     .sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   return { workloads, namespaces, issues };
