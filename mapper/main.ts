@@ -32,6 +32,8 @@ export interface ClusterContext {
   readonly logger: Logger;
   readonly metrics: MapperMetrics;
   readonly store: GraphStore;
+  /** The shared API token (for routers that authenticate themselves), or null on an open loopback mapper. */
+  readonly sharedToken: string | null;
 }
 
 /** Builds the cluster source (informers, snapshot, ...); throws UserError when no cluster is reachable. */
@@ -77,8 +79,7 @@ function readToken(file: string): string {
   return text;
 }
 
-function buildAuth(config: MapperConfig): Authenticator {
-  const sharedToken = config.tokenFile === null ? null : readToken(config.tokenFile);
+function buildAuth(config: MapperConfig, sharedToken: string | null): Authenticator {
   let nodeTokens: Map<string, string> | undefined;
   if (config.nodeTokensFile !== null) {
     let text: string;
@@ -114,7 +115,8 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     { level: config.logLevel, base: { component: 'mapper' } },
     deps.logDestination ?? process.stdout,
   );
-  const auth = buildAuth(config);
+  const sharedToken = config.tokenFile === null ? null : readToken(config.tokenFile);
+  const auth = buildAuth(config, sharedToken);
   if (!auth.required)
     logger.warn(
       { listen: config.listen },
@@ -133,7 +135,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     rowCounts: () => store.counts(),
     processMetrics: true,
   });
-  const ctx: ClusterContext = { config, logger, metrics, store };
+  const ctx: ClusterContext = { config, logger, metrics, store, sharedToken };
   let cluster: ClusterSource;
   try {
     cluster = await deps.startCluster(ctx);
@@ -170,6 +172,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
       maxBatchAgeMs: config.retentionMs,
     },
   });
+  const extraRouters = deps.extraRouters?.(ctx) ?? [];
   const mapperApp: MapperApp = createMapperApp({
     store,
     ingest,
@@ -183,7 +186,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
         : { ok: false, message: 'waiting for the cluster state to sync' },
       database: checkWritable(store),
     }),
-    ...(deps.extraRouters === undefined ? {} : { extraRouters: deps.extraRouters(ctx) }),
+    extraRouters,
   });
 
   const server = createServer(mapperApp.app);
@@ -224,6 +227,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
       mapperApp.beginShutdown();
       clearInterval(retentionTimer);
       retentionAbort.abort();
+      for (const r of extraRouters) r.close?.();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       const grace = setTimeout(() => {

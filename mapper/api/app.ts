@@ -26,6 +26,8 @@ export interface ExtraRouter {
   readonly router: RequestHandler;
   /** Require the API token (default false: the router does its own access control). */
   readonly requireAuth?: boolean;
+  /** Called when the mapper shuts down, before it waits for connections to end (e.g. to end live streams). */
+  readonly close?: () => void;
 }
 
 /** Dependencies of the mapper app. */

@@ -75,13 +75,40 @@ export function register(program: Command): void {
       'refuse batches whose clock is ahead of the mapper by more than this (env INTENTMAP_MAX_CLOCK_SKEW; default 5m)',
     )
     .action(async (opts: MapperCommandOptions) => {
-      const [{ loadMapperConfig }, { startMapper }, { startClusterSource }] = await Promise.all([
+      const [
+        { loadMapperConfig, isLoopbackHost },
+        { startMapper },
+        { startClusterSource },
+        { createWebRouter },
+      ] = await Promise.all([
         import('../config.js'),
         import('../main.js'),
         import('../cluster-source.js'),
+        import('../../web/server/index.js'),
       ]);
       const config = loadMapperConfig(opts);
-      const running = await startMapper(config, { startCluster: startClusterSource });
+      const running = await startMapper(config, {
+        startCluster: startClusterSource,
+        // The web UI at / beside the API: same token, anonymous only on loopback without a token.
+        extraRouters: (ctx) => {
+          if (ctx.sharedToken === null && !isLoopbackHost(config.listen.host)) {
+            ctx.logger.warn(
+              'web UI not served: it needs --token-file when listening off loopback (node tokens are for sniffers)',
+            );
+            return [];
+          }
+          const router = createWebRouter({
+            store: ctx.store,
+            auth: {
+              token: ctx.sharedToken,
+              allowAnonymous: ctx.sharedToken === null && isLoopbackHost(config.listen.host),
+            },
+            now: Date.now,
+            logError: (message, err) => ctx.logger.error({ err }, message),
+          });
+          return [{ path: '/', router, close: () => router.closeWeb() }];
+        },
+      });
       await new Promise<void>((resolve, reject) => {
         const stop = (signal: string): void => {
           running.logger.info({ signal }, 'signal received');
