@@ -7,9 +7,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import express from 'express';
-import type { Protocol } from '../../mapper/api/wire.js';
-import type { Identity, IdentityKind } from '../../mapper/graph/model.js';
+import type { Identity } from '../../mapper/graph/model.js';
+import { party, seedEdges, workload, type SeedEdge } from '../../bench/web/seed.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+export { party, seedEdges, workload, type SeedEdge } from '../../bench/web/seed.js';
 import { createWebRouter, type WebDeps, type WebRouter } from '../../web/server/index.js';
 
 /** A running test server. */
@@ -68,59 +69,6 @@ export async function startWebServer(options: StartOptions = {}): Promise<WebTes
       rmSync(dir, { recursive: true, force: true });
     },
   };
-}
-
-/** A workload identity. */
-export function workload(
-  namespace: string,
-  name: string,
-  labels: Record<string, string> = { app: name },
-  workloadKind = 'Deployment',
-): Identity {
-  return { kind: 'workload', cluster: '', namespace, name, workloadKind, labels, attrs: {} };
-}
-
-/** A non-namespaced identity (external, unresolved, node). */
-export function party(kind: IdentityKind, name: string): Identity {
-  return { kind, cluster: '', namespace: '', name, workloadKind: '', labels: {}, attrs: {} };
-}
-
-/** One edge to seed. */
-export interface SeedEdge {
-  readonly client: Identity;
-  readonly server: Identity;
-  readonly protocol?: Protocol;
-  readonly port: number;
-  readonly count?: number;
-  readonly firstSeen: number;
-  readonly lastSeen: number;
-  readonly dnsNames?: readonly string[];
-  readonly clientIp?: string;
-  readonly serverIp?: string;
-}
-
-/** Writes edges through GraphStore (ensureIdentity + writer + flush), as the mapper does. */
-export function seedEdges(store: GraphStore, edges: readonly SeedEdge[]): void {
-  store.transaction(() => {
-    const w = store.createWriter();
-    edges.forEach((e, i) => {
-      w.addEdge({
-        clientId: store.ensureIdentity(e.client),
-        serverId: store.ensureIdentity(e.server),
-        viaId: 0,
-        protocol: e.protocol ?? 'TCP',
-        port: e.port,
-        firstSeen: e.firstSeen,
-        lastSeen: e.lastSeen,
-        count: e.count ?? 1,
-        sources: 2,
-        clientIp: e.clientIp ?? `10.1.${(i >> 8) & 255}.${i & 255}`,
-        serverIp: e.serverIp ?? `10.2.${(i >> 8) & 255}.${i & 255}`,
-        dnsNames: e.dnsNames ?? [],
-      });
-    });
-    w.flush();
-  });
 }
 
 /** The pod name from issue 7's escaping test. */
@@ -207,51 +155,4 @@ export function seedBoutique(store: GraphStore, now: number): void {
       lastSeen: now - 60_000,
     },
   ]);
-}
-
-/** A large synthetic graph: `namespaces` × `perNamespace` workloads and `edges` edges (deterministic). */
-export function seedLarge(
-  store: GraphStore,
-  o: { namespaces: number; perNamespace: number; edges: number; now: number; crossNamespaceShare?: number },
-): void {
-  let seed = 42;
-  const rand = (): number => {
-    // xorshift32: deterministic, so every run measures the same graph.
-    seed ^= seed << 13;
-    seed ^= seed >>> 17;
-    seed ^= seed << 5;
-    return (seed >>> 0) / 4294967296;
-  };
-  const ns = (i: number): string => `team-${String(i).padStart(3, '0')}`;
-  const ids: Identity[][] = [];
-  for (let n = 0; n < o.namespaces; n++) {
-    const list: Identity[] = [];
-    for (let w = 0; w < o.perNamespace; w++)
-      list.push(workload(ns(n), `svc-${String(w).padStart(3, '0')}`, { app: `svc-${w}`, team: ns(n) }));
-    ids.push(list);
-  }
-  const cross = o.crossNamespaceShare ?? 0.2;
-  const edges: SeedEdge[] = [];
-  const seen = new Set<string>();
-  const ports = [80, 443, 5432, 6379, 8080, 9090, 50051];
-  while (edges.length < o.edges) {
-    const a = Math.floor(rand() * o.namespaces);
-    const b = rand() < cross ? Math.floor(rand() * o.namespaces) : a;
-    const ci = Math.floor(rand() * o.perNamespace);
-    const si = Math.floor(rand() * o.perNamespace);
-    const port = ports[Math.floor(rand() * ports.length)] as number;
-    const key = `${a}/${ci}>${b}/${si}:${port}`;
-    if ((a === b && ci === si) || seen.has(key)) continue;
-    seen.add(key);
-    const first = o.now - Math.floor(rand() * 20 * 86_400_000);
-    edges.push({
-      client: ids[a]![ci]!,
-      server: ids[b]![si]!,
-      port,
-      count: 1 + Math.floor(rand() * 5000),
-      firstSeen: first,
-      lastSeen: Math.min(o.now, first + Math.floor(rand() * 10 * 86_400_000)),
-    });
-  }
-  for (let i = 0; i < edges.length; i += 20_000) seedEdges(store, edges.slice(i, i + 20_000));
 }

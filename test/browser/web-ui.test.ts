@@ -195,7 +195,7 @@ describe('web explorer in Chromium', () => {
     expect(await page.locator('#inspector .label-chip').allTextContents()).toEqual(['app=frontend']);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('#download-intents')]);
     expect(download.suggestedFilename()).toBe('shop-frontend.intents.yaml');
-    expect(readFileSync((await download.path()), 'utf8')).toBe(yaml);
+    expect(readFileSync(await download.path(), 'utf8')).toBe(yaml);
     await page.screenshot({ path: join(SHOTS, '04-inspect-node.png') });
   });
 
@@ -229,7 +229,7 @@ describe('web explorer in Chromium', () => {
     await page.click('#export-menu summary');
     const [svgDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-svg')]);
     expect(svgDl.suggestedFilename()).toMatch(/^intentmap-graph-.*\.svg$/);
-    const svg = readFileSync((await svgDl.path()), 'utf8');
+    const svg = readFileSync(await svgDl.path(), 'utf8');
     expect(svg).toContain('<svg');
     expect(svg).toContain('frontend');
     expect(svg).toContain('&lt;img src=x onerror=al');
@@ -237,7 +237,7 @@ describe('web explorer in Chromium', () => {
     expect(svg).toContain('<style>');
     await page.click('#export-menu summary');
     const [pngDl] = await Promise.all([page.waitForEvent('download'), page.click('#export-png')]);
-    const png = readFileSync((await pngDl.path()));
+    const png = readFileSync(await pngDl.path());
     expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     expect(png.length).toBeGreaterThan(10_000);
   });

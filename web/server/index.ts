@@ -213,7 +213,7 @@ export function createWebRouter(deps: WebDeps): WebRouter {
     const budget = budgetText === '' ? (deps.nodeBudget ?? DEFAULT_NODE_BUDGET) : Number(budgetText);
     if (!Number.isSafeInteger(budget) || budget < 1 || budget > 100_000)
       throw new ApiError('invalid-query', `budget must be 1-100000, got "${budgetText}"`);
-    res.json(service.view(f, budget));
+    res.type('application/json').send(service.viewJson(f, budget));
   });
 
   api.get('/suggest', (req, res) => {

@@ -133,7 +133,7 @@ function partyRef(e: IdentityEntry): PartyRef {
 /** The UI's read model: views, details and exports. */
 export class WebGraphService {
   readonly reader: WebGraphReader;
-  private readonly viewCache = new Map<string, ViewGraph>();
+  private readonly viewCache = new Map<string, { view: ViewGraph; json: string | null }>();
   private verdictCache: { version: string; value: ReportVerdicts } | null = null;
   private readonly budget: number;
 
@@ -167,14 +167,18 @@ export class WebGraphService {
     };
   }
 
-  /** The aggregated view for a filter (cached per data version, filter, and time bucket for relative windows). */
-  view(f: ViewFilter, budget = this.budget): ViewGraph {
+  private cachedView(f: ViewFilter, budget: number): { view: ViewGraph; json: string | null } {
     const version = this.version();
     const now = this.o.now();
     const bucket = f.window === '' ? '' : String(Math.floor(now / WINDOW_CACHE_MS));
     const key = `${version}|${budget}|${bucket}|${encodeFilter(f, { viewOnly: true })}`;
     const hit = this.viewCache.get(key);
-    if (hit !== undefined) return hit;
+    if (hit !== undefined) {
+      // Refresh its place: the cache evicts the least recently used entry.
+      this.viewCache.delete(key);
+      this.viewCache.set(key, hit);
+      return hit;
+    }
     const ctx = this.context(version);
     const rows = this.reader.selectEdges(selectionFor(f, ctx.identities));
     const view = buildView(rows, f, ctx, {
@@ -186,8 +190,21 @@ export class WebGraphService {
       const oldest = this.viewCache.keys().next().value;
       if (oldest !== undefined) this.viewCache.delete(oldest);
     }
-    this.viewCache.set(key, view);
-    return view;
+    const entry = { view, json: null };
+    this.viewCache.set(key, entry);
+    return entry;
+  }
+
+  /** The aggregated view for a filter (cached per data version, filter, and time bucket for relative windows). */
+  view(f: ViewFilter, budget = this.budget): ViewGraph {
+    return this.cachedView(f, budget).view;
+  }
+
+  /** The view serialised as JSON, cached with it (most requests repeat the same view of unchanged data). */
+  viewJson(f: ViewFilter, budget = this.budget): string {
+    const entry = this.cachedView(f, budget);
+    entry.json ??= JSON.stringify(entry.view);
+    return entry.json;
   }
 
   /** Type-ahead: namespaces, and workloads whose `namespace/name` contains `q`, best matches first. */

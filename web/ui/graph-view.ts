@@ -25,7 +25,7 @@ export interface GraphViewHandlers {
 }
 
 /** Edge labels and tooltips are drawn only up to these counts (beyond, click an edge to inspect it). */
-export const LABEL_LIMITS = { edgeLabels: 80, edgeTitles: 3000 } as const;
+export const LABEL_LIMITS = { edgeLabels: 80, edgeTitles: 600 } as const;
 
 const MAX_LABEL = 22;
 

@@ -282,6 +282,7 @@ async function load(fit: boolean): Promise<void> {
   try {
     const g = await fetchGraph(filter);
     if (seq !== loadSeq) return;
+    performance.mark('intentmap:fetched');
     showError('');
     graph = g;
     view.render(g, { overlay: filter.overlay, fit });
@@ -289,6 +290,8 @@ async function load(fit: boolean): Promise<void> {
     document.documentElement.dataset['version'] = g.meta.version;
     document.documentElement.dataset['state'] = 'ready';
     performance.mark('intentmap:rendered');
+    // The frame after the DOM update has been laid out and painted: what a person sees.
+    requestAnimationFrame(() => setTimeout(() => performance.mark('intentmap:painted'), 0));
     connectLive(g.meta.version);
     if (filter.focus !== '') {
       view.select({ kind: 'node', id: filter.focus });
