@@ -182,6 +182,23 @@ describe('deploy/docker/Dockerfile (structural lint; hadolint rule ids where one
       expect(inStage(0, 'SHELL')[0]?.args).toContain('pipefail');
   });
 
+  it('declares, in each stage, every variable the stage uses (pre-FROM ARGs do not carry over)', () => {
+    for (let n = 0; n < froms.length; n++) {
+      const declared = new Set<string>();
+      for (const i of all.filter((i) => i.stage === n)) {
+        if (i.keyword === 'ARG' || i.keyword === 'ENV') declared.add(i.args.split(/[=\s]/)[0]!);
+        if (i.keyword === 'FROM' || i.keyword === 'RUN' || i.keyword === 'HEALTHCHECK') continue; // FROM sees pre-FROM ARGs; RUN/CMD see the shell's
+        for (const m of i.args.matchAll(/\$\{?(\w+)/g))
+          expect([stages[n], i.keyword, m[1], declared.has(m[1]!)]).toEqual([
+            stages[n],
+            i.keyword,
+            m[1],
+            true,
+          ]);
+      }
+    }
+  });
+
   it('carries the OCI labels', () => {
     const labels = inStage(last, 'LABEL')
       .map((l) => l.args)
