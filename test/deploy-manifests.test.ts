@@ -367,10 +367,14 @@ describe.skipIf(!HAS_RENDERER)('the chart under other values', () => {
   });
 
   it('uses an existing Secret and key without creating one', async () => {
-    const objects = await render({ token: { existingSecret: 'my-token', key: 'ingest' } });
+    const objects = await render({
+      token: { existingSecret: 'my-token', key: 'ingest' },
+      commonLabels: { team: 'net', tier: 'platform' },
+    });
     await expectAllValid(objects);
     checkLeastPrivilege(objects);
     expect(objects.some((o) => o.kind === 'Secret')).toBe(false);
+    for (const o of objects) expect(o.metadata?.['labels']).toMatchObject({ team: 'net', tier: 'platform' });
     const ds = findObject(objects, 'DaemonSet');
     expect(flagValue(args(firstContainer(ds)), '--token-file')).toBe('/var/run/secrets/intentmap/ingest');
   });
