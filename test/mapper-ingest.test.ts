@@ -409,3 +409,98 @@ describe('probes and metrics', () => {
     expect(await nf.json()).toEqual({ code: 'not-found', message: 'no route for GET /nope' });
   });
 });
+
+describe('pure pieces of the ingest path', () => {
+  it('guardBatchClock refuses future and too-old batches, clamps records into range, and never mutates its input', async () => {
+    const { guardBatchClock, DEFAULT_CLOCK_GUARD } = await import('../mapper/ingest/clock-guard.js');
+    const b = batch();
+    expect(guardBatchClock(b, NOW)).toEqual({ ok: true, batch: b, clamped: 0 });
+    expect(
+      guardBatchClock({ ...b, sentAt: NOW + DEFAULT_CLOCK_GUARD.maxFutureSkewMs + 1 }, NOW),
+    ).toMatchObject({ ok: false, reason: 'future' });
+    expect(guardBatchClock({ ...b, sentAt: NOW - DEFAULT_CLOCK_GUARD.maxBatchAgeMs - 1 }, NOW)).toMatchObject(
+      { ok: false, reason: 'too-old' },
+    );
+    const frozen = structuredClone(b);
+    const wild = { ...b, dns: [{ ...b.dns[0]!, firstSeen: 0, lastSeen: 0 }] };
+    const r = guardBatchClock(wild, NOW);
+    expect(r.ok && r.clamped).toBe(1);
+    expect(r.ok && r.batch.dns[0]).toMatchObject({
+      firstSeen: b.sentAt - DEFAULT_CLOCK_GUARD.maxRecordAgeMs,
+      lastSeen: b.sentAt - DEFAULT_CLOCK_GUARD.maxRecordAgeMs,
+    });
+    expect(wild.dns[0]?.firstSeen).toBe(0);
+    expect(b).toEqual(frozen);
+  });
+
+  it('jsonDepthExceeds counts brackets outside strings only', async () => {
+    const { jsonDepthExceeds, parseJsonBounded } = await import('../mapper/api/json-guard.js');
+    expect(jsonDepthExceeds('{"a":"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[["}')).toBe(false);
+    expect(jsonDepthExceeds('{"a\\"[[[[":[1]}', 2)).toBe(false);
+    expect(jsonDepthExceeds('[[[]]]', 2)).toBe(true);
+    expect(parseJsonBounded('[1,')).toMatchObject({ ok: false, reason: 'malformed' });
+  });
+
+  it('parses per-node token files and authenticates each principal in constant time', async () => {
+    const { createAuthenticator, parseNodeTokens } = await import('../mapper/api/auth.js');
+    const parsed = parseNodeTokens('# nodes\nnode-a aaaaaaaaaaaaaaaaaaaa\n\nnode-b bbbbbbbbbbbbbbbbbbbb\n');
+    expect(parsed.ok && [...parsed.value.keys()]).toEqual(['node-a', 'node-b']);
+    expect(parseNodeTokens('node-a short')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^line 1:/) as unknown,
+    });
+    expect(parseNodeTokens('node-a aaaaaaaaaaaaaaaaaaaa\nnode-a cccccccccccccccccccc')).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/line 2: node "node-a" has a second token/) as unknown,
+    });
+    const auth = createAuthenticator({
+      sharedToken: 'ssssssssssssssssssss',
+      nodeTokens: parsed.ok ? parsed.value : new Map(),
+    });
+    expect(auth.authenticate('Bearer bbbbbbbbbbbbbbbbbbbb')).toEqual({
+      ok: true,
+      principal: { kind: 'node', node: 'node-b' },
+    });
+    expect(auth.authenticate('bearer ssssssssssssssssssss')).toEqual({
+      ok: true,
+      principal: { kind: 'shared' },
+    });
+    expect(auth.authenticate(undefined)).toEqual({ ok: false, code: 'missing-token' });
+    expect(createAuthenticator({ sharedToken: null }).required).toBe(false);
+  });
+
+  it('parses graph time bounds as durations back from now or ISO instants', async () => {
+    const { parseTimeBound } = await import('../mapper/api/graph-query.js');
+    expect(parseTimeBound('1h', NOW)).toBe(NOW - 3_600_000);
+    expect(parseTimeBound('14d', NOW)).toBe(NOW - 14 * 86_400_000);
+    expect(parseTimeBound('2026-11-23T00:00:00Z', NOW)).toBe(Date.UTC(2026, 10, 23));
+    expect(parseTimeBound('tomorrow', NOW)).toBeNull();
+  });
+
+  it('loadMapperConfig: flags win over environment, CIDRs are checked, and off-loopback needs a token', async () => {
+    const { loadMapperConfig } = await import('../mapper/config.js');
+    const c = loadMapperConfig(
+      { db: 'flag.db' },
+      {
+        INTENTMAP_DB: 'env.db',
+        INTENTMAP_LISTEN: '127.0.0.1:9000',
+        INTENTMAP_POD_CIDRS: '10.244.0.0/16,fd00::/64',
+        INTENTMAP_RETENTION: '7d',
+      },
+    );
+    expect(c).toMatchObject({
+      db: 'flag.db',
+      listen: { host: '127.0.0.1', port: 9000 },
+      podCidrs: ['10.244.0.0/16', 'fd00::/64'],
+      retentionMs: 7 * 86_400_000,
+    });
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(() => loadMapperConfig({ listen: '0.0.0.0:8080' }, {})).toThrow(
+      /never accepts reports from the network without a token/,
+    );
+    expect(loadMapperConfig({ listen: '0.0.0.0:8080', tokenFile: 't' }, {}).tokenFile).toBe('t');
+    expect(() => loadMapperConfig({ podCidr: ['10.0.0.0/33'] }, {})).toThrow(/prefix longer than 32 bits/);
+    expect(() => loadMapperConfig({ kubeconfig: 'k', snapshot: 's' }, {})).toThrow(/exclude each other/);
+    expect(() => loadMapperConfig({ logLevel: 'loud' }, {})).toThrow(/--log-level: "loud"/);
+  });
+});
