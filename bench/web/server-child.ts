@@ -19,7 +19,7 @@ function arg(name: string, fallback: number): number {
   return i >= 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function main(): Promise<void> {
+function main(): void {
   const namespaces = arg('namespaces', 100);
   const workloads = arg('workloads', 2000);
   const first = arg('first', 0);
@@ -65,4 +65,4 @@ async function main(): Promise<void> {
   });
 }
 
-await main();
+main();

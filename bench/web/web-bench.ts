@@ -48,7 +48,7 @@ async function startServer(
   const child = spawn(process.execPath, [script, ...args, '--assets', assetsDir], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
-  const rl = createInterface({ input: child.stdout! });
+  const rl = createInterface({ input: child.stdout });
   const line = await new Promise<string>((resolve, reject) => {
     rl.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench server exited with ${String(code)}`)));
