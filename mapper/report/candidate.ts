@@ -11,7 +11,7 @@ import {
   type ResolvedGrant,
 } from '../intents/netpol.js';
 import type { PlainObject } from '../intents/render.js';
-import { suggestIntents } from '../intents/suggest.js';
+import { classifyInfrastructure, suggestIntents } from '../intents/suggest.js';
 import { decodeGeneratedPolicies, workloadOf, type NetworkPolicy } from './policy-engine.js';
 
 /** Where the candidate policies came from. */
@@ -33,11 +33,14 @@ export interface Candidate {
   readonly issues: readonly IntentIssue[];
 }
 
-/** The in-cluster workloads observed as servers. */
+/**
+ * The in-cluster workloads observed as servers, except cluster infrastructure (DNS, the API
+ * server): intents do not declare those (see `--infra`), so a deny-all policy for them would be wrong.
+ */
 export function observedServers(edges: readonly GraphEdge[], cluster: ClusterView): ClusterWorkload[] {
   const out = new Map<string, ClusterWorkload>();
   for (const e of edges) {
-    if (e.server.kind !== 'workload') continue;
+    if (e.server.kind !== 'workload' || classifyInfrastructure(e) !== null) continue;
     const w = workloadOf(e.server, cluster);
     if (w !== undefined && !w.hostNetwork) out.set(workloadKey(w), w);
   }

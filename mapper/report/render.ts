@@ -73,6 +73,20 @@ export function renderReportMarkdown(r: ReportJson): string {
     out.push('### Not enough evidence', '');
     for (const srv of evidence) out.push(`- \`${mdCell(srv.server)}\`: ${mdCell(srv.reasons.join('; '))}`);
     out.push('');
+    const withFlows = evidence.filter((x) => x.blockedFlows.length > 0);
+    if (withFlows.length > 0) {
+      out.push(
+        'Flows to these servers that would be blocked (from unresolved sources, so no intent can allow them yet):',
+        '',
+      );
+      out.push('| Server | Client | Port | Count | Last seen |', '|---|---|---|---:|---|');
+      for (const srv of withFlows)
+        for (const f of srv.blockedFlows)
+          out.push(
+            `| \`${mdCell(srv.server)}\` | \`${mdCell(f.client)}\` | ${flowPort(f)} | ${f.count} | ${lastSeenShort(f.lastSeen)} |`,
+          );
+      out.push('');
+    }
   }
   const enforced = r.servers.filter((x) => x.verdict === 'already-enforced');
   if (enforced.length > 0) {

@@ -13,10 +13,10 @@
 // Server verdicts, in precedence order:
 // - already-enforced: the current policies already isolate the server for ingress;
 // - would-block: a flow from a resolved client in the window would be blocked (listed, with the rule);
+// - not-covered: the candidate set does not isolate the server, so applying it changes nothing;
 // - not-enough-evidence: the window is shorter than --min-window, an unresolved source reached
 //   the server, a client first appeared within --quiet-period, or a CronJob that may call it was
 //   not due to run inside the window;
-// - not-covered: the candidate set does not isolate the server, so applying it changes nothing;
 // - safe-to-enforce: none of the above.
 import type { GraphEdge } from '../graph/model.js';
 import {
@@ -406,13 +406,16 @@ export function buildReport(input: ReportInput): ReportJson {
         );
       reasons.push(...(cronGaps.get(key) ?? []));
       if (resolvedBlocked.length > 0) verdict = 'would-block';
-      else if (reasons.length > 0) verdict = 'not-enough-evidence';
       else if (candidateIsolation.length === 0) {
+        // Nothing to enforce: evidence gaps do not matter for a server the set leaves alone.
         verdict = 'not-covered';
-        reasons.push(
+        reasons.splice(
+          0,
+          reasons.length,
           'no policy of the candidate set isolates it, so applying the set changes nothing for it',
         );
-      } else verdict = 'safe-to-enforce';
+      } else if (reasons.length > 0) verdict = 'not-enough-evidence';
+      else verdict = 'safe-to-enforce';
       if (verdict === 'safe-to-enforce')
         reasons.push(`${s.rows.length} observed flow(s) over ${formatDuration(durationMs)} are all allowed`);
     }

@@ -1,0 +1,496 @@
+// The safe-to-enforce report over the boutique store: removing one intent names exactly the flows
+// that would break; a short window, unresolved sources, a new client in the quiet period and a
+// CronJob not due in the window each make the evidence insufficient; comparison with a previous
+// report; Markdown and HTML rendering; the real CLI.
+import { execFile } from 'node:child_process';
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  clusterFromIdentities,
+  clusterFromManifests,
+  mergeClusterViews,
+  type ClusterView,
+} from '../mapper/intents/cluster.js';
+import type { ClientIntents } from '../mapper/intents/model.js';
+import { renderClientIntentsYaml } from '../mapper/intents/render.js';
+import { suggestIntents } from '../mapper/intents/suggest.js';
+import { loadManifests, parseManifests } from '../mapper/kube/manifests.js';
+import { candidateFromIntents, candidateFromSuggested } from '../mapper/report/candidate.js';
+import { countRuns, nextRun, parseCron } from '../mapper/report/cron.js';
+import { decodeManifestPolicies } from '../mapper/report/policy-engine.js';
+import { escapeHtml, renderReportHtml, renderReportMarkdown } from '../mapper/report/render.js';
+import { buildReport, decodeReportJson, type ReportJson } from '../mapper/report/report.js';
+import type { ReplayEdge } from '../mapper/report/replay.js';
+import {
+  BOUTIQUE_MANIFESTS,
+  buildBoutiqueStore,
+  unresolved,
+  workload,
+  type BoutiqueOptions,
+} from './fixtures/boutique/boutique.js';
+
+const run = promisify(execFile);
+const NOW = Date.parse('2026-01-15T12:00:00Z');
+const DAY = 86_400_000;
+const CLI = join(process.cwd(), 'dist/mapper/cli/main.js');
+let dir: string;
+let snapshot: Awaited<ReturnType<typeof loadManifests>>;
+let counter = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'intentmap-report-'));
+  snapshot = await loadManifests(BOUTIQUE_MANIFESTS);
+});
+
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+/** A scenario: a real store for the options, its edges and the cluster view (store + snapshot). */
+function scenario(
+  options: Omit<BoutiqueOptions, 'now'>,
+  extraManifests = '',
+): { edges: ReplayEdge[]; cluster: ClusterView; db: string } {
+  const db = join(dir, `s${++counter}.db`);
+  const store = buildBoutiqueStore(db, { now: NOW, ...options });
+  const edges = store.queryEdges().map((edge) => ({ edge, endpoints: store.edgeEndpoints(edge.id) }));
+  const extra = extraManifests !== '' ? parseManifests(extraManifests, 'extra.yaml').objects : [];
+  const cluster = mergeClusterViews(
+    clusterFromIdentities(store.listIdentities().map((r) => r.identity)),
+    clusterFromManifests([...snapshot.objects, ...extra], 'snapshot boutique'),
+  );
+  store.db.close();
+  return { edges, cluster, db };
+}
+
+function withoutTarget(intents: readonly ClientIntents[], client: string, target: string): ClientIntents[] {
+  return intents.map((ci) =>
+    ci.name === client
+      ? { ...ci, targets: ci.targets.filter((t) => t.type === 'internet' || t.name !== target) }
+      : ci,
+  );
+}
+
+function verdicts(r: ReportJson): Record<string, string> {
+  return Object.fromEntries(r.servers.map((s) => [s.server, s.verdict]));
+}
+
+describe('buildReport', () => {
+  it('calls every boutique server safe under its own suggested intents after 10 quiet days', () => {
+    const { edges, cluster } = scenario({});
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current: [],
+    });
+    expect(r.summary.servers['safe-to-enforce']).toBe(10);
+    expect(r.summary.edges['would-be-blocked']).toBe(0);
+    expect(r.summary.edges['explicitly-allowed']).toBe(15);
+    // CoreDNS is infrastructure: no deny-all policy is proposed for it.
+    expect(verdicts(r)['kube-system/coredns']).toBe('not-covered');
+    expect(r.safeNext).toContain('boutique/redis-cart');
+    expect(r.window.sufficient).toBe(true);
+  });
+
+  it('removing one intent names exactly the flows that would break, and why', () => {
+    const { edges, cluster } = scenario({});
+    const intents = withoutTarget(
+      suggestIntents(edges.map((e) => e.edge)).intents,
+      'frontend',
+      'cartservice',
+    );
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromIntents(
+        intents,
+        cluster,
+        edges.map((e) => e.edge),
+        'test',
+      ),
+      current: [],
+    });
+    const blocked = r.flows.filter((f) => f.verdict === 'would-be-blocked');
+    expect(blocked.map((f) => `${f.client} -> ${f.server} ${f.protocol}/${f.port} x${f.count}`)).toEqual([
+      'boutique/frontend -> boutique/cartservice TCP/7070 x100',
+    ]);
+    const cart = r.servers.find((s) => s.server === 'boutique/cartservice');
+    expect(cart?.verdict).toBe('would-block');
+    expect(cart?.blockedFlows).toHaveLength(1);
+    expect(cart?.blockedFlows[0]?.hint).toBe('no ClientIntents of boutique/frontend lists cartservice');
+    expect(cart?.blockedFlows[0]?.why).toContain(
+      'isolated by boutique/intentmap-ingress-cartservice and no rule matches',
+    );
+    expect(cart?.blockedFlows[0]?.lastSeen).toBe('2026-01-15T11:00:00.000Z');
+    expect(r.summary.servers['would-block']).toBe(1);
+    expect(r.summary.servers['safe-to-enforce']).toBe(9);
+    const md = renderReportMarkdown(r);
+    expect(md).toContain('### Would block');
+    expect(md).toContain(
+      '| `boutique/frontend` | TCP/7070 | 100 | 2026-01-15 11:00Z | no ClientIntents of boutique/frontend lists cartservice.',
+    );
+  });
+
+  it('a declared port missing from the observed-ports annotation is named as such', () => {
+    const { edges, cluster } = scenario({});
+    const intents = suggestIntents(edges.map((e) => e.edge)).intents.map((ci) =>
+      ci.name === 'cartservice'
+        ? {
+            ...ci,
+            targets: ci.targets.map((t) =>
+              t.type === 'kubernetes' ? { ...t, ports: [{ protocol: 'TCP' as const, port: 6380 }] } : t,
+            ),
+          }
+        : ci,
+    );
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromIntents(
+        intents,
+        cluster,
+        edges.map((e) => e.edge),
+        'test',
+      ),
+      current: [],
+    });
+    const redis = r.servers.find((s) => s.server === 'boutique/redis-cart');
+    expect(redis?.verdict).toBe('would-block');
+    expect(redis?.blockedFlows[0]?.hint).toContain('lists redis-cart but not TCP/6379');
+  });
+
+  it('a too-short window: not enough evidence for every server', () => {
+    const { edges, cluster } = scenario({ observedForMs: 3 * DAY });
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current: [],
+    });
+    expect(r.window.sufficient).toBe(false);
+    expect(r.summary.servers['not-enough-evidence']).toBe(10);
+    expect(r.safeNext).toEqual([]);
+    expect(r.servers[0]?.reasons).toContain('observed for 3d, less than the 7d minimum window');
+    expect(r.caveats[0]).toContain('shorter than the 7d minimum');
+  });
+
+  it('unresolved sources and a new client inside the quiet period', () => {
+    const { edges, cluster } = scenario({
+      extra: [
+        {
+          client: unresolved('10.0.5.5'),
+          server: workload('cartservice'),
+          port: 7070,
+          firstSeen: NOW - 5 * DAY,
+          lastSeen: NOW - DAY,
+        },
+        {
+          client: workload('loadgenerator'),
+          server: workload('frontend'),
+          port: 8080,
+          firstSeen: NOW - DAY,
+          lastSeen: NOW - 60_000,
+        },
+      ],
+    });
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current: [],
+    });
+    const v = verdicts(r);
+    expect(v['boutique/cartservice']).toBe('not-enough-evidence');
+    expect(r.servers.find((s) => s.server === 'boutique/cartservice')?.reasons).toContain(
+      '1 unresolved source(s) reached it (10.0.5.5)',
+    );
+    expect(v['boutique/frontend']).toBe('not-enough-evidence');
+    expect(r.servers.find((s) => s.server === 'boutique/frontend')?.reasons[0]).toMatch(
+      /^new client boutique\/loadgenerator first seen 2026-01-14T12:00:00.000Z, within the 2d quiet period$/,
+    );
+    expect(v['boutique/redis-cart']).toBe('safe-to-enforce');
+  });
+
+  it('a CronJob whose schedule did not run inside the window; one that did is fine', () => {
+    const cron = `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: monthly-report, namespace: boutique}
+spec:
+  schedule: "0 3 1 * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: monthly-report}}
+        spec: {containers: [{name: r, image: x}]}
+---
+apiVersion: batch/v1
+kind: CronJob
+metadata: {name: cleanup, namespace: boutique}
+spec:
+  schedule: "*/5 * * * *"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: cleanup}}
+        spec: {containers: [{name: c, image: x}]}
+`;
+    const { edges, cluster } = scenario({}, cron);
+    const intents: ClientIntents[] = [
+      ...suggestIntents(edges.map((e) => e.edge)).intents,
+      {
+        name: 'monthly-report',
+        namespace: 'boutique',
+        workload: { name: 'monthly-report', kind: 'CronJob' },
+        targets: [{ type: 'kubernetes', name: 'emailservice', ports: [] }],
+        infrastructure: [],
+      },
+    ];
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromIntents(
+        intents,
+        cluster,
+        edges.map((e) => e.edge),
+        'test',
+      ),
+      current: [],
+    });
+    const email = r.servers.find((s) => s.server === 'boutique/emailservice');
+    expect(email?.verdict).toBe('not-enough-evidence');
+    expect(email?.reasons).toEqual([
+      'CronJob boutique/monthly-report (schedule "0 3 1 * *") was not due to run inside the 10d window',
+    ]);
+    expect(verdicts(r)['boutique/paymentservice']).toBe('safe-to-enforce');
+    expect(r.caveats.join('\n')).not.toContain('cleanup');
+  });
+
+  it('already enforced servers, and flows blocked today by the current policies', () => {
+    const { edges, cluster } = scenario({});
+    const current = decodeManifestPolicies(
+      parseManifests(
+        `apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: redis-only-checkout, namespace: boutique}
+spec:
+  podSelector: {matchLabels: {app: redis-cart}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: checkoutservice}}}]}]
+`,
+        'current.yaml',
+      ).objects,
+    ).policies;
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current,
+    });
+    const redis = r.servers.find((s) => s.server === 'boutique/redis-cart');
+    expect(redis?.verdict).toBe('already-enforced');
+    expect(redis?.reasons).toEqual([
+      'ingress is already isolated by boutique/redis-only-checkout',
+      '1 observed flow(s) are blocked by those policies today',
+    ]);
+    expect(r.summary.edges.blocked).toBe(1);
+  });
+
+  it('compares with a previous report', () => {
+    const short = scenario({ observedForMs: 3 * DAY });
+    const before = buildReport({
+      now: NOW,
+      edges: short.edges,
+      cluster: short.cluster,
+      candidate: candidateFromSuggested(
+        short.edges.map((e) => e.edge),
+        short.cluster,
+      ),
+      current: [],
+    });
+    const full = scenario({});
+    const previous = decodeReportJson(JSON.parse(JSON.stringify(before)));
+    expect(previous.ok).toBe(true);
+    if (!previous.ok) return;
+    const after = buildReport({
+      now: NOW + DAY,
+      edges: full.edges,
+      cluster: full.cluster,
+      candidate: candidateFromSuggested(
+        full.edges.map((e) => e.edge),
+        full.cluster,
+      ),
+      current: [],
+      previous: previous.value,
+    });
+    expect(after.comparison?.becameSafe).toHaveLength(10);
+    expect(after.comparison?.sentence).toBe(
+      '10 servers became safe since the last report (2026-01-15T12:00:00.000Z).',
+    );
+    expect(renderReportMarkdown(after)).toContain('> 10 servers became safe since the last report');
+    expect(decodeReportJson({ version: 99 })).toMatchObject({ ok: false });
+  });
+
+  it('HTML is one self-contained, printable file with every name escaped', () => {
+    const { edges, cluster } = scenario({
+      extra: [
+        {
+          client: unresolved('<img src=x onerror=alert(1)>'),
+          server: workload('adservice'),
+          port: 9555,
+          firstSeen: NOW - 9 * DAY,
+          lastSeen: NOW - DAY,
+        },
+      ],
+    });
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current: [],
+    });
+    const html = renderReportHtml(r);
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('@media print');
+    expect(html).not.toContain('<img');
+    expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
+    expect(html).not.toMatch(/<(link|script)\b|src="http|href="http/);
+    expect(renderReportMarkdown(r)).not.toContain('<img');
+  });
+});
+
+describe('cron schedules', () => {
+  it('parses fields, names, steps, ranges and macros', () => {
+    const p = parseCron('*/15 9-17 * jan-mar mon,fri');
+    expect(p.ok).toBe(true);
+    if (!p.ok) return;
+    expect([...p.value.minutes]).toEqual([0, 15, 30, 45]);
+    expect([...p.value.hours]).toHaveLength(9);
+    expect([...p.value.months]).toEqual([1, 2, 3]);
+    expect([...p.value.daysOfWeek]).toEqual([1, 5]);
+    expect(parseCron('@weekly')).toMatchObject({ ok: true });
+    expect(parseCron('0 0 * * 7')).toMatchObject({ ok: true, value: { daysOfWeek: new Set([0]) } });
+  });
+
+  it('rejects bad schedules with a reason', () => {
+    expect(parseCron('* * * *')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('has 4 fields') as unknown,
+    });
+    expect(parseCron('61 * * * *')).toMatchObject({
+      ok: false,
+      reason: expect.stringContaining('outside 0-59') as unknown,
+    });
+    expect(parseCron('*/0 * * * *')).toMatchObject({ ok: false });
+    expect(parseCron('@sometimes')).toMatchObject({ ok: false });
+  });
+
+  it('finds the next run and counts runs in a window (UTC, day-of-month OR day-of-week)', () => {
+    const monthly = parseCron('0 3 1 * *');
+    if (!monthly.ok) throw new Error('parse');
+    expect(nextRun(monthly.value, Date.parse('2026-01-05T00:00:00Z'), NOW)).toBeNull();
+    expect(
+      nextRun(monthly.value, Date.parse('2026-01-05T00:00:00Z'), Date.parse('2026-03-01T00:00:00Z')),
+    ).toBe(Date.parse('2026-02-01T03:00:00Z'));
+    const either = parseCron('30 6 13 * fri'); // the 13th or any Friday
+    if (!either.ok) throw new Error('parse');
+    // 2026-02-13 is a Friday; Fridays of Feb 2026: 6, 13, 20, 27 → 4 runs.
+    expect(
+      countRuns(either.value, Date.parse('2026-02-01T00:00:00Z'), Date.parse('2026-03-01T00:00:00Z')),
+    ).toBe(4);
+    const every5 = parseCron('*/5 * * * *');
+    if (!every5.ok) throw new Error('parse');
+    expect(countRuns(every5.value, 0, 3_600_000)).toBe(12);
+  });
+});
+
+describe('intentmap report (real CLI)', () => {
+  it('--intents with one target removed: JSON, HTML to --out, and --previous', async () => {
+    const { db, edges } = scenario({});
+    const intentsDir = join(dir, 'cli-intents');
+    mkdirSync(intentsDir, { recursive: true });
+    const intents = withoutTarget(
+      suggestIntents(edges.map((e) => e.edge)).intents,
+      'frontend',
+      'cartservice',
+    );
+    writeFileSync(join(intentsDir, 'all.yaml'), renderClientIntentsYaml(intents));
+    const now = '2026-01-15T12:00:00Z';
+    const json = await run('node', [
+      CLI,
+      'report',
+      '--db',
+      db,
+      '--snapshot',
+      BOUTIQUE_MANIFESTS,
+      '--intents',
+      intentsDir,
+      '--format',
+      'json',
+      '--now',
+      now,
+    ]);
+    const r = JSON.parse(json.stdout) as ReportJson;
+    expect(r.servers.find((s) => s.server === 'boutique/cartservice')?.verdict).toBe('would-block');
+    expect(r.summary.servers['safe-to-enforce']).toBe(9);
+    const prev = join(dir, 'prev.json');
+    writeFileSync(prev, json.stdout);
+    const out = join(dir, 'report.html');
+    const html = await run('node', [
+      CLI,
+      'report',
+      '--db',
+      db,
+      '--snapshot',
+      BOUTIQUE_MANIFESTS,
+      '--format',
+      'html',
+      '--out',
+      out,
+      '--now',
+      now,
+      '--previous',
+      prev,
+    ]);
+    expect(html.stderr).toContain('10 safe to enforce');
+    const text = readFileSync(out, 'utf8');
+    expect(text).toContain('1 server became safe since the last report');
+    const md = await run('node', [CLI, 'report', '--db', db, '--min-window', '30d', '--now', now]);
+    expect(md.stdout).toContain('## intentmap: safe-to-enforce report');
+    expect(md.stdout).toContain('less than the 30d minimum window');
+    const bad = await run('node', [
+      CLI,
+      'report',
+      '--db',
+      db,
+      '--intents',
+      intentsDir,
+      '--policies',
+      intentsDir,
+    ]).catch((e: { code: number; stderr: string }) => e);
+    expect('code' in bad ? bad.code : 0).toBe(2);
+  });
+});
