@@ -51,8 +51,11 @@ afterAll(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000 });
+function run(
+  args: string[],
+  env: NodeJS.ProcessEnv = process.env,
+): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 60_000, env });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -153,6 +156,20 @@ describe('intentmap CLI', () => {
       ['import', '--pcap', FIXTURE, '--snapshot', snapshot, '--db', join(blocker, 'sub', 'a.db')],
       blocker,
       /cannot create or write the data folder/,
+    );
+  });
+
+  it('says plainly when no cluster is configured (no kubeconfig, not in a pod): exit 1', () => {
+    const env = { ...process.env, HOME: join(dir, 'no-home') };
+    delete env['KUBECONFIG'];
+    delete env['KUBERNETES_SERVICE_HOST'];
+    const r = run(
+      ['mapper', '--db', join(dir, 'nocluster.db'), '--listen', '127.0.0.1:0', '--log-level', 'silent'],
+      env,
+    );
+    expect(r.status).toBe(1);
+    expect(r.stderr.trim()).toBe(
+      'intentmap: no Kubernetes cluster configured: no $KUBECONFIG, no ~/.kube/config, and not running in a pod. Pass --kubeconfig FILE, or run offline with --snapshot DIR.',
     );
   });
 
