@@ -81,6 +81,41 @@ const WRITER_CHUNK_BYTES = 1024 * 1024;
  * per line: the offline mode's hot path. A line may span two chunks; chunks are taken in order.
  * The bytes are identical to `formatObservation(obs) + "\n"`.
  */
+/** The constant parts of ndjson lines, as bytes (copied with a typed-array loop, not from strings). */
+const ENCODER = new TextEncoder();
+const K0 = ENCODER.encode('{"type":"dns","ts":');
+const K1 = ENCODER.encode(',"client":"');
+const K2 = ENCODER.encode('","server":"');
+const K3 = ENCODER.encode('","id":');
+const K4 = ENCODER.encode(',"qname":');
+const K5 = ENCODER.encode('null');
+const K6 = ENCODER.encode(',"qtype":');
+const K7 = ENCODER.encode(',"rcode":');
+const K8 = ENCODER.encode(',"answers":[');
+const K9 = ENCODER.encode('","name":');
+const K10 = ENCODER.encode(',"data":');
+const K11 = ENCODER.encode(',"ttl":');
+const K12 = ENCODER.encode('}');
+const K13 = ENCODER.encode(',"questions":[');
+const K14 = ENCODER.encode(',"type":');
+const K15 = ENCODER.encode(']');
+const K16 = ENCODER.encode('}\n');
+const K17 = ENCODER.encode(',"src":"');
+const K18 = ENCODER.encode('","sport":');
+const K19 = ENCODER.encode(',"dst":"');
+const K20 = ENCODER.encode('","dport":');
+const K21 = ENCODER.encode('{"type":"udp-flow","ts":');
+const K22 = ENCODER.encode('","dst":"');
+const K23 = ENCODER.encode(',"packets":');
+const K24 = ENCODER.encode('{"type":"');
+const K25 = ENCODER.encode(',{"type":"');
+const K26 = ENCODER.encode('],"transport":"udp"');
+const K27 = ENCODER.encode('],"transport":"tcp"');
+const K28 = ENCODER.encode('{"name":');
+const K29 = ENCODER.encode(',{"name":');
+const K30 = ENCODER.encode('{"type":"tcp-syn","ts":');
+const K31 = ENCODER.encode('{"type":"tcp-synack","ts":');
+
 export class NdjsonWriter {
   private buf = Buffer.alloc(WRITER_CHUNK_BYTES);
   private used = 0;
@@ -101,81 +136,81 @@ export class NdjsonWriter {
   write(obs: Observation, udpFlowPackets = 1): void {
     switch (obs.type) {
       case 'dns': {
-        this.ascii('{"type":"dns","ts":');
+        this.bytes(K0);
         this.timestamp(obs.ts);
-        this.ascii(',"client":"');
+        this.bytes(K1);
         this.ascii(obs.client);
-        this.ascii('","server":"');
+        this.bytes(K2);
         this.ascii(obs.server);
-        this.ascii('","id":');
+        this.bytes(K3);
         this.uint(obs.id);
-        this.ascii(',"qname":');
-        if (obs.qname === null) this.ascii('null');
+        this.bytes(K4);
+        if (obs.qname === null) this.bytes(K5);
         else this.string(obs.qname);
-        this.ascii(',"qtype":');
-        if (obs.qtype === null) this.ascii('null');
+        this.bytes(K6);
+        if (obs.qtype === null) this.bytes(K5);
         else this.string(obs.qtype);
-        this.ascii(',"rcode":');
+        this.bytes(K7);
         this.uint(obs.rcode);
-        this.ascii(',"answers":[');
+        this.bytes(K8);
         const answers = obs.answers;
         for (let i = 0; i < answers.length; i++) {
           const a = answers[i];
           if (a === undefined) continue;
-          this.ascii(i === 0 ? '{"type":"' : ',{"type":"');
+          this.bytes(i === 0 ? K24 : K25);
           this.ascii(a.type);
-          this.ascii('","name":');
+          this.bytes(K9);
           this.string(a.name);
-          this.ascii(',"data":');
+          this.bytes(K10);
           this.string(a.data);
-          this.ascii(',"ttl":');
+          this.bytes(K11);
           this.uint(a.ttl);
-          this.ascii('}');
+          this.bytes(K12);
         }
-        this.ascii(obs.transport === 'udp' ? '],"transport":"udp"' : '],"transport":"tcp"');
+        this.bytes(obs.transport === 'udp' ? K26 : K27);
         const questions = obs.questions;
         if (questions !== undefined) {
-          this.ascii(',"questions":[');
+          this.bytes(K13);
           for (let i = 0; i < questions.length; i++) {
             const q = questions[i];
             if (q === undefined) continue;
-            this.ascii(i === 0 ? '{"name":' : ',{"name":');
+            this.bytes(i === 0 ? K28 : K29);
             this.string(q.name);
-            this.ascii(',"type":');
+            this.bytes(K14);
             this.string(q.type);
-            this.ascii('}');
+            this.bytes(K12);
           }
-          this.ascii(']');
+          this.bytes(K15);
         }
-        this.ascii('}\n');
+        this.bytes(K16);
         return;
       }
       case 'tcp-syn':
       case 'tcp-synack':
-        this.ascii(obs.type === 'tcp-syn' ? '{"type":"tcp-syn","ts":' : '{"type":"tcp-synack","ts":');
+        this.bytes(obs.type === 'tcp-syn' ? K30 : K31);
         this.timestamp(obs.ts);
-        this.ascii(',"src":"');
+        this.bytes(K17);
         this.ascii(obs.src);
-        this.ascii('","sport":');
+        this.bytes(K18);
         this.uint(obs.sport);
-        this.ascii(',"dst":"');
+        this.bytes(K19);
         this.ascii(obs.dst);
-        this.ascii('","dport":');
+        this.bytes(K20);
         this.uint(obs.dport);
-        this.ascii('}\n');
+        this.bytes(K16);
         return;
       case 'udp-flow':
-        this.ascii('{"type":"udp-flow","ts":');
+        this.bytes(K21);
         this.timestamp(obs.ts);
-        this.ascii(',"src":"');
+        this.bytes(K17);
         this.ascii(obs.src);
-        this.ascii('","dst":"');
+        this.bytes(K22);
         this.ascii(obs.dst);
-        this.ascii('","dport":');
+        this.bytes(K20);
         this.uint(obs.dport);
-        this.ascii(',"packets":');
+        this.bytes(K23);
         this.uint(udpFlowPackets);
-        this.ascii('}\n');
+        this.bytes(K16);
         return;
     }
   }
@@ -217,6 +252,16 @@ export class NdjsonWriter {
       buf[--u] = 0x30 + (x - q * 10);
       x = q;
     }
+  }
+
+  /** Copies constant bytes. */
+  private bytes(k: Uint8Array): void {
+    const n = k.length;
+    if (this.used + n > this.buf.length) this.rotate(n);
+    const buf = this.buf;
+    let u = this.used;
+    for (let i = 0; i < n; i++) buf[u++] = k[i] ?? 0;
+    this.used = u;
   }
 
   /** Copies a string known to be ASCII (addresses, numbers, constants). */

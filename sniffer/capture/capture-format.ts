@@ -7,6 +7,9 @@ export const PCAP_MAGIC = {
   microLittleEndian: 0xd4c3b2a1,
   nanoBigEndian: 0xa1b23c4d,
   nanoLittleEndian: 0x4d3cb2a1,
+  /** Alexey Kuznetzov's patched libpcap: 8 more bytes per record header (ifindex, protocol, type). */
+  kuznetzovBigEndian: 0xa1b2cd34,
+  kuznetzovLittleEndian: 0x34cdb2a1,
 } as const;
 
 /** pcapng block types (draft-ietf-opsawg-pcapng §4, Appendix A for the obsolete Packet Block). */

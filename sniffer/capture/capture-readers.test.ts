@@ -83,6 +83,14 @@ describe('pcap', () => {
     expect(stop).toMatchObject({ reason: 'truncated-record', offset: 24 + 16 + 20 });
   });
 
+  it("reads Kuznetzov's patched format (24-byte record headers)", () => {
+    const header = [0x34, 0xcd, 0xb2, 0xa1, 2, 0, 4, 0, 0, 0, 0, 0, 0, 0, 0, 0, 255, 255, 0, 0, 101, 0, 0, 0];
+    const record = [1, 0, 0, 0, 2, 0, 0, 0, 20, 0, 0, 0, 20, 0, 0, 0, 7, 0, 0, 0, 0, 8, 0, 0, ...PACKET];
+    const { records, stop } = parseCaptureBytes(Uint8Array.from([...header, ...record]));
+    expect(stop).toBeNull();
+    expect(records.map((r) => [r.tsNs, r.data.length])).toEqual([[1_000_002_000n, 20]]);
+  });
+
   it('says where a file is not a capture', () => {
     expect(parseCaptureBytes(new TextEncoder().encode('GIF89a....')).stop).toMatchObject({
       reason: 'not-a-capture',

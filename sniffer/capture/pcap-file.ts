@@ -27,6 +27,7 @@ export class PcapParser {
   private headerRead = false;
   private littleEndian = false;
   private isNano = false;
+  private recordHeaderBytes = RECORD_HEADER_BYTES;
   private linkType = 0;
   private maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
   private readonly record: MutableRecord = {
@@ -54,7 +55,14 @@ export class PcapParser {
       if (input.available < FILE_HEADER_BYTES)
         return this.needMore('truncated-header', 'the 24-byte pcap file header');
       const magic = input.u32(0, false);
-      this.littleEndian = magic === PCAP_MAGIC.microLittleEndian || magic === PCAP_MAGIC.nanoLittleEndian;
+      this.littleEndian =
+        magic === PCAP_MAGIC.microLittleEndian ||
+        magic === PCAP_MAGIC.nanoLittleEndian ||
+        magic === PCAP_MAGIC.kuznetzovLittleEndian;
+      this.recordHeaderBytes =
+        magic === PCAP_MAGIC.kuznetzovBigEndian || magic === PCAP_MAGIC.kuznetzovLittleEndian
+          ? 24
+          : RECORD_HEADER_BYTES;
       this.isNano = magic === PCAP_MAGIC.nanoBigEndian || magic === PCAP_MAGIC.nanoLittleEndian;
       const major = input.u16(4, this.littleEndian);
       if (major !== 2) {
@@ -72,8 +80,7 @@ export class PcapParser {
       input.pos += FILE_HEADER_BYTES;
       this.headerRead = true;
     }
-    if (input.available < RECORD_HEADER_BYTES)
-      return this.needMore('truncated-record', 'a 16-byte record header');
+    if (input.available < this.recordHeaderBytes) return this.needMore('truncated-record', 'a record header');
     const le = this.littleEndian;
     const capLen = input.u32(8, le);
     if (capLen > this.maxRecordBytes) {
@@ -84,7 +91,7 @@ export class PcapParser {
       };
       return null;
     }
-    if (input.available < RECORD_HEADER_BYTES + capLen) {
+    if (input.available < this.recordHeaderBytes + capLen) {
       return this.needMore('truncated-record', `a record of ${capLen} bytes`);
     }
     const sec = input.u32(0, le);
@@ -97,7 +104,7 @@ export class PcapParser {
     r.linkType = this.linkType;
     r.originalLength = input.u32(12, le);
     r.offset = input.offset;
-    const start = input.pos + RECORD_HEADER_BYTES;
+    const start = input.pos + this.recordHeaderBytes;
     r.data = input.buf.subarray(start, start + capLen);
     input.pos = start + capLen;
     return r;
