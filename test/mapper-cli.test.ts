@@ -160,7 +160,7 @@ describe('intentmap CLI', () => {
   });
 
   it('says plainly when no cluster is configured (no kubeconfig, not in a pod): exit 1', () => {
-    const env = { ...process.env, HOME: join(dir, 'no-home') };
+    const env: NodeJS.ProcessEnv = { ...process.env, HOME: join(dir, 'no-home') };
     delete env['KUBECONFIG'];
     delete env['KUBERNETES_SERVICE_HOST'];
     const r = run(
