@@ -125,10 +125,12 @@ async function main(): Promise<number> {
       },
     });
     let summary: Record<string, unknown> | null = null;
+    let memoryAtExit: Record<string, unknown> | null = null;
     const summaryDone = new Promise<void>((resolve) => {
       jsonLines(sniffer.stdout, (line) => {
         if (line['summary']) {
           summary = line['summary'] as Record<string, unknown>;
+          memoryAtExit = line['memory'] as Record<string, unknown>;
           resolve();
         }
       });
@@ -212,6 +214,7 @@ async function main(): Promise<number> {
         peakRssMb: +(Math.max(peakRss, hwmKb) / 1024).toFixed(1),
         startRssMb: +(baseRss / 1024).toFixed(1),
       },
+      snifferMemoryAtExitMb: memoryAtExit,
       tcpdumpBaseline: { captured: tdCaptured, kernelDrops: tdDropped },
       ratioSnifferPacketsToTcpdump: s.packets ? +(s.packets / tdCaptured).toFixed(4) : null,
       targets: {
