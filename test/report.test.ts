@@ -23,6 +23,8 @@ import { countRuns, nextRun, parseCron } from '../mapper/report/cron.js';
 import { decodeManifestPolicies } from '../mapper/report/policy-engine.js';
 import { escapeHtml, renderReportHtml, renderReportMarkdown } from '../mapper/report/render.js';
 import { buildReport, decodeReportJson, type ReportJson } from '../mapper/report/report.js';
+import { reportForGraph } from '../mapper/report/index.js';
+import { GraphStore, openDatabase } from '../mapper/store/index.js';
 import type { ReplayEdge } from '../mapper/report/replay.js';
 import {
   BOUTIQUE_MANIFESTS,
@@ -379,6 +381,18 @@ spec:
     expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
     expect(html).not.toMatch(/<(link|script)\b|src="http|href="http/);
     expect(renderReportMarkdown(r)).not.toContain('<img');
+  });
+});
+
+describe('reportForGraph (the web UI entry point)', () => {
+  it('builds the suggested-intents report from store identities alone', () => {
+    const { db } = scenario({});
+    const store = new GraphStore(openDatabase(db, { readonly: true }));
+    const edges = store.queryEdges().map((edge) => ({ edge, endpoints: store.edgeEndpoints(edge.id) }));
+    const r = reportForGraph({ edges, identities: store.listIdentities().map((x) => x.identity), now: NOW });
+    store.db.close();
+    expect(r.summary.servers['safe-to-enforce']).toBe(10);
+    expect(r.summary.edges['would-be-blocked']).toBe(0);
   });
 });
 

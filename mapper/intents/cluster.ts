@@ -83,6 +83,10 @@ export function namespaceLabels(view: ClusterView, namespace: string): Readonly<
   return view.namespaces.get(namespace) ?? { [NAMESPACE_NAME_LABEL]: namespace };
 }
 
+// Per-view index of workloads by `namespace/name`, built on first lookup: replays look up both
+// ends of every edge, so a linear scan per lookup would be O(edges × workloads).
+const nameIndexes = new WeakMap<ClusterView, Map<string, ClusterWorkload[]>>();
+
 /** Finds workloads by namespace and name (and kind, when given). */
 export function findWorkloads(
   view: ClusterView,
@@ -90,9 +94,19 @@ export function findWorkloads(
   name: string,
   kind?: string,
 ): ClusterWorkload[] {
-  return view.workloads.filter(
-    (w) => w.namespace === namespace && w.name === name && (kind === undefined || w.kind === kind),
-  );
+  let index = nameIndexes.get(view);
+  if (index === undefined) {
+    index = new Map();
+    for (const w of view.workloads) {
+      const k = `${w.namespace}/${w.name}`;
+      const list = index.get(k);
+      if (list === undefined) index.set(k, [w]);
+      else list.push(w);
+    }
+    nameIndexes.set(view, index);
+  }
+  const found = index.get(`${namespace}/${name}`) ?? [];
+  return kind === undefined ? [...found] : found.filter((w) => w.kind === kind);
 }
 
 /** The workloads a Service's selector selects. */

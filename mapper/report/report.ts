@@ -224,8 +224,7 @@ export function buildReport(input: ReportInput): ReportJson {
   const { now, cluster, candidate } = input;
   const allEdges = input.edges;
   const observedSince =
-    input.observationStart ??
-    (allEdges.length > 0 ? Math.min(...allEdges.map((e) => e.edge.firstSeen)) : now);
+    input.observationStart ?? allEdges.reduce((min, e) => Math.min(min, e.edge.firstSeen), now);
   const windowStart = Math.max(observedSince, now - opts.sinceMs);
   const durationMs = Math.max(0, now - windowStart);
   const sufficient = durationMs >= opts.minWindowMs;
