@@ -38,30 +38,32 @@ function keyOf(e: EdgeKey): string {
 }
 
 /** The graph the lab must produce, derived from the topology and the calls that were made. */
-function expectedEdges(t: LabTopology, calls: readonly LabCall[], scraped: readonly string[]): Set<string> {
+function expectedEdges(
+  t: LabTopology,
+  calls: readonly { readonly call: LabCall; readonly sniffed: boolean }[],
+  scraped: readonly string[],
+): Set<string> {
   const out = new Set<string>();
   const dnsClients = new Set<string>();
   const hostNetwork = new Set(
     t.workloads.filter((w) => w.hostNetwork).map((w) => `${w.namespace}/${w.name}`),
   );
-  for (const c of calls) {
+  // A host-network pod shares the node's IP with every other host-network process on the node, so
+  // its connections are attributed to the node. Its packets are DNATed in the nat OUTPUT chain
+  // before any interface the sniffer sees, so only the backend is visible, as on a real node.
+  const clientOf = (from: string): string => (hostNetwork.has(from) ? `node:${LAB_NODE_NAME}` : from);
+  for (const { call: c, sniffed } of calls) {
+    const client = clientOf(c.from);
     if ('service' in c) {
       const s = t.services.find((x) => `${x.namespace}/${x.name}` === c.service)!;
-      // A host-network client's packets are DNATed before they reach any interface the sniffer
-      // sees (the nat OUTPUT chain), so only the backend is visible: no Service, as on a real node.
       const via = hostNetwork.has(c.from) ? null : `${s.namespace}/${s.name}`;
-      out.add(keyOf({ client: c.from, server: s.backend, via, port: `${s.protocol} ${s.targetPort}` }));
-      dnsClients.add(c.from);
+      out.add(keyOf({ client, server: s.backend, via, port: `${s.protocol} ${s.targetPort}` }));
+      // A lookup made before the sniffer started was not seen.
+      if (sniffed) dnsClients.add(c.from);
     } else if ('external' in c) {
-      out.add(
-        keyOf({
-          client: c.from,
-          server: `external:${t.externalNames[c.external]}`,
-          via: null,
-          port: `TCP ${c.port}`,
-        }),
-      );
-      dnsClients.add(c.from);
+      const server = `external:${t.externalNames[c.external]}`;
+      out.add(keyOf({ client, server, via: null, port: `TCP ${c.port}` }));
+      if (sniffed) dnsClients.add(c.from);
     }
   }
   for (const pod of scraped) {
@@ -70,14 +72,8 @@ function expectedEdges(t: LabTopology, calls: readonly LabCall[], scraped: reado
   }
   // Every client that resolved a name talked to cluster DNS through the kube-dns Service.
   for (const c of dnsClients) {
-    out.add(
-      keyOf({
-        client: c,
-        server: 'kube-system/coredns',
-        via: hostNetwork.has(c) ? null : 'kube-system/kube-dns',
-        port: 'UDP 53',
-      }),
-    );
+    const via = hostNetwork.has(c) ? null : 'kube-system/kube-dns';
+    out.add(keyOf({ client: clientOf(c), server: 'kube-system/coredns', via, port: 'UDP 53' }));
   }
   return out;
 }
@@ -132,7 +128,7 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
   let db: string;
   let mapperUrl: string;
   const scraped: string[] = [];
-  const made: LabCall[] = [];
+  const made: { call: LabCall; sniffed: boolean }[] = [];
 
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), 'intentmap-e2e-'));
@@ -152,7 +148,7 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
     // A long-lived connection, opened before the sniffer starts.
     for (const c of BOUTIQUE_CALLS.held) {
       await lab.call(c, true);
-      made.push(c);
+      made.push({ call: c, sniffed: false });
     }
 
     const port = 20000 + (process.pid % 20000);
@@ -206,7 +202,7 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
     );
     for (const c of BOUTIQUE_CALLS.main) {
       await lab.call(c);
-      made.push(c);
+      made.push({ call: c, sniffed: true });
     }
     for (const p of running) {
       const w = BOUTIQUE.workloads.find((x) => `${x.namespace}/${x.name}` === p.workload)!;
@@ -217,18 +213,20 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
     // IP reuse: legacy-importer calls, is deleted, and fraud-detector takes its IP and calls.
     for (const c of BOUTIQUE_CALLS.beforeReuse) {
       await lab.call(c);
-      made.push(c);
+      made.push({ call: c, sniffed: true });
     }
     await lab.deletePod('legacy-importer-f4-lmnop');
     await lab.startPod('fraud-detector-a5-mnopq');
     for (const c of BOUTIQUE_CALLS.afterReuse) {
       await lab.call(c);
-      made.push(c);
+      made.push({ call: c, sniffed: true });
     }
     // A CronJob run: a pod that lives for a moment, calls one service, and is gone.
     await lab.startPod('reportjob-29000000-pqrst');
-    await lab.call({ from: 'shop/reportjob', service: 'shop/emailservice' });
-    made.push({ from: 'shop/reportjob', service: 'shop/emailservice' });
+    for (const c of BOUTIQUE_CALLS.cronRun) {
+      await lab.call(c);
+      made.push({ call: c, sniffed: true });
+    }
     await lab.deletePod('reportjob-29000000-pqrst');
   }, 240_000);
 

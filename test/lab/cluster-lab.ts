@@ -171,6 +171,9 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
     sh('ip', ['link', 'set', uplinkHostIf, 'up']);
     sh('ip', ['-n', nodeNs, 'addr', 'add', `${UPLINK.node}/30`, 'dev', 'uplink0']);
     sh('ip', ['-n', nodeNs, 'link', 'set', 'uplink0', 'up']);
+    // Local processes (hostNetwork pods) need a route to the service range for the first lookup;
+    // the nat OUTPUT chain then rewrites the destination, as on a node with a default route.
+    sh('ip', ['-n', nodeNs, 'route', 'add', t.serviceCidr, 'dev', lab.bridge]);
     // kube-proxy's job: DNAT every ClusterIP to its backend pod, for routed and for local traffic.
     for (const s of t.services) {
       const backend = t.pods.find((p) => p.workload === s.backend);
@@ -210,7 +213,15 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
       sh('ip', ['-n', nodeNs, 'route', 'add', `${ip}/32`, 'via', internet.ipv4]);
     }
     routeViaNode(internet);
-    const server = lab.spawn(internet.ns, process.execPath, [agentScript, JSON.stringify({ listen: [443] })]);
+    // stdin stays open: the agent exits when it closes.
+    const server = lab.spawn(
+      internet.ns,
+      process.execPath,
+      [agentScript, JSON.stringify({ listen: [443] })],
+      {
+        stdio: ['pipe', 'pipe', 'pipe'],
+      },
+    );
     await waitForLine(server, 'stdout', /"ready":true/);
 
     for (const o of staticObjects(t, nodeIp)) api.apply(o);

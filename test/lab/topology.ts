@@ -263,7 +263,6 @@ export const BOUTIQUE_CALLS = {
     { from: 'shop/cartservice', service: 'shop/redis-cart' },
     { from: 'shop/recommendationservice', service: 'shop/productcatalogservice' },
     { from: 'shop/paymentservice', external: 'api.payments.example', port: 443 },
-    { from: 'shop/reportjob', service: 'shop/emailservice' },
     { from: 'kube-system/node-agent', service: 'shop/frontend' },
   ] as readonly LabCall[],
   /** Made by the first holder of the reused IP, before it is deleted. */
@@ -272,4 +271,6 @@ export const BOUTIQUE_CALLS = {
   ] as readonly LabCall[],
   /** Made by the second holder of the reused IP. */
   afterReuse: [{ from: 'shop/fraud-detector', service: 'shop/paymentservice' }] as readonly LabCall[],
+  /** Made by the CronJob's short-lived pod. */
+  cronRun: [{ from: 'shop/reportjob', service: 'shop/emailservice' }] as readonly LabCall[],
 } as const;
