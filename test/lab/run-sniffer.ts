@@ -18,7 +18,7 @@ runSniffer(config, ac.signal, {
     // Memory at exit, for the live benchmark: where the RSS goes.
     const mb = (n: number): number => Math.round(n / 1e5) / 10;
     const memory = {
-      ...Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(v)])),
+      ...Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, mb(Number(v))])),
       spaces: Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, mb(s.space_size)])),
     };
     process.stdout.write(`${JSON.stringify({ summary, memory })}\n`);
