@@ -134,6 +134,9 @@ interface CompiledPort {
 }
 
 interface CompiledRule {
+  /** `ns/name` of the policy the rule belongs to, and its namespace (peers without namespaceSelector). */
+  readonly policyId: string;
+  readonly policyNs: string;
   readonly index: number;
   /** True when the rule has no peers: every peer matches. */
   readonly anyPeer: boolean;
@@ -154,9 +157,13 @@ interface CompiledPolicy {
   readonly egress: readonly CompiledRule[] | null;
 }
 
+// What selects one endpoint, per direction: the policies (`ns/name`, for explanations) and their
+// rules flattened into one list, so a check walks one array instead of policy → rules.
 interface Selection {
-  readonly ingress: readonly CompiledPolicy[];
-  readonly egress: readonly CompiledPolicy[];
+  readonly ingress: readonly string[];
+  readonly egress: readonly string[];
+  readonly ingressRules: readonly CompiledRule[];
+  readonly egressRules: readonly CompiledRule[];
 }
 
 const METADATA_NAME_LABEL = 'kubernetes.io/metadata.name';
@@ -171,8 +178,10 @@ function compilePeer(peer: PolicyPeer): CompiledPeer {
   };
 }
 
-function compileRule(rule: PolicyRule, index: number): CompiledRule {
+function compileRule(policy: NetworkPolicy, rule: PolicyRule, index: number): CompiledRule {
   return {
+    policyId: policyId(policy),
+    policyNs: policy.namespace,
     index,
     anyPeer: rule.peers.length === 0,
     peers: rule.peers.filter((p) => !p.ipBlock).map(compilePeer),
@@ -199,8 +208,8 @@ function compilePolicy(policy: NetworkPolicy): CompiledPolicy {
     id: policyId(policy),
     namespace: policy.namespace,
     select: compileSelector(policy.podSelector),
-    ingress: policy.ingress ? policy.ingress.map(compileRule) : null,
-    egress: policy.egress ? policy.egress.map(compileRule) : null,
+    ingress: policy.ingress ? policy.ingress.map((r, i) => compileRule(policy, r, i)) : null,
+    egress: policy.egress ? policy.egress.map((r, i) => compileRule(policy, r, i)) : null,
   };
 }
 
@@ -311,9 +320,9 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     );
   };
 
-  // Rules of `policies` (all selecting the endpoint of `direction`) that allow `peer` → dst.
+  // Rules (of the policies selecting the endpoint of `direction`) that allow `peer` → dst.
   const checkDirection = (
-    policies: readonly CompiledPolicy[],
+    rules: readonly CompiledRule[],
     direction: Direction,
     peer: Endpoint,
     dst: Endpoint,
@@ -322,17 +331,12 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     collect: RuleRef[] | null,
   ): boolean => {
     let allowed = false;
-    for (let i = 0; i < policies.length; i++) {
-      const policy = policies[i]!;
-      const rules = direction === 'egress' ? policy.egress : policy.ingress;
-      if (rules === null) continue;
-      for (let j = 0; j < rules.length; j++) {
-        const rule = rules[j]!;
-        if (!portMatches(rule, dst, protocol, port) || !peersMatch(rule, policy.namespace, peer)) continue;
-        if (collect === null) return true;
-        allowed = true;
-        collect.push({ policy: policy.id, direction, rule: rule.index });
-      }
+    for (let j = 0; j < rules.length; j++) {
+      const rule = rules[j]!;
+      if (!portMatches(rule, dst, protocol, port) || !peersMatch(rule, rule.policyNs, peer)) continue;
+      if (collect === null) return true;
+      allowed = true;
+      collect.push({ policy: rule.policyId, direction, rule: rule.index });
     }
     return allowed;
   };
@@ -360,18 +364,13 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     port: number,
   ): DirectionVerdict => {
     if (self.kind === 'external') return NOT_ENFORCED[direction];
-    const policies = select(self)[direction];
+    const sel = select(self);
+    const policies = direction === 'egress' ? sel.egress : sel.ingress;
     if (policies.length === 0) return NOT_ISOLATED[direction];
     const allowedBy: RuleRef[] = [];
-    const allowed = checkDirection(policies, direction, peer, dst, protocol, port, allowedBy);
-    return {
-      direction,
-      enforced: true,
-      isolated: true,
-      allowed,
-      allowedBy,
-      isolatedBy: policies.map((p) => p.id),
-    };
+    const rules = direction === 'egress' ? sel.egressRules : sel.ingressRules;
+    const allowed = checkDirection(rules, direction, peer, dst, protocol, port, allowedBy);
+    return { direction, enforced: true, isolated: true, allowed, allowedBy, isolatedBy: policies };
   };
 
   const directionConnections = (
@@ -390,7 +389,8 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
         isolatedBy: EMPTY,
       };
     }
-    const policies = select(self)[direction];
+    const sel = select(self);
+    const policies = direction === 'egress' ? sel.egress : sel.ingress;
     if (policies.length === 0) {
       return {
         direction,
@@ -403,23 +403,14 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     }
     let ports: PortSet = NO_PORTS;
     const allowedBy: RuleRef[] = [];
-    for (const policy of policies) {
-      for (const rule of (direction === 'egress' ? policy.egress : policy.ingress) ?? EMPTY) {
-        if (!peersMatch(rule, policy.namespace, peer)) continue;
-        const rp = rulePorts(rule, dst);
-        if (rp.SCTP.length + rp.TCP.length + rp.UDP.length === 0) continue;
-        ports = unionPorts(ports, rp);
-        allowedBy.push({ policy: policy.id, direction, rule: rule.index });
-      }
+    for (const rule of direction === 'egress' ? sel.egressRules : sel.ingressRules) {
+      if (!peersMatch(rule, rule.policyNs, peer)) continue;
+      const rp = rulePorts(rule, dst);
+      if (rp.SCTP.length + rp.TCP.length + rp.UDP.length === 0) continue;
+      ports = unionPorts(ports, rp);
+      allowedBy.push({ policy: rule.policyId, direction, rule: rule.index });
     }
-    return {
-      direction,
-      enforced: true,
-      isolated: true,
-      ports,
-      allowedBy,
-      isolatedBy: policies.map((p) => p.id),
-    };
+    return { direction, enforced: true, isolated: true, ports, allowedBy, isolatedBy: policies };
   };
 
   return {
@@ -430,12 +421,22 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     },
     isAllowed(src, dst, protocol, port) {
       if (src.kind === 'workload') {
-        const eg = select(src).egress;
-        if (eg.length > 0 && !checkDirection(eg, 'egress', dst, dst, protocol, port, null)) return false;
+        const sel = select(src);
+        if (
+          sel.egress.length > 0 &&
+          !checkDirection(sel.egressRules, 'egress', dst, dst, protocol, port, null)
+        ) {
+          return false;
+        }
       }
       if (dst.kind === 'workload') {
-        const ing = select(dst).ingress;
-        if (ing.length > 0 && !checkDirection(ing, 'ingress', src, dst, protocol, port, null)) return false;
+        const sel = select(dst);
+        if (
+          sel.ingress.length > 0 &&
+          !checkDirection(sel.ingressRules, 'ingress', src, dst, protocol, port, null)
+        ) {
+          return false;
+        }
       }
       return true;
     },
@@ -446,20 +447,29 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     },
     selectingPolicies(endpoint, direction) {
       if (endpoint.kind === 'external') return EMPTY;
-      return select(endpoint)[direction].map((p) => p.id);
+      const sel = select(endpoint);
+      return direction === 'egress' ? sel.egress : sel.ingress;
     },
   };
 }
 
 function selectFrom(candidates: readonly CompiledPolicy[], w: WorkloadEndpoint): Selection {
-  const ingress: CompiledPolicy[] = [];
-  const egress: CompiledPolicy[] = [];
+  const ingress: string[] = [];
+  const egress: string[] = [];
+  const ingressRules: CompiledRule[] = [];
+  const egressRules: CompiledRule[] = [];
   for (const p of candidates) {
     if (p.namespace !== w.namespace || !p.select(w.labels)) continue;
-    if (p.ingress) ingress.push(p);
-    if (p.egress) egress.push(p);
+    if (p.ingress) {
+      ingress.push(p.id);
+      ingressRules.push(...p.ingress);
+    }
+    if (p.egress) {
+      egress.push(p.id);
+      egressRules.push(...p.egress);
+    }
   }
-  return { ingress, egress };
+  return { ingress, egress, ingressRules, egressRules };
 }
 
 /** Builds the indexed evaluator: policies by namespace, selections cached per (namespace, labels). */
@@ -476,7 +486,12 @@ export function createEvaluator(
   }
   const cacheSize = options.selectionCacheSize ?? DEFAULT_SELECTION_CACHE_SIZE;
   const cache = new Map<string, Selection>();
-  const emptySelection: Selection = { ingress: EMPTY, egress: EMPTY };
+  const emptySelection: Selection = {
+    ingress: EMPTY,
+    egress: EMPTY,
+    ingressRules: EMPTY,
+    egressRules: EMPTY,
+  };
   // Two levels: by endpoint object identity (a replay reuses one endpoint per workload, so this is
   // one WeakMap lookup), then by (namespace, canonical labels) for equal endpoints built apart.
   const byEndpoint = new WeakMap<WorkloadEndpoint, Selection>();
