@@ -33,6 +33,8 @@ beforeAll(async () => {
   srv = await startWebServer({
     now: () => NOW,
     assetsDir,
+    intents: null,
+    report: null,
     seed: (s) => seedBoutique(s, NOW),
     live: {
       pollIntervalMs: 3_600_000,
@@ -346,5 +348,38 @@ describe('empty store', () => {
 
   it('keeps party() and workload() identities distinct', () => {
     expect(party('external', '1.2.3.4').kind).toBe('external');
+  });
+});
+
+describe('default providers (mapper/intents and mapper/report over the store)', () => {
+  it('serves suggested intents, verdicts, and the HTML report', async () => {
+    const real = await startWebServer({ assetsDir, now: () => NOW, seed: (s) => seedBoutique(s, NOW) });
+    try {
+      const get = async (path: string): Promise<Response> => fetch(`${real.url}${path}`, { headers: auth });
+      const g = (await (await get('/ui/api/graph')).json()) as ViewGraph;
+      expect(g.meta.verdicts).toBe(true);
+      expect(g.meta.intents).toBe(true);
+      const d = (await (await get(`/ui/api/node?id=${encodeURIComponent('workload:/shop/Deployment/frontend')}`)).json()) as NodeDetail;
+      if (d.type !== 'identity') throw new Error('expected an identity');
+      expect(d.intents.available).toBe(true);
+      const yaml = d.intents.available ? d.intents.yaml : '';
+      expect(yaml).toContain('kind: ClientIntents');
+      expect(yaml).toContain('apiVersion: k8s.otterize.com/v2beta1');
+      expect(yaml).toContain('cartservice');
+      expect(d.verdict.available).toBe(true);
+      // An unresolved source and a client first seen 3 h ago (inside the quiet period) reached frontend.
+      expect(d.verdict).toMatchObject({ value: 'not-enough-evidence' });
+      const all = await get('/ui/api/intents.yaml?ns=shop');
+      expect(all.status).toBe(200);
+      expect(all.headers.get('content-disposition')).toBe('attachment; filename="intents.yaml"');
+      const text = await all.text();
+      expect(text.split(/^---$/m).length).toBeGreaterThan(3);
+      const report = await get('/ui/api/report.html');
+      expect(report.status).toBe(200);
+      expect(report.headers.get('content-type')).toContain('text/html');
+      expect(await report.text()).toContain('shop/frontend');
+    } finally {
+      await real.close();
+    }
   });
 });

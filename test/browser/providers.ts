@@ -1,45 +1,9 @@
-// Fixed intents and report providers for the UI tests, standing in for issue 6's modules where
-// those are not wired: they answer from a table so the tests know exactly what the panels show.
-import { stringify } from 'yaml';
-import { identityKey, type GraphEdge, type Identity } from '../../mapper/graph/model.js';
-import type {
-  IntentsProvider,
-  PolicyDecision,
-  ReportProvider,
-  ReportVerdicts,
-} from '../../web/server/providers.js';
+// A fixed report provider for the UI tests: verdicts from a table, so the overlay test knows which
+// servers are red and which edges would be blocked. The real one (storeReportProvider) is covered
+// by test/web-api.test.ts.
+import { identityKey, type GraphEdge } from '../../mapper/graph/model.js';
+import type { PolicyDecision, ReportProvider, ReportVerdicts } from '../../web/server/providers.js';
 import type { Verdict } from '../../web/shared/view.js';
-
-/** ClientIntents (k8s.otterize.com/v2beta1 shape) built directly from the edges. */
-export const tableIntents: IntentsProvider = {
-  clientIntentsYaml(clients: readonly Identity[], edges: readonly GraphEdge[]): string {
-    return clients
-      .map((c) => {
-        const targets = edges
-          .filter((e) => identityKey(e.client) === identityKey(c))
-          .map((e) =>
-            e.server.kind === 'external'
-              ? { internet: { ips: [e.server.name], ports: [e.port] } }
-              : {
-                  kubernetes: {
-                    name:
-                      e.server.namespace === c.namespace
-                        ? e.server.name
-                        : `${e.server.name}.${e.server.namespace}`,
-                    kind: e.server.workloadKind,
-                  },
-                },
-          );
-        return stringify({
-          apiVersion: 'k8s.otterize.com/v2beta1',
-          kind: 'ClientIntents',
-          metadata: { name: c.name, namespace: c.namespace },
-          spec: { workload: { name: c.name, kind: c.workloadKind }, targets },
-        });
-      })
-      .join('---\n');
-  },
-};
 
 /** Verdicts by server name; edges from `blockedClients` into `would-block` servers are blocked. */
 export function tableReport(

@@ -15,7 +15,8 @@ import {
   XSS_NAME,
   type WebTestServer,
 } from './harness.js';
-import { tableIntents, tableReport } from './providers.js';
+import { suggestedIntentsProvider } from '../../web/server/adapters.js';
+import { tableReport } from './providers.js';
 
 const TOKEN = 'browser-token-0123456789';
 const NOW = Date.now();
@@ -74,7 +75,7 @@ beforeAll(async () => {
     now: () => NOW,
     assetsDir,
     seed: (s) => seedBoutique(s, NOW),
-    intents: tableIntents,
+    intents: suggestedIntentsProvider(),
     report: tableReport(
       {
         cartservice: 'safe',

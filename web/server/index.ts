@@ -8,6 +8,7 @@ import helmet from 'helmet';
 import { ApiError, sendApiError, toApiError } from '../../mapper/api/errors.js';
 import type { GraphStore } from '../../mapper/store/graph-store.js';
 import { DEFAULT_NODE_BUDGET, decodeFilter, describeFilterError, type ViewFilter } from '../shared/view.js';
+import { storeReportProvider, suggestedIntentsProvider } from './adapters.js';
 import { WebAuth, clearedSessionCookie, isSafeNext, sessionCookie, type WebAuthOptions } from './auth.js';
 import { LiveHub, type LiveOptions } from './live.js';
 import { renderAppPage, renderLoginPage, renderNotBuiltPage } from './pages.js';
@@ -15,6 +16,7 @@ import type { IntentsProvider, ReportProvider } from './providers.js';
 import { WebGraphService } from './service.js';
 
 export { isLoopbackHost } from './auth.js';
+export { storeReportProvider, suggestedIntentsProvider } from './adapters.js';
 export type { WebAuthOptions } from './auth.js';
 export type { IntentsProvider, ReportProvider, ReportVerdicts, PolicyDecision } from './providers.js';
 export type { LiveOptions } from './live.js';
@@ -27,10 +29,16 @@ export interface WebDeps {
   readonly auth: WebAuthOptions;
   /** The clock, epoch ms (time windows, sessions). */
   readonly now: () => number;
-  /** Suggested ClientIntents (issue 6); without it the panel says "not available". */
-  readonly intents?: IntentsProvider;
-  /** The safe-to-enforce report (issue 6); without it verdicts and the report say "not available". */
-  readonly report?: ReportProvider;
+  /**
+   * Suggested ClientIntents (issue 6). Default: mapper/intents over the store
+   * (suggestedIntentsProvider); null: the panel says "not available".
+   */
+  readonly intents?: IntentsProvider | null;
+  /**
+   * The safe-to-enforce report (issue 6). Default: mapper/report over the store with the suggested
+   * intents as the candidate (storeReportProvider); null: verdicts and the report say "not available".
+   */
+  readonly report?: ReportProvider | null;
   /** Live update settings. */
   readonly live?: LiveOptions;
   /** Node budget above which namespaces start collapsed (default 250). */
@@ -91,11 +99,13 @@ function param(req: Request, name: string): string {
 /** Builds the web UI router. Throws if the auth options would leave it open without consent. */
 export function createWebRouter(deps: WebDeps): WebRouter {
   const auth = new WebAuth(deps.auth, deps.now);
+  const intents = deps.intents === undefined ? suggestedIntentsProvider() : (deps.intents ?? undefined);
+  const report = deps.report === undefined ? storeReportProvider(deps.store) : (deps.report ?? undefined);
   const service = new WebGraphService({
     store: deps.store,
     now: deps.now,
-    intents: deps.intents,
-    report: deps.report,
+    intents,
+    report,
     nodeBudget: deps.nodeBudget,
   });
   const live = new LiveHub(service, deps.live);
