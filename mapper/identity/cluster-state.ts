@@ -100,9 +100,10 @@ export interface ClusterStateStats {
   readonly services: number;
   readonly nodes: number;
   readonly controllers: number;
-  readonly podIntervals: number;
-  readonly serviceIntervals: number;
-  readonly nodeIntervals: number;
+  /** Ownership intervals of pods, Service ClusterIPs and node addresses. */
+  readonly ipIntervals: number;
+  /** Distinct addresses with an interval. */
+  readonly ips: number;
   readonly syncedThroughMs: number;
 }
 
@@ -134,7 +135,7 @@ interface ServiceRecord {
     version: number;
     identityEpoch: number;
     bounds: number[];
-    byEpoch: Map<number, readonly Identity[]>;
+    byEpoch: (readonly Identity[] | undefined)[];
   } | null;
   selectorCache: { podsVersion: number; identityEpoch: number; pods: PodRecord[] } | null;
 }
@@ -202,9 +203,9 @@ export class ClusterState implements ClusterView {
   private readonly slices = new Map<string, { serviceKey: string; entries: Map<string, EndpointEntry> }>();
   private readonly nodes = new Map<string, NodeRecord>();
   private readonly namespaces = new Map<string, NamespaceInfo>();
-  private readonly podIps = new IntervalIndex<PodOwner>();
-  private readonly serviceIps = new IntervalIndex<ServiceOwner>();
-  private readonly nodeIps = new IntervalIndex<NodeOwner>();
+  // One index for pods, Service ClusterIPs and node addresses (their keys cannot collide: a pod
+  // uid, `svc:<uid>`, `node:<name>`), so resolving an address is one map lookup.
+  private readonly ips = new IntervalIndex<IpOwner>();
   private readonly addressOwners = new Map<string, IpOwner>();
   private identityEpoch = 0;
   private syncedThrough = -Infinity;
@@ -261,14 +262,17 @@ export class ClusterState implements ClusterView {
    * (restored from the store, then deleted while the mapper was down). `live` are the uids listed.
    */
   reconcile(atMs: number): void {
-    for (const key of [...this.podIps.openKeys()]) {
-      const rec = this.pods.get(key);
-      if (rec === undefined || rec.aliveTo !== Infinity) this.podIps.closeAll(key, atMs);
-    }
     const liveServices = new Set<string>();
     for (const s of this.services.values()) if (!s.deleted) liveServices.add(`svc:${s.info.uid}`);
-    for (const key of [...this.serviceIps.openKeys()])
-      if (!liveServices.has(key)) this.serviceIps.closeAll(key, atMs);
+    for (const key of [...this.ips.openKeys()]) {
+      if (key.startsWith('node:')) continue;
+      if (key.startsWith('svc:')) {
+        if (!liveServices.has(key)) this.ips.closeAll(key, atMs);
+        continue;
+      }
+      const rec = this.pods.get(key);
+      if (rec === undefined || rec.aliveTo !== Infinity) this.ips.closeAll(key, atMs);
+    }
   }
 
   /** Restores intervals persisted earlier (see ownership-store.ts). The identity's kind says what held the IP. */
@@ -285,9 +289,9 @@ export class ClusterState implements ClusterView {
           serviceKey: key,
           uid: r.podUid.slice(4),
         };
-        this.serviceIps.restore(ip, r.podUid, r.validFrom, to, owner);
+        this.ips.restore(ip, r.podUid, r.validFrom, to, owner);
       } else if (identity.kind === 'node') {
-        this.nodeIps.restore(ip, r.podUid, r.validFrom, to, this.nodeRecord(identity.name).owner);
+        this.ips.restore(ip, r.podUid, r.validFrom, to, this.nodeRecord(identity.name).owner);
       } else {
         const live = this.pods.get(r.podUid);
         const owner: PodOwner = live?.owner ?? {
@@ -297,7 +301,7 @@ export class ClusterState implements ClusterView {
           podNamespace: r.podNamespace,
           podName: r.podName,
         };
-        this.podIps.restore(ip, r.podUid, r.validFrom, to, owner);
+        this.ips.restore(ip, r.podUid, r.validFrom, to, owner);
       }
     }
   }
@@ -316,10 +320,12 @@ export class ClusterState implements ClusterView {
         validTo: iv.validTo === Infinity ? null : iv.validTo,
       });
     };
-    for (const iv of this.podIps.drainChanges()) push(iv, iv.owner.podNamespace, iv.owner.podName);
-    for (const iv of this.serviceIps.drainChanges())
-      push(iv, iv.owner.identity.namespace, iv.owner.identity.name);
-    for (const iv of this.nodeIps.drainChanges()) push(iv, '', iv.owner.nodeName);
+    for (const iv of this.ips.drainChanges()) {
+      const o = iv.owner;
+      if (o.kind === 'pod') push(iv, o.podNamespace, o.podName);
+      else if (o.kind === 'service') push(iv, o.identity.namespace, o.identity.name);
+      else if (o.kind === 'node') push(iv, '', o.nodeName);
+    }
     return out;
   }
 
@@ -330,9 +336,8 @@ export class ClusterState implements ClusterView {
       services: this.services.size,
       nodes: this.nodes.size,
       controllers: this.controllers.size,
-      podIntervals: this.podIps.size,
-      serviceIntervals: this.serviceIps.size,
-      nodeIntervals: this.nodeIps.size,
+      ipIntervals: this.ips.size,
+      ips: this.ips.ipCount,
       syncedThroughMs: this.syncedThrough,
     };
   }
@@ -352,16 +357,8 @@ export class ClusterState implements ClusterView {
   /** @inheritdoc */
   resolveIp(rawIp: string, atMs: number): IpOwner {
     const ip = rawIp.includes(':') ? normalizeIp(rawIp) : rawIp;
-    const pod = this.podIps.lookup(ip, atMs);
-    if (pod !== undefined) return pod.owner;
-    const svc = this.serviceIps.lookup(ip, atMs);
-    if (svc !== undefined) return svc.owner;
-    const node = this.nodeIps.lookup(ip, atMs);
-    if (node !== undefined) return node.owner;
-    if (this.graceMs > 0) {
-      const near = this.podIps.lookup(ip, atMs, this.graceMs);
-      if (near !== undefined) return near.owner;
-    }
+    const held = this.ips.lookup(ip, atMs, this.graceMs);
+    if (held !== undefined) return held.owner;
     return this.addressOwner(ip);
   }
 
@@ -477,7 +474,7 @@ export class ClusterState implements ClusterView {
     if (rec.owner !== owner) {
       rec.owner = owner;
       this.identityEpoch++;
-      this.podIps.updateOwner(pod.uid, new Set([...pod.podIPs, ...(prev?.info.podIPs ?? [])]), owner);
+      this.ips.updateOwner(pod.uid, new Set([...pod.podIPs, ...(prev?.info.podIPs ?? [])]), owner);
     }
     // A terminated pod (Succeeded/Failed) keeps status.podIP in the API but its sandbox and
     // address are gone and may be reused (kubelet releases them), so its claim ends now.
@@ -500,14 +497,14 @@ export class ClusterState implements ClusterView {
     }
     if (pod.hostIP !== '' && pod.nodeName !== '') this.claimNodeIp(pod.hostIP, pod.nodeName, start);
     if (terminal) {
-      this.podIps.closeAll(pod.uid, atMs);
+      this.ips.closeAll(pod.uid, atMs);
       return;
     }
     const current = new Set(pod.podIPs);
-    for (const ip of this.podIps.openIps(pod.uid)) if (!current.has(ip)) this.podIps.close(ip, pod.uid, atMs);
+    for (const ip of this.ips.openIps(pod.uid)) if (!current.has(ip)) this.ips.close(ip, pod.uid, atMs);
     // An IP first seen on an already-known pod was assigned now; on a newly seen pod, at its start.
     const from = prev === undefined || prev.info.podIPs.length === 0 ? start : atMs;
-    for (const ip of pod.podIPs) this.podIps.open(ip, pod.uid, from, rec.owner);
+    for (const ip of pod.podIPs) this.ips.open(ip, pod.uid, from, rec.owner);
   }
 
   private sameOwnership(a: PodInfo, b: PodInfo): boolean {
@@ -528,7 +525,7 @@ export class ClusterState implements ClusterView {
     }
     if (rec.aliveTo === Infinity) rec.aliveTo = atMs;
     this.bumpNamespace(pod.namespace);
-    this.podIps.closeAll(pod.uid, atMs);
+    this.ips.closeAll(pod.uid, atMs);
     if (pod.hostNetwork) {
       const hp = this.nodes.get(pod.nodeName)?.hostPods.get(pod.uid);
       if (hp !== undefined && hp.to === Infinity) hp.to = atMs;
@@ -567,29 +564,29 @@ export class ClusterState implements ClusterView {
   }
 
   private claimNodeIp(ip: string, nodeName: string, from: number): void {
-    const held = this.nodeIps.lookup(ip, from);
-    if (held !== undefined && held.owner.nodeName === nodeName) return;
-    if (this.nodeIps.openIps(`node:${nodeName}`).includes(ip)) return;
-    this.nodeIps.open(ip, `node:${nodeName}`, from, this.nodeRecord(nodeName).owner);
+    const held = this.ips.lookup(ip, from, 0);
+    if (held !== undefined && held.owner.kind === 'node' && held.owner.nodeName === nodeName) return;
+    if (this.ips.openIps(`node:${nodeName}`).includes(ip)) return;
+    this.ips.open(ip, `node:${nodeName}`, from, this.nodeRecord(nodeName).owner);
   }
 
   private applyNode(info: NodeInfo, deleted: boolean, atMs: number): void {
     const node = this.nodeRecord(info.name);
     const key = `node:${info.name}`;
     if (deleted) {
-      this.nodeIps.closeAll(key, atMs);
+      this.ips.closeAll(key, atMs);
       return;
     }
     node.info = info;
     const identity = this.intern(nodeIdentity(info, this.cluster));
     if (identity !== node.owner.identity) {
       node.owner = { kind: 'node', identity, nodeName: info.name };
-      this.nodeIps.updateOwner(key, info.addresses, node.owner);
+      this.ips.updateOwner(key, info.addresses, node.owner);
     }
     const current = new Set(info.addresses);
-    for (const ip of this.nodeIps.openIps(key)) if (!current.has(ip)) this.nodeIps.close(ip, key, atMs);
+    for (const ip of this.ips.openIps(key)) if (!current.has(ip)) this.ips.close(ip, key, atMs);
     const from = Math.min(atMs, info.createdMs ?? atMs);
-    for (const ip of info.addresses) this.nodeIps.open(ip, key, from, node.owner);
+    for (const ip of info.addresses) this.ips.open(ip, key, from, node.owner);
   }
 
   private upsertController(c: ControllerInfo): void {
@@ -626,8 +623,8 @@ export class ClusterState implements ClusterView {
       this.identityEpoch++;
       this.bumpNamespace(rec.info.namespace);
       const ips = new Set(rec.info.podIPs);
-      for (const ip of this.podIps.openIps(rec.info.uid)) ips.add(ip);
-      this.podIps.updateOwner(rec.info.uid, ips, owner);
+      for (const ip of this.ips.openIps(rec.info.uid)) ips.add(ip);
+      this.ips.updateOwner(rec.info.uid, ips, owner);
       if (rec.info.hostNetwork) {
         const hp = this.nodes.get(rec.info.nodeName)?.hostPods.get(rec.info.uid);
         if (hp !== undefined) hp.owner = owner;
@@ -641,13 +638,13 @@ export class ClusterState implements ClusterView {
     let rec = this.services.get(key);
     if (deleted) {
       if (rec !== undefined && rec.info.uid === info.uid) rec.deleted = true;
-      this.serviceIps.closeAll(ipKey, atMs);
+      this.ips.closeAll(ipKey, atMs);
       return;
     }
     const identity = this.intern(serviceIdentity(info, this.cluster));
     if (rec === undefined || rec.info.uid !== info.uid) {
       // A new Service, or a same-named successor: its endpoint history starts afresh.
-      if (rec !== undefined) this.serviceIps.closeAll(`svc:${rec.info.uid}`, atMs);
+      if (rec !== undefined) this.ips.closeAll(`svc:${rec.info.uid}`, atMs);
       rec = {
         info,
         owner: { kind: 'service', identity, serviceKey: key, uid: info.uid },
@@ -660,17 +657,16 @@ export class ClusterState implements ClusterView {
       this.services.set(key, rec);
     } else if (rec.owner.identity !== identity) {
       rec.owner = { kind: 'service', identity, serviceKey: key, uid: info.uid };
-      this.serviceIps.updateOwner(ipKey, info.clusterIPs, rec.owner);
+      this.ips.updateOwner(ipKey, info.clusterIPs, rec.owner);
     }
     rec.info = info;
     rec.deleted = false;
     rec.version++;
     rec.selectorCache = null;
     const current = new Set(info.clusterIPs);
-    for (const ip of this.serviceIps.openIps(ipKey))
-      if (!current.has(ip)) this.serviceIps.close(ip, ipKey, atMs);
+    for (const ip of this.ips.openIps(ipKey)) if (!current.has(ip)) this.ips.close(ip, ipKey, atMs);
     const from = Math.min(atMs, info.createdMs ?? atMs);
-    for (const ip of info.clusterIPs) this.serviceIps.open(ip, ipKey, from, rec.owner);
+    for (const ip of info.clusterIPs) this.ips.open(ip, ipKey, from, rec.owner);
   }
 
   private applySlice(info: EndpointSliceInfo, deleted: boolean, atMs: number): void {
@@ -773,7 +769,7 @@ export class ClusterState implements ClusterView {
         version: rec.version,
         identityEpoch: this.identityEpoch,
         bounds: [...set].sort((a, b) => a - b),
-        byEpoch: new Map(),
+        byEpoch: [],
       };
       rec.cache = cache;
     }
@@ -786,28 +782,21 @@ export class ClusterState implements ClusterView {
       if ((bounds[mid] as number) <= atMs) lo = mid + 1;
       else hi = mid;
     }
-    const hit = cache.byEpoch.get(lo);
+    const hit = cache.byEpoch[lo];
     if (hit !== undefined) return hit;
     const seen = new Map<string, Identity>();
     for (const e of rec.endpoints) {
       if (!(e.from <= atMs && atMs < e.to)) continue;
-      const identity =
-        (e.podUid !== '' ? this.pods.get(e.podUid)?.owner.identity : undefined) ??
-        this.podIps.lookup(e.ip, atMs, this.graceMs)?.owner.identity;
-      if (identity !== undefined) seen.set(identityKey(identity), identity);
-      else {
-        const node = this.nodeIps.lookup(e.ip, atMs)?.owner;
-        if (node !== undefined) {
-          const hostPod = [...(this.nodes.get(node.nodeName)?.hostPods.values() ?? [])].find(
-            (h) => h.uid === e.podUid,
-          );
-          const id = hostPod?.owner.identity ?? node.identity;
-          seen.set(identityKey(id), id);
-        }
+      let identity = e.podUid !== '' ? this.pods.get(e.podUid)?.owner.identity : undefined;
+      if (identity === undefined) {
+        const o = this.ips.lookup(e.ip, atMs, this.graceMs)?.owner;
+        if (o?.kind === 'pod') identity = o.identity;
+        else if (o?.kind === 'node') identity = o.identity;
       }
+      if (identity !== undefined) seen.set(identityKey(identity), identity);
     }
     const result = [...seen.values()];
-    cache.byEpoch.set(lo, result);
+    cache.byEpoch[lo] = result;
     return result;
   }
 

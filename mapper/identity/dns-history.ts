@@ -24,12 +24,12 @@ interface Entry {
 /** Read access to a DNS history. */
 export interface DnsHistoryView {
   /**
-   * Adds to `out` the names `clientKey` had resolved to `ip` that apply to a connection seen from
+   * Adds to `out` the names `client` had resolved to `ip` that apply to a connection seen from
    * `firstSeen` to `lastSeen` (the rule is in notes/resolution-rules.md, "DNS correlation").
    */
   collectNames(
     ip: string,
-    clientKey: string,
+    client: Identity,
     firstSeen: number,
     lastSeen: number,
     graceMs: number,
@@ -94,13 +94,16 @@ export class DnsHistory implements DnsHistoryView {
   /** @inheritdoc */
   collectNames(
     ip: string,
-    clientKey: string,
+    client: Identity,
     firstSeen: number,
     lastSeen: number,
     graceMs: number,
     out: Set<string>,
   ): void {
-    const list = this.byIp.get(ip)?.get(clientKey);
+    // The IP check first: most connections go to addresses nobody resolved, and need no key.
+    const clients = this.byIp.get(ip);
+    if (clients === undefined) return;
+    const list = clients.get(cachedIdentityKey(client));
     if (list === undefined) return;
     for (const e of list) {
       if (e.firstSeen <= lastSeen + DNS_ORDER_SLACK_MS && firstSeen <= e.lastSeen + e.ttl * 1000 + graceMs)

@@ -19,11 +19,15 @@ export interface OwnershipInterval<T> {
   /** Infinity while open. */
   validTo: number;
   owner: T;
+  /** The interval on the same IP that starts before this one (a newest-first chain), or null. */
+  prev: OwnershipInterval<T> | null;
 }
 
 /** Per-IP interval index. */
 export class IntervalIndex<T> {
-  private readonly byIp = new Map<string, OwnershipInterval<T>[]>();
+  // Per IP, the newest interval; older ones hang off `prev`. Most IPs have one interval, so a
+  // lookup is one map access and one comparison.
+  private readonly byIp = new Map<string, OwnershipInterval<T>>();
   private readonly openByKey = new Map<string, Set<OwnershipInterval<T>>>();
   private dirty = new Set<OwnershipInterval<T>>();
   private intervals = 0;
@@ -43,7 +47,6 @@ export class IntervalIndex<T> {
    * existing interval is kept (its start never moves) and its owner is updated.
    */
   open(ip: string, key: string, fromMs: number, owner: T): OwnershipInterval<T> {
-    const list = this.byIp.get(ip);
     const existing = this.openByKey.get(key);
     if (existing !== undefined) {
       for (const iv of existing) {
@@ -57,17 +60,15 @@ export class IntervalIndex<T> {
       }
     }
     let validTo = Infinity;
-    if (list !== undefined) {
-      for (const other of list) {
-        if (other.key === key) continue;
-        if (other.validFrom <= fromMs) {
-          if (other.validTo > fromMs) this.setEnd(other, fromMs);
-        } else if (other.validFrom < validTo) {
-          validTo = other.validFrom;
-        }
+    for (let other = this.byIp.get(ip) ?? null; other !== null; other = other.prev) {
+      if (other.key === key) continue;
+      if (other.validFrom <= fromMs) {
+        if (other.validTo > fromMs) this.setEnd(other, fromMs);
+      } else if (other.validFrom < validTo) {
+        validTo = other.validFrom;
       }
     }
-    const iv: OwnershipInterval<T> = { ip, key, validFrom: fromMs, validTo, owner };
+    const iv: OwnershipInterval<T> = { ip, key, validFrom: fromMs, validTo, owner, prev: null };
     this.insert(iv);
     this.dirty.add(iv);
     return iv;
@@ -101,9 +102,7 @@ export class IntervalIndex<T> {
   /** Updates the owner of every interval (open or closed) held by `key` (e.g. its workload became known). */
   updateOwner(key: string, ips: Iterable<string>, owner: T): void {
     for (const ip of ips) {
-      const list = this.byIp.get(ip);
-      if (list === undefined) continue;
-      for (const iv of list) {
+      for (let iv = this.byIp.get(ip) ?? null; iv !== null; iv = iv.prev) {
         if (iv.key === key && iv.owner !== owner) {
           iv.owner = owner;
           this.dirty.add(iv);
@@ -114,24 +113,23 @@ export class IntervalIndex<T> {
 
   /** Inserts an interval as persisted earlier (not reported as a change). */
   restore(ip: string, key: string, validFrom: number, validTo: number, owner: T): void {
-    const list = this.byIp.get(ip);
-    if (list?.some((iv) => iv.key === key && iv.validFrom === validFrom)) return;
-    this.insert({ ip, key, validFrom, validTo, owner });
+    for (let iv = this.byIp.get(ip) ?? null; iv !== null; iv = iv.prev)
+      if (iv.key === key && iv.validFrom === validFrom) return;
+    this.insert({ ip, key, validFrom, validTo, owner, prev: null });
   }
 
   /** The holder of `ip` at `atMs`; with `graceMs` > 0, the nearest interval within that distance. */
-  lookup(ip: string, atMs: number, graceMs = 0): OwnershipInterval<T> | undefined {
-    const list = this.byIp.get(ip);
-    if (list === undefined) return undefined;
+  lookup(ip: string, atMs: number, graceMs: number): OwnershipInterval<T> | undefined {
+    const newest = this.byIp.get(ip);
+    if (newest === undefined) return undefined;
     // Newest first: most lookups are for recent times.
-    for (let i = list.length - 1; i >= 0; i--) {
-      const iv = list[i] as OwnershipInterval<T>;
+    for (let iv: OwnershipInterval<T> | null = newest; iv !== null; iv = iv.prev) {
       if (iv.validFrom <= atMs && atMs < iv.validTo) return iv;
     }
     if (graceMs <= 0) return undefined;
     let best: OwnershipInterval<T> | undefined;
     let bestDistance = graceMs;
-    for (const iv of list) {
+    for (let iv: OwnershipInterval<T> | null = newest; iv !== null; iv = iv.prev) {
       const d = atMs < iv.validFrom ? iv.validFrom - atMs : atMs - iv.validTo;
       if (d <= bestDistance) {
         best = iv;
@@ -143,7 +141,9 @@ export class IntervalIndex<T> {
 
   /** Every interval on `ip`, oldest first. */
   history(ip: string): readonly OwnershipInterval<T>[] {
-    return this.byIp.get(ip) ?? [];
+    const out: OwnershipInterval<T>[] = [];
+    for (let iv = this.byIp.get(ip) ?? null; iv !== null; iv = iv.prev) out.push(iv);
+    return out.reverse();
   }
 
   /** Intervals opened, closed or re-owned since the last call. */
@@ -154,15 +154,17 @@ export class IntervalIndex<T> {
   }
 
   private insert(iv: OwnershipInterval<T>): void {
-    let list = this.byIp.get(iv.ip);
-    if (list === undefined) {
-      list = [];
-      this.byIp.set(iv.ip, list);
+    // Keep the chain sorted newest start first; a new start is the common case.
+    const head = this.byIp.get(iv.ip);
+    if (head === undefined || head.validFrom <= iv.validFrom) {
+      iv.prev = head ?? null;
+      this.byIp.set(iv.ip, iv);
+    } else {
+      let at = head;
+      while (at.prev !== null && at.prev.validFrom > iv.validFrom) at = at.prev;
+      iv.prev = at.prev;
+      at.prev = iv;
     }
-    // Keep sorted by start; appends are the common case.
-    let i = list.length;
-    while (i > 0 && (list[i - 1] as OwnershipInterval<T>).validFrom > iv.validFrom) i--;
-    list.splice(i, 0, iv);
     this.intervals++;
     if (iv.validTo === Infinity) this.trackOpen(iv);
   }

@@ -4,7 +4,7 @@
 import type { ConnectionRecord, ObservationSource, Protocol, ReportBatch } from '../api/wire.js';
 import type { Identity } from '../graph/model.js';
 import type { ClusterView, IpOwner } from './cluster-state.js';
-import { cachedIdentityKey, DnsHistory, type DnsHistoryView } from './dns-history.js';
+import { DnsHistory, type DnsHistoryView } from './dns-history.js';
 import { normalizeIp } from './ip.js';
 
 /** One resolved client → server observation (one per backend workload for a Service ClusterIP). */
@@ -123,25 +123,41 @@ export function resolveReport(
     }
   }
 
-  const local = new DnsHistory(Number.MAX_SAFE_INTEGER);
-  local.remember(dns);
+  const local = dns.length > 0 ? new DnsHistory(Number.MAX_SAFE_INTEGER) : undefined;
+  local?.remember(dns);
   const history = options.dnsHistory;
   const names = new Set<string>();
 
   for (const c of batch.connections) {
-    const clientIp = normalizeIp(c.src);
-    const serverIp = normalizeIp(c.dst);
-    const clientOwner = view.resolveIp(clientIp, c.firstSeen);
-    const client = clientOwner.identity;
-    names.clear();
-    const clientKey = cachedIdentityKey(client);
-    local.collectNames(serverIp, clientKey, c.firstSeen, c.lastSeen, graceMs, names);
-    history?.collectNames(serverIp, clientKey, c.firstSeen, c.lastSeen, graceMs, names);
-    const dnsNames = names.size === 0 ? NO_NAMES : [...names].sort();
-    const serverOwner = view.resolveIp(serverIp, c.firstSeen);
+    const clientIp = c.src.includes(':') ? normalizeIp(c.src) : c.src;
+    const serverIp = c.dst.includes(':') ? normalizeIp(c.dst) : c.dst;
+    const at = c.firstSeen;
+    const client = view.resolveIp(clientIp, at).identity;
+    let dnsNames = NO_NAMES;
+    if (local !== undefined || history !== undefined) {
+      names.clear();
+      local?.collectNames(serverIp, client, at, c.lastSeen, graceMs, names);
+      history?.collectNames(serverIp, client, at, c.lastSeen, graceMs, names);
+      if (names.size > 0) dnsNames = [...names].sort();
+    }
+    const serverOwner = view.resolveIp(serverIp, at);
     count(outcomes, client, serverOwner);
-    for (const t of targetsFor(view, serverOwner, c.dport, c.firstSeen, dnsNames)) {
-      edges.push(edgeOf(c, client, t, clientIp, serverIp, dnsNames));
+    // The common cases (a pod, one backend) need no intermediate array.
+    if (serverOwner.kind === 'pod' && dnsNames.length === 0) {
+      edges.push(edgeOf(c, client, serverOwner.identity, null, clientIp, serverIp, dnsNames));
+      continue;
+    }
+    if (serverOwner.kind === 'service') {
+      const backends = view.serviceBackends(serverOwner.serviceKey, at);
+      if (backends.length === 1) {
+        edges.push(
+          edgeOf(c, client, backends[0] as Identity, serverOwner.identity, clientIp, serverIp, dnsNames),
+        );
+        continue;
+      }
+    }
+    for (const t of targetsFor(view, serverOwner, c.dport, at, dnsNames)) {
+      edges.push(edgeOf(c, client, t.server, t.via, clientIp, serverIp, dnsNames));
     }
   }
   return { edges, dns, outcomes };
@@ -150,15 +166,16 @@ export function resolveReport(
 function edgeOf(
   c: ConnectionRecord,
   client: Identity,
-  t: Target,
+  server: Identity,
+  via: Identity | null,
   clientIp: string,
   serverIp: string,
   dnsNames: string[],
 ): ResolvedEdge {
   return {
     client,
-    server: t.server,
-    via: t.via,
+    server,
+    via,
     protocol: c.protocol,
     port: c.dport,
     firstSeen: c.firstSeen,
