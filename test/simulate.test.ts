@@ -10,7 +10,7 @@ import { clusterFromIdentities } from '../mapper/intents/cluster.js';
 import { parseManifests } from '../mapper/kube/manifests.js';
 import { decodeManifestPolicies } from '../mapper/report/policy-engine.js';
 import { renderSimulation, simulate, type ReplayEdge } from '../mapper/report/replay.js';
-import { buildBoutiqueStore } from './fixtures/boutique/boutique.js';
+import { BOUTIQUE_MANIFESTS, buildBoutiqueStore } from './fixtures/boutique/boutique.js';
 
 const run = promisify(execFile);
 const NOW = Date.parse('2026-01-15T12:00:00Z');
@@ -134,6 +134,13 @@ describe('intentmap simulate (real CLI)', () => {
     expect('code' in fail ? fail.code : 0).toBe(1);
     expect(fail.stdout).toContain('would be blocked');
     expect(fail.stderr).toContain('1 observed edge(s) would be blocked');
+    // Without --policies, the snapshot's NetworkPolicies (the cluster's current ones) are judged.
+    const snap = join(dir, 'snap');
+    mkdirSync(snap);
+    copyFileSync(join(BOUTIQUE_MANIFESTS, 'boutique.yaml'), join(snap, 'boutique.yaml'));
+    copyFileSync(join(dir, 'after', 'policies.yaml'), join(snap, 'policies.yaml'));
+    const current = await run('node', [CLI, 'simulate', '--db', db, '--snapshot', snap, '--format', 'md']);
+    expect(current.stdout).toContain('**19** observed edges: **18** allowed, **1** would be blocked.');
     const missing = await run('node', [CLI, 'simulate', '--db', db, '--policies', join(dir, 'nope')]).catch(
       (e: { code: number; stderr: string }) => e,
     );

@@ -10,7 +10,7 @@ import type { NetworkPolicy } from '../policy/model.js';
 /** Options of `intentmap simulate` after parsing. */
 interface SimulateCommandOptions {
   readonly db: string;
-  readonly policies: string;
+  readonly policies?: string;
   readonly compare?: string;
   readonly format: 'table' | 'json' | 'md';
   readonly snapshot?: string;
@@ -28,7 +28,10 @@ export function register(program: Command): void {
       'Replay every observed edge through a set of NetworkPolicies: allowed or would be blocked, and why.',
     )
     .requiredOption('--db <file>', 'the intentmap database')
-    .requiredOption('--policies <dir>', 'a directory (or file) of NetworkPolicy manifests to judge')
+    .option(
+      '--policies <dir>',
+      "a directory (or file) of NetworkPolicy manifests to judge; default: the --snapshot's NetworkPolicies (the cluster's current ones)",
+    )
     .option(
       '--compare <dir>',
       'a second policy set: list the edges whose verdict changes from --policies to it',
@@ -78,7 +81,15 @@ async function runSimulate(opts: SimulateCommandOptions): Promise<void> {
       process.stderr.write(`intentmap: ${formatIntentIssue(i)}\n`);
     return decoded.policies;
   };
-  const policies = await readSet(opts.policies, '--policies');
+  if (opts.policies === undefined && opts.snapshot === undefined) {
+    throw new UsageError(
+      "give --policies DIR (the set to judge), or --snapshot DIR to judge the cluster's current NetworkPolicies.",
+    );
+  }
+  const policies = await readSet(
+    opts.policies ?? (opts.snapshot as string),
+    opts.policies !== undefined ? '--policies' : '--snapshot',
+  );
   const compare = opts.compare !== undefined ? await readSet(opts.compare, '--compare') : undefined;
   const { db, store } = await load.openStoreForRead(opts.db);
   try {
