@@ -152,6 +152,7 @@ table{border-collapse:collapse;width:100%;margin:.5rem 0}
 th,td{border:1px solid var(--line);padding:.3rem .5rem;text-align:left;vertical-align:top}
 th{background:#f6f8fa}
 td.n{text-align:right;font-variant-numeric:tabular-nums}
+td.t{white-space:nowrap}
 code{font:12px ui-monospace,SFMono-Regular,Menlo,monospace;background:#f6f8fa;padding:0 .2rem;border-radius:3px}
 .v{font-weight:600;white-space:nowrap}
 .safe-to-enforce{color:var(--ok)}.would-block,.would-be-blocked,.blocked{color:var(--bad)}
@@ -169,7 +170,7 @@ function flowTable(rows: readonly FlowRow[], withServer: boolean): string {
     .map(
       (f) =>
         `<tr><td><code>${escapeHtml(f.client)}</code></td>${withServer ? `<td><code>${escapeHtml(f.server)}</code></td>` : ''}<td>${escapeHtml(flowPort(f))}</td><td class="n">${f.count}</td>` +
-        `<td>${escapeHtml(lastSeenShort(f.lastSeen))}</td><td class="v ${f.verdict}">${escapeHtml(VERDICT_TEXT[f.verdict])}</td><td>${f.hint !== undefined ? `<b>${escapeHtml(f.hint)}.</b> ` : ''}${escapeHtml(f.why)}</td></tr>`,
+        `<td class="t">${escapeHtml(lastSeenShort(f.lastSeen))}</td><td class="v ${f.verdict}">${escapeHtml(VERDICT_TEXT[f.verdict])}</td><td>${f.hint !== undefined ? `<b>${escapeHtml(f.hint)}.</b> ` : ''}${escapeHtml(f.why)}</td></tr>`,
     )
     .join('\n');
   return `<table><thead>${head}</thead><tbody>\n${body}\n</tbody></table>`;
