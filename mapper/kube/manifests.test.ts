@@ -55,6 +55,20 @@ metadata:
     ).toEqual(['v1 Pod p1 #0.0', 'v1 Pod p2 #0.1', 'v1 Namespace x #1.0']);
   });
 
+  it('parses .json files with JSON.parse, and locates errors in broken JSON through the YAML parser', () => {
+    const ok = parseManifests('{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"j"}}', 'a.json');
+    expect(ok.objects.map((o) => [o.kind, o.metadata.name, o.source.document])).toEqual([
+      ['Namespace', 'j', 0],
+    ]);
+    const bad = parseManifests(
+      '{"apiVersion":"v1",\n "kind": "Namespace",\n "metadata": {"name": "j"\n',
+      'b.json',
+    );
+    expect(bad.objects).toEqual([]);
+    expect(bad.issues[0]).toMatchObject({ severity: 'error', file: 'b.json', document: 0 });
+    expect(bad.issues[0]!.message).toMatch(/^YAML does not parse at line \d+, column \d+/);
+  });
+
   it('reports YAML that does not parse, with file and document, and keeps the other documents', () => {
     const r = parseManifests(
       'apiVersion: v1\nkind: Namespace\nmetadata: {name: a}\n---\nkind: Pod\nmetadata: {name: [oops\n---\napiVersion: v1\nkind: Namespace\nmetadata: {name: c}\n',
