@@ -49,6 +49,8 @@ export interface AggregateContext {
   readonly identities: ReadonlyMap<number, IdentityEntry>;
   readonly verdicts: ReportVerdicts | null;
   readonly verdictsUnavailable: string;
+  /** Whether a report provider is configured (verdicts may still be left out of this view). */
+  readonly verdictsAvailable: boolean;
   /** Whether an intents provider is configured. */
   readonly intents: boolean;
   readonly now: number;
@@ -248,8 +250,9 @@ export function buildView(
       matchedEdges: edges.length,
       overBudget,
       budget,
-      verdicts: ctx.verdicts !== null,
-      verdictsUnavailable: ctx.verdicts === null ? ctx.verdictsUnavailable : '',
+      verdicts: ctx.verdictsAvailable,
+      verdictsIncluded: ctx.verdicts !== null,
+      verdictsUnavailable: ctx.verdictsAvailable ? '' : ctx.verdictsUnavailable,
       intents: ctx.intents,
       version: meta.version,
       generatedAt: ctx.now,

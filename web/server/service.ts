@@ -157,11 +157,13 @@ export class WebGraphService {
     return value;
   }
 
-  private context(version: string): AggregateContext {
+  /** The aggregation context; verdicts (a report over every edge) only when the view needs them. */
+  private context(version: string, withVerdicts: boolean): AggregateContext {
     return {
       identities: this.reader.identities(version).byId,
-      verdicts: this.verdicts(version),
+      verdicts: withVerdicts ? this.verdicts(version) : null,
       verdictsUnavailable: NO_REPORT,
+      verdictsAvailable: this.o.report !== undefined,
       intents: this.o.intents !== undefined,
       now: this.o.now(),
     };
@@ -179,7 +181,7 @@ export class WebGraphService {
       this.viewCache.set(key, hit);
       return hit;
     }
-    const ctx = this.context(version);
+    const ctx = this.context(version, f.overlay || f.verdict !== '');
     const rows = this.reader.selectEdges(selectionFor(f, ctx.identities));
     const view = buildView(rows, f, ctx, {
       storedEdges: this.reader.storedEdgeCount(version),
@@ -407,7 +409,7 @@ export class WebGraphService {
   intentsYaml(f: ViewFilter, clientId?: string): string | null {
     if (this.o.intents === undefined) return null;
     const version = this.version();
-    const ctx = this.context(version);
+    const ctx = this.context(version, f.verdict !== '');
     const { byKey } = this.reader.identities(version);
     let rows: StoredEdge[];
     if (clientId !== undefined && clientId !== '') {

@@ -171,10 +171,9 @@ export function encodeFilter(f: ViewFilter, options: { readonly viewOnly?: boole
   if (f.externalOnly) out.push(['ext', '1']);
   if (f.expand.length > 0) out.push(['expand', [...f.expand].sort().join(LIST_SEP)]);
   if (f.collapse.length > 0) out.push(['collapse', [...f.collapse].sort().join(LIST_SEP)]);
-  if (options.viewOnly !== true) {
-    if (f.focus !== '') out.push(['focus', f.focus]);
-    if (f.overlay) out.push(['overlay', '1']);
-  }
+  // The overlay changes the view (verdicts are computed only when asked for); the focus does not.
+  if (f.overlay) out.push(['overlay', '1']);
+  if (options.viewOnly !== true && f.focus !== '') out.push(['focus', f.focus]);
   return out.map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
 }
 
@@ -268,8 +267,10 @@ export interface ViewGraph {
     /** Whether namespaces were collapsed because the view was over budget. */
     readonly overBudget: boolean;
     readonly budget: number;
-    /** Whether verdicts come from a report (false: the overlay is unavailable). */
+    /** Whether a report provider exists (false: the overlay is unavailable). */
     readonly verdicts: boolean;
+    /** Whether this view carries verdicts (only when the overlay or a verdict filter asked for them). */
+    readonly verdictsIncluded: boolean;
     /** Why verdicts are missing, when they are. */
     readonly verdictsUnavailable: string;
     /** Whether suggested intents can be exported. */

@@ -360,12 +360,17 @@ function bindForm(): void {
   byId('f-reset').addEventListener('click', reset);
   byId('no-match-reset').addEventListener('click', reset);
   byId('overlay').addEventListener('change', () => {
-    filter = { ...filter, overlay: byId<HTMLInputElement>('overlay').checked };
-    setUrl(false);
-    if (graph !== null) {
-      view.render(graph, { overlay: filter.overlay, fit: false });
+    const overlay = byId<HTMLInputElement>('overlay').checked;
+    if (graph !== null && (!overlay || graph.meta.verdictsIncluded)) {
+      // Verdicts are already in this view: recolour in place.
+      filter = { ...filter, overlay };
+      setUrl(false);
+      view.render(graph, { overlay, fit: false });
       renderLegend(graph);
+      return;
     }
+    // Verdicts are computed on demand (a report replays every edge): fetch the view with them.
+    update({ overlay }, { fit: false });
   });
   byId('zoom-in').addEventListener('click', () => view.zoomBy(1.3));
   byId('zoom-out').addEventListener('click', () => view.zoomBy(1 / 1.3));
