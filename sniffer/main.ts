@@ -265,7 +265,15 @@ async function runLive(
         'kernel drop counts unavailable: the packet-stats addon is not built (see sniffer/capture/native)',
       );
     }
-    log.info({ iface: config.iface, linkType: capture.linkType, filter }, 'capturing');
+    if (capture.ringMode !== 'buffered') {
+      log.warn(
+        'capture may be in immediate mode (small TPACKET_V2 ring): expect kernel drops above a few thousand packets/s; build the packet-stats addon',
+      );
+    }
+    log.info(
+      { iface: config.iface, linkType: capture.linkType, ringMode: capture.ringMode, filter },
+      'capturing',
+    );
     if (config.metricsListen) {
       metricsServer = await startMetricsServer(
         config.metricsListen,

@@ -8,7 +8,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { spawnSync, type ChildProcess } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   parseReportBatch,
   type ConnectionRecord,
@@ -163,6 +163,19 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     }
   });
 
+  // A failed assertion must not leave its sniffer capturing into the next test.
+  const running = new Set<ChildProcess>();
+  afterEach(async () => {
+    for (const child of running) {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = once(child, 'exit');
+        child.kill('SIGKILL');
+        await exited;
+      }
+    }
+    running.clear();
+  });
+
   afterAll(async () => {
     await lab?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
@@ -186,6 +199,7 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
         ...(packetStatsAddon ? { INTENTMAP_PACKET_STATS_ADDON: packetStatsAddon } : {}),
       },
     });
+    running.add(child);
     const sniffer: Sniffer = {
       child,
       batches: sinkBatches,
@@ -231,6 +245,18 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     expect(JSON.parse(udpAnswer)).toMatchObject({ rcode: 'NOERROR' });
     await runOk(client, [dnsClient, dns.ipv6, ALIAS, 'AAAA', 'tcp']);
     await runOk(client, [dnsClient, dns.ipv6, SERVICE, 'A', 'udp']);
+    // The capture ring hands packets over in blocks (up to 1 s late): wait until the reports
+    // carry everything, one wake-up per batch received.
+    const reported = (): { syns: number; dns: number } => {
+      const batches = sinkBatches.slice(before);
+      return {
+        syns: batches.flatMap((b) => b.connections).reduce((n, c) => n + c.count, 0),
+        dns: batches.flatMap((b) => b.dns).reduce((n, d) => n + d.count, 0),
+      };
+    };
+    while (reported().syns < 33 || reported().dns < 3) {
+      await once(sinkEvents, 'batch', { signal: AbortSignal.timeout(20_000) });
+    }
     // The metrics endpoint, from inside the node namespace.
     const fetchScript = `const r = await fetch('http://127.0.0.1:${sniffer.metricsPort}/metrics'); process.stdout.write(await r.text());`;
     const metricsText = await runOk({ ns: lab.nodeNs } as LabPod, ['--input-type=module', '-e', fetchScript]);

@@ -4,17 +4,26 @@
 // keeps.
 //
 // What `cap` 0.2.1 does and does not give (node_modules/cap/src/binding.cc):
-// - it opens with snaplen 65535, promiscuous mode, `pcap_set_buffer_size(bufSize)`, and immediate
-//   mode (pcap_set_immediate_mode, found with dlopen("libpcap.so"), so libpcap-dev must be installed
-//   for immediate mode; without it TPACKET_V3 batches packets and they arrive late, not lost);
+// - it opens with snaplen 65535, promiscuous mode and `pcap_set_buffer_size(bufSize)`;
+// - when it is loaded, it looks up pcap_set_immediate_mode with dlopen("libpcap.so") (the
+//   libpcap-dev symlink) and, if found, turns immediate mode on. In immediate mode libpcap uses a
+//   TPACKET_V2 ring of fixed-size frames sized for the snaplen (65535 + headers on interfaces with
+//   offloads, libpcap pcap-linux.c create_ring): a 32 MiB ring then holds only ~250 packets, and at
+//   20,000 connections/s half the SYNs were dropped (bench/sniffer/live.ts). Without immediate mode
+//   libpcap uses TPACKET_V3, whose blocks pack packets back to back (~150 bytes per SYN), so the
+//   same ring holds ~200,000 packets; blocks are handed over when full or after cap's 1000 ms
+//   timeout, a delay the 5 s batches do not notice. The sniffer therefore wants immediate mode OFF,
+//   whether or not libpcap-dev is installed: the packet-stats addon below is built with SONAME
+//   "libpcap.so", and loading it BEFORE `cap` makes cap's dlopen("libpcap.so") return the addon
+//   (glibc returns an already-loaded object with that soname), in which the symbol is absent;
 // - the 'packet' event carries only the length and a truncation flag, NOT the capture timestamp:
-//   the sniffer stamps packets with the wall clock when it handles them (immediate mode keeps that
-//   within milliseconds of the kernel's stamp, and the wire carries milliseconds);
+//   the sniffer stamps packets with the wall clock when it handles them (at most the block timeout
+//   late; the wire carries milliseconds, and aggregation is per 5 s interval);
 // - it does not bind pcap_stats(), so kernel drop counts are not available through it. The sniffer
 //   reads them itself: it finds the capture's AF_PACKET socket among its fds (the one `open` added,
-//   cross-checked with /proc/net/packet) and calls getsockopt(PACKET_STATISTICS) through the tiny
-//   optional N-API addon in native/packet-stats.c. Without the built addon, kernelStats() is null
-//   and the metric says so.
+//   cross-checked with /proc/net/packet) and calls getsockopt(PACKET_STATISTICS) through the same
+//   tiny optional N-API addon (native/packet-stats.c). Without the built addon, kernelStats() is
+//   null, the metric says so, and immediate mode is whatever `cap` found.
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -69,6 +78,8 @@ export interface KernelCaptureStats {
 export interface LiveCapture {
   /** The link type number of the interface (LINKTYPE_*). */
   readonly linkType: number;
+  /** 'buffered' (TPACKET_V3, what the sniffer wants) or 'unknown' (cap may have turned immediate mode on). */
+  readonly ringMode: 'buffered' | 'unknown';
   /** Kernel receive/drop counters since open; null when the packet-stats addon is not available. */
   kernelStats(): KernelCaptureStats | null;
   /** Stops capturing; idempotent. */
@@ -94,12 +105,25 @@ interface PacketStatsAddon {
   readPacketStats(fd: number): [packets: number, drops: number];
 }
 
+/** Whether `cap` has been loaded in this process (its load-time dlopen decides immediate mode). */
+let capLoaded = false;
+/** Whether the addon was loaded before `cap`, so that immediate mode is off. */
+let immediateModeDisabled = false;
+
 /** Loads the optional packet-stats addon; null when it is not built (kernel drops then stay unknown). */
 export function loadPacketStatsAddon(path?: string): PacketStatsAddon | null {
   const candidate = path ?? fileURLToPath(new URL('./native/packet-stats.node', import.meta.url));
   if (!existsSync(candidate)) return null;
   const require = createRequire(import.meta.url);
-  return require(candidate) as PacketStatsAddon;
+  const addon = require(candidate) as PacketStatsAddon;
+  if (!capLoaded) immediateModeDisabled = true;
+  return addon;
+}
+
+function loadCap(): CapModule {
+  const require = createRequire(import.meta.url);
+  capLoaded = true;
+  return require('cap') as CapModule;
 }
 
 /** Socket inodes of this process's open fds: fd → inode. */
@@ -158,20 +182,20 @@ export function linkTypeFromCapName(name: string): number | null {
 
 /** Lists capture devices (for error messages). */
 export function listCaptureDevices(): string[] {
-  const require = createRequire(import.meta.url);
-  const { Cap } = require('cap') as CapModule;
-  return Cap.deviceList().map((d) => d.name);
+  return loadCap()
+    .Cap.deviceList()
+    .map((d) => d.name);
 }
 
 /** Opens a live capture; it runs until `signal` aborts or `close()` is called. Throws when the device cannot be opened. */
 export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal): LiveCapture {
-  // Loaded lazily so that commands that never capture do not load the native addon.
-  const require = createRequire(import.meta.url);
-  const { Cap } = require('cap') as CapModule;
+  // The addon first (see the top of this file), then cap, lazily so that commands that never
+  // capture do not load native code.
+  const addon = process.platform === 'linux' ? loadPacketStatsAddon(options.packetStatsAddon) : null;
+  const { Cap } = loadCap();
   const cap = new Cap();
   // One packet at most: cap truncates to this buffer and snaplen is 65535.
   const buffer = Buffer.alloc(65535);
-  const addon = process.platform === 'linux' ? loadPacketStatsAddon(options.packetStatsAddon) : null;
   const fdsBefore = addon ? socketFds() : new Map<number, string>();
   const linkName = cap.open(options.iface, options.filter, options.bufferBytes, buffer);
   let statsFd: number | null = null;
@@ -216,5 +240,5 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
     totals.dropped += drops;
     return { ...totals };
   };
-  return { linkType, kernelStats, close };
+  return { linkType, ringMode: immediateModeDisabled ? 'buffered' : 'unknown', kernelStats, close };
 }

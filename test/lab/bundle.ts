@@ -60,6 +60,7 @@ export function buildPacketStatsAddon(): string | null {
     [
       '-shared',
       '-fPIC',
+      '-Wl,-soname,libpcap.so',
       '-O2',
       '-I/usr/include/node',
       '-o',

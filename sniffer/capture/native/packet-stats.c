@@ -3,8 +3,16 @@
 // sniffer finds the capture socket's fd itself and reads the counters through this small N-API
 // addon. The kernel resets the counters on every read (net/packet/af_packet.c packet_getsockopt);
 // libpcap only reads them inside pcap_stats(), which `cap` never calls, so the caller owns them
-// and accumulates. Build (gcc and the Node headers, /usr/include/node on Debian):
-//   gcc -shared -fPIC -O2 -I/usr/include/node -o packet-stats.node packet-stats.c
+// and accumulates.
+//
+// It is built with SONAME "libpcap.so" on purpose, and loaded before `cap`: cap looks up
+// pcap_set_immediate_mode with dlopen("libpcap.so") when it loads, glibc returns the already
+// loaded object with that soname (this one), the symbol is absent, and libpcap keeps its
+// TPACKET_V3 ring, which holds hundreds of times more small packets than the immediate-mode ring
+// (see sniffer/capture/live.ts). Build (gcc and the Node headers, /usr/include/node on Debian,
+// $(dirname $(which node))/../include/node in the official Node images):
+//   gcc -shared -fPIC -O2 -Wl,-soname,libpcap.so -I/usr/include/node \
+//       -o sniffer/capture/native/packet-stats.node sniffer/capture/native/packet-stats.c
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <node_api.h>
