@@ -70,9 +70,13 @@ export async function writeFileAtomic(path: string, data: string): Promise<void>
   try {
     await fh.writeFile(data, 'utf8');
     await fh.sync();
-  } finally {
-    await fh.close();
+  } catch (err) {
+    // A partial temp file (ENOSPC) would hold the scarce space until the next start: remove it.
+    await fh.close().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw err;
   }
+  await fh.close();
   await rename(tmp, path);
   await fsyncDir(dir);
 }
