@@ -2,6 +2,7 @@
 // the order of test/fixtures/captures/README.md, `ts` as epoch seconds with exactly 9 fractional
 // digits (tshark's frame.time_epoch at nanosecond resolution) or null. Hand-built rather than
 // JSON.stringify: it is the hot path of the offline mode and the key order is part of the contract.
+import { formatIpv6 } from './decode/ip-text.js';
 import type { DnsAnswer, DnsQuestion, Observation, TimestampNs } from './observation.js';
 
 /** Formats nanoseconds since the epoch as `"<seconds>.<9 digits>"` (JSON string) or `null`. */
@@ -115,6 +116,11 @@ const K28 = ENCODER.encode('{"name":');
 const K29 = ENCODER.encode(',{"name":');
 const K30 = ENCODER.encode('{"type":"tcp-syn","ts":');
 const K31 = ENCODER.encode('{"type":"tcp-synack","ts":');
+const SRC_KEY = ENCODER.encode(',"src":"');
+const SPORT_KEY = ENCODER.encode('","sport":');
+const DST_KEY = ENCODER.encode(',"dst":"');
+const DPORT_KEY = ENCODER.encode('","dport":');
+const LINE_END = ENCODER.encode('}\n');
 
 export class NdjsonWriter {
   private buf = Buffer.alloc(WRITER_CHUNK_BYTES);
@@ -212,6 +218,47 @@ export class NdjsonWriter {
         this.uint(udpFlowPackets);
         this.bytes(K16);
         return;
+    }
+  }
+
+  /**
+   * Writes a `tcp-syn` / `tcp-synack` line straight from the frame's address bytes (the
+   * ObservationSink shape of the packet decoder): no observation object, no address strings.
+   */
+  tcpSyn(
+    isAck: boolean,
+    ts: TimestampNs,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    srcOffset: number,
+    sport: number,
+    dstOffset: number,
+    dport: number,
+  ): void {
+    this.bytes(isAck ? K31 : K30);
+    this.timestamp(ts);
+    this.bytes(SRC_KEY);
+    this.address(frame, ipVersion, srcOffset);
+    this.bytes(SPORT_KEY);
+    this.uint(sport);
+    this.bytes(DST_KEY);
+    this.address(frame, ipVersion, dstOffset);
+    this.bytes(DPORT_KEY);
+    this.uint(dport);
+    this.bytes(LINE_END);
+  }
+
+  private address(frame: Uint8Array, ipVersion: 4 | 6, offset: number): void {
+    if (ipVersion === 6) {
+      this.ascii(formatIpv6(frame, offset));
+      return;
+    }
+    for (let i = 0; i < 4; i++) {
+      if (i > 0) {
+        if (this.used + 1 > this.buf.length) this.rotate(1);
+        this.buf[this.used++] = 0x2e;
+      }
+      this.uint(frame[offset + i] ?? 0);
     }
   }
 

@@ -2,7 +2,7 @@
 // The same function serves the CLI and the capture tests, so both exercise one code path.
 import { readCaptureFile } from './capture/file-source.js';
 import type { CaptureStop } from './capture/capture-format.js';
-import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
+import { createPacketDecoder, type DecoderStats, type ObservationSink } from './decode/packet-decoder.js';
 import { NdjsonWriter } from './ndjson.js';
 import type { UdpFlowObservation } from './observation.js';
 
@@ -43,25 +43,27 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
   });
   const flows = new Map<string, { first: UdpFlowObservation; packets: number }>();
   const lines = new NdjsonWriter();
+  // Created once: SYNs go straight to the writer; udp-flow packets are merged per flow.
+  const sink: ObservationSink = {
+    tcpSyn: (isAck, ts, frame, ipVersion, srcOffset, sport, dstOffset, dport) =>
+      lines.tcpSyn(isAck, ts, frame, ipVersion, srcOffset, sport, dstOffset, dport),
+    observation: (obs) => {
+      if (obs.type !== 'udp-flow') {
+        lines.write(obs);
+        return;
+      }
+      const key = `${obs.src} ${obs.dst} ${obs.dport}`;
+      const flow = flows.get(key);
+      if (flow === undefined) flows.set(key, { first: obs, packets: 1 });
+      else flow.packets++;
+    },
+  };
 
   const result = await readCaptureFile(
     options.file,
     async (parser) => {
-      for (let r = parser.next(); r !== null; r = parser.next()) {
-        const observations = decoder.decode(r.linkType, r.data, r.tsNs);
-        for (let i = 0; i < observations.length; i++) {
-          const obs = observations[i];
-          if (obs === undefined) continue;
-          if (obs.type === 'udp-flow') {
-            const key = `${obs.src} ${obs.dst} ${obs.dport}`;
-            const flow = flows.get(key);
-            if (flow === undefined) flows.set(key, { first: obs, packets: 1 });
-            else flow.packets++;
-            continue;
-          }
-          lines.write(obs);
-        }
-      }
+      for (let r = parser.next(); r !== null; r = parser.next())
+        decoder.decodeTo(r.linkType, r.data, r.tsNs, sink);
       if (lines.hasFull) for (const chunk of lines.take(false)) await output.write(chunk);
       return !output.closed;
     },

@@ -92,6 +92,9 @@ async function main(): Promise<void> {
     console.log(`capture: ${written} packets, ${mb.toFixed(0)} MB (${file})`);
 
     const rows: [string, Timing][] = [];
+    console.log(
+      'timing intentmap sniff, the in-process decoder, tcpdump' + (skipTshark ? '' : ', tshark') + ' ...',
+    );
     rows.push([
       'intentmap sniff --pcap --format ndjson',
       await best(runs, () =>

@@ -5,10 +5,10 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listCaptureCases } from '../../test/sniffer-capture-compare.js';
 import { parseCaptureBytes } from '../capture/file-source.js';
-import { formatObservation } from '../ndjson.js';
+import { formatObservation, NdjsonWriter } from '../ndjson.js';
 import { decodeDnsMessage } from './dns.js';
 import { LINKTYPE } from './link.js';
-import { createPacketDecoder } from './packet-decoder.js';
+import { createPacketDecoder, type ObservationSink } from './packet-decoder.js';
 
 const LINK_TYPES = [...Object.values(LINKTYPE), 147];
 const SEED = 20261123;
@@ -69,6 +69,31 @@ describe('fuzz', () => {
       }),
       { numRuns: 20000, seed: SEED },
     );
+  });
+
+  it('decodeTo + NdjsonWriter writes exactly what decode + formatObservation gives', () => {
+    const objects = createPacketDecoder({ udpFlows: true });
+    const direct = createPacketDecoder({ udpFlows: true });
+    const writer = new NdjsonWriter();
+    const sink: ObservationSink = {
+      tcpSyn: (isAck, ts, frame, v, so, sp, dof, dp) => writer.tcpSyn(isAck, ts, frame, v, so, sp, dof, dp),
+      observation: (o) => writer.write(o),
+    };
+    let expected = '';
+    const check = (linkType: number, frame: Uint8Array, ts: bigint | null): void => {
+      for (const o of objects.decode(linkType, frame, ts)) expected += formatObservation(o) + '\n';
+      direct.decodeTo(linkType, frame, ts, sink);
+    };
+    for (const f of realFrames) check(f.linkType, f.data, 1_700_000_000_123_456_789n);
+    fc.assert(
+      fc.property(mutation, fc.option(fc.bigInt({ min: 0n, max: 1n << 63n }), { nil: null }), (m, ts) => {
+        const base = realFrames[m.index % realFrames.length]!;
+        check(base.linkType, mutate(base.data, m), ts);
+      }),
+      { numRuns: 5000, seed: SEED },
+    );
+    expect(Buffer.concat(writer.take(true)).toString('utf8')).toBe(expected);
+    expect(direct.stats).toEqual(objects.stats);
   });
 
   it('random and mutated DNS messages never throw; names stay bounded', () => {

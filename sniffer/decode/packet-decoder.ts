@@ -70,10 +70,33 @@ export interface PacketDecoderOptions {
   readonly maxTcpStreams?: number;
 }
 
-/** A stateful decoder: call `decode` for each frame in capture order. */
+/**
+ * Where `decodeTo` delivers observations. SYN and SYN-ACK segments arrive as frame offsets so a
+ * serialising consumer (the offline ndjson writer) can write them without building strings; the
+ * frame is only valid during the call.
+ */
+export interface ObservationSink {
+  /** A `tcp-syn` (isAck false) or `tcp-synack`; addresses are 4 or 16 bytes at the offsets. */
+  tcpSyn(
+    isAck: boolean,
+    ts: TimestampNs,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    srcOffset: number,
+    sport: number,
+    dstOffset: number,
+    dport: number,
+  ): void;
+  /** Any other observation (dns, udp-flow, and SYNs from port 53 that also carry DNS data). */
+  observation(obs: Observation): void;
+}
+
+/** A stateful decoder: call `decode` (or `decodeTo`) for each frame in capture order. */
 export interface PacketDecoder {
   /** Decodes one frame synchronously; the frame may be reused by the caller afterwards. */
   decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[];
+  /** Same decoding, delivered to `sink` instead of returned (no observation objects for SYNs). */
+  decodeTo(linkType: number, frame: Uint8Array, tsNs: bigint | null, sink: ObservationSink): void;
   readonly stats: DecoderStats;
 }
 
@@ -138,19 +161,36 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     }
     const m = r.value;
     const first = m.questions[0];
-    const obs: DnsObservation = {
-      type: 'dns',
-      ts,
-      client,
-      server,
-      id: m.id,
-      qname: first === undefined ? null : first.name,
-      qtype: first === undefined ? null : first.type,
-      rcode: m.rcode,
-      answers: m.answers,
-      transport,
-      ...(m.questions.length > 1 ? { questions: m.questions } : {}),
-    };
+    const qname = first === undefined ? null : first.name;
+    const qtype = first === undefined ? null : first.type;
+    // Two literal shapes rather than a spread: this is the hot path of every DNS response.
+    const obs: DnsObservation =
+      m.questions.length > 1
+        ? {
+            type: 'dns',
+            ts,
+            client,
+            server,
+            id: m.id,
+            qname,
+            qtype,
+            rcode: m.rcode,
+            answers: m.answers,
+            transport,
+            questions: m.questions,
+          }
+        : {
+            type: 'dns',
+            ts,
+            client,
+            server,
+            id: m.id,
+            qname,
+            qtype,
+            rcode: m.rcode,
+            answers: m.answers,
+            transport,
+          };
     (out ??= []).push(obs);
   }
 
@@ -170,6 +210,24 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
   const udp = createUdpScratch();
 
   function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
+    return run(linkType, frame, tsNs, null);
+  }
+
+  function decodeTo(linkType: number, frame: Uint8Array, tsNs: bigint | null, sink: ObservationSink): void {
+    const obs = run(linkType, frame, tsNs, sink);
+    for (let i = 0; i < obs.length; i++) {
+      const o = obs[i];
+      if (o !== undefined) sink.observation(o);
+    }
+  }
+
+  /** The decoder proper; with a sink, SYNs not from port 53 go to it directly. */
+  function run(
+    linkType: number,
+    frame: Uint8Array,
+    tsNs: bigint | null,
+    sink: ObservationSink | null,
+  ): readonly Observation[] {
     stats.packets++;
     const linkReason = readLink(linkType, frame, link);
     if (linkReason !== null) {
@@ -200,6 +258,12 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
       const isSyn = (tcp.flags & TCP_FLAG.syn) !== 0;
       const isDnsServerSide = tcp.srcPort === DNS_PORT;
       if (!isSyn && !isDnsServerSide) return NO_OBSERVATIONS;
+      if (sink !== null && !isDnsServerSide) {
+        stats.observations++;
+        const isAck = (tcp.flags & TCP_FLAG.ack) !== 0;
+        sink.tcpSyn(isAck, tsNs, frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
+        return NO_OBSERVATIONS;
+      }
       const src = format(frame, h.srcOffset);
       const dst = format(frame, h.dstOffset);
       out = null;
@@ -252,5 +316,5 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     return result;
   }
 
-  return { decode, stats };
+  return { decode, decodeTo, stats };
 }
