@@ -355,3 +355,101 @@ describe('intentmap export (real CLI)', () => {
     expect('code' in bad ? bad.code : 0).toBe(2); // a usage error: --infra takes annotate, exclude or include
   });
 });
+
+describe('NetworkPolicies across namespaces and through Services', () => {
+  const manifests = `apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: shop}}
+---
+apiVersion: v1
+kind: Namespace
+metadata: {name: data}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: api, namespace: shop}
+spec:
+  selector: {matchLabels: {app.kubernetes.io/name: api}}
+  template: {metadata: {labels: {app.kubernetes.io/name: api, pod-template-hash: abc}}, spec: {containers: [{name: a, image: x}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis, namespace: data}
+spec:
+  selector: {matchLabels: {app: redis, role: primary}}
+  template: {metadata: {labels: {app: redis, role: primary}}, spec: {containers: [{name: r, image: x, ports: [{name: redis, containerPort: 6379}]}]}}
+---
+apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: redis-replica, namespace: data}
+spec:
+  template: {metadata: {labels: {app: redis, role: replica}}, spec: {containers: [{name: r, image: x}]}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: cache, namespace: data}
+spec: {selector: {app: redis, role: primary}}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: node-agent, namespace: data}
+spec:
+  template: {metadata: {labels: {app: node-agent}}, spec: {hostNetwork: true, containers: [{name: n, image: x}]}}
+`;
+  const view = clusterFromManifests(parseManifests(manifests, 'x.yaml').objects, 'test');
+  const intent = (targets: string): ReturnType<typeof decodeClientIntents> =>
+    decodeClientIntents(
+      parseManifests(
+        `apiVersion: k8s.otterize.com/v2beta1
+kind: ClientIntents
+metadata:
+  name: api
+  namespace: shop
+  annotations: {intentmap.dev/observed-ports: '{"redis.data":["TCP/6379"]}'}
+spec:
+  workload: {name: api, kind: Deployment}
+  targets:
+${targets}`,
+        'i.yaml',
+      ).objects,
+    );
+
+  it('a server.namespace target: the policy lives in the server namespace and names the client namespace', () => {
+    const gen = generateNetworkPolicies(
+      intent('    - kubernetes: {name: redis.data, kind: StatefulSet}\n').intents,
+      view,
+    );
+    expect(gen.issues).toEqual([]);
+    const obj = gen.policies[0]?.object as {
+      metadata: { namespace: string };
+      spec: { podSelector: unknown; ingress: unknown[] };
+    };
+    expect(obj.metadata.namespace).toBe('data');
+    // The controller's own selector (app+role) distinguishes redis from redis-replica.
+    expect(obj.spec.podSelector).toEqual({ matchLabels: { app: 'redis', role: 'primary' } });
+    expect(obj.spec.ingress).toEqual([
+      {
+        from: [
+          {
+            namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'shop' } },
+            podSelector: { matchLabels: { 'app.kubernetes.io/name': 'api' } },
+          },
+        ],
+        ports: [{ protocol: 'TCP', port: 6379 }],
+      },
+    ]);
+  });
+
+  it('a Service target resolves to the workloads its selector selects; a hostNetwork server is refused', () => {
+    const viaService = generateNetworkPolicies(intent('    - service: {name: cache.data}\n').intents, view);
+    expect(viaService.policies.map((p) => p.workload.name)).toEqual(['redis']);
+    const host = generateNetworkPolicies(intent('    - kubernetes: {name: node-agent.data}\n').intents, view);
+    expect(host.policies).toEqual([]);
+    expect(host.issues).toContainEqual(
+      expect.objectContaining({
+        severity: 'warning',
+        message: expect.stringContaining('hostNetwork') as unknown,
+      }),
+    );
+  });
+});

@@ -29,6 +29,7 @@ import type { ReplayEdge } from '../mapper/report/replay.js';
 import {
   BOUTIQUE_MANIFESTS,
   buildBoutiqueStore,
+  external,
   unresolved,
   workload,
   type BoutiqueOptions,
@@ -381,6 +382,49 @@ spec:
     expect(html).toContain(escapeHtml('<img src=x onerror=alert(1)>'));
     expect(html).not.toMatch(/<(link|script)\b|src="http|href="http/);
     expect(renderReportMarkdown(r)).not.toContain('<img');
+  });
+});
+
+describe('buildReport with egress policies', () => {
+  it('external destinations are allowed by declared internet targets and listed when they would be blocked', () => {
+    const { edges, cluster } = scenario({
+      extra: [
+        {
+          client: workload('paymentservice'),
+          server: external('203.0.113.7'),
+          port: 443,
+          firstSeen: NOW - 9 * DAY,
+          lastSeen: NOW - DAY,
+          dnsNames: ['api.payments.example'],
+        },
+      ],
+    });
+    const plain = edges.map((e) => e.edge);
+    const suggested = suggestIntents(plain).intents;
+    const ok = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromIntents(suggested, cluster, plain, 'test', { egress: true }),
+      current: [],
+    });
+    expect(ok.summary.edges['would-be-blocked']).toBe(0);
+    expect(ok.flows.find((f) => f.server === '203.0.113.7')?.verdict).toBe('explicitly-allowed');
+    const without = suggested.map((ci) => (ci.name === 'paymentservice' ? { ...ci, targets: [] } : ci));
+    const bad = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromIntents(without, cluster, plain, 'test', { egress: true }),
+      current: [],
+    });
+    expect(bad.otherBlockedFlows.map((f) => `${f.client} -> ${f.server} ${f.protocol}/${f.port}`)).toEqual([
+      'boutique/paymentservice -> 203.0.113.7 TCP/443',
+    ]);
+    expect(bad.otherBlockedFlows[0]?.why).toContain(
+      'egress of the source: isolated by boutique/intentmap-egress-paymentservice',
+    );
+    expect(renderReportMarkdown(bad)).toContain('### Egress flows that would be blocked');
   });
 });
 

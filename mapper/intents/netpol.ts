@@ -430,6 +430,16 @@ export function generateNetworkPolicies(
   );
   for (const { server, clients } of sortedServers) {
     if (options.protect !== undefined && !matchesProtect(server, options.protect)) continue;
+    if (server.hostNetwork) {
+      // Host-network pods take the node's address; NetworkPolicy does not isolate them (Kubernetes docs, "NetworkPolicy and hostNetwork pods").
+      issues.push({
+        severity: 'warning',
+        subject: `${server.kind} ${workloadRef(server)}`,
+        message:
+          'runs with hostNetwork, which NetworkPolicies do not isolate; no ingress policy was generated for it. Protect it with host firewall rules.',
+      });
+      continue;
+    }
     const sel = selectorOf(server);
     if (!sel.ok) continue;
     const rules: PlainObject[] = [];
