@@ -83,7 +83,8 @@ async function runConnectivity(opts: ConnectivityCommandOptions): Promise<void> 
   const issues = [...loadIssues, ...analysis.issues];
   const errors = issues.filter((i) => i.severity === 'error');
   const notes = issues.filter((i) => i.severity === 'note');
-  for (const e of errors) process.stderr.write(`intentmap: ${formatIssue(e)}\n`);
+  for (const e of issues.filter((i) => i.severity !== 'note'))
+    process.stderr.write(`intentmap: ${formatIssue(e)}\n`);
   if (opts.verbose) for (const n of notes) process.stderr.write(`intentmap: ${formatIssue(n)}\n`);
   else if (notes.length > 0) {
     process.stderr.write(

@@ -41,8 +41,11 @@ export interface ManifestObject {
   readonly source: ManifestSource;
 }
 
-/** Severity of a manifest issue: errors lose data, notes only say what was skipped. */
-export const ISSUE_SEVERITY = { error: 'error', note: 'note' } as const;
+/**
+ * Severity of a manifest issue: errors lose data (the object or field was skipped), warnings keep
+ * data the API server would reject, notes only say what was skipped on purpose.
+ */
+export const ISSUE_SEVERITY = { error: 'error', warning: 'warning', note: 'note' } as const;
 /** Severity of a manifest issue. */
 export type IssueSeverity = (typeof ISSUE_SEVERITY)[keyof typeof ISSUE_SEVERITY];
 

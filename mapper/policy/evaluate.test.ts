@@ -174,6 +174,11 @@ spec:
     ],
   },
   {
+    name: 'a quoted port number is a port name that resolves to nothing (as netpol-analyzer reads it)',
+    policies: [ingressTo('{matchLabels: {app: db}}', '  - ports: [{port: "5432"}]')],
+    checks: [[web, db, 'TCP', 5432, false]],
+  },
+  {
     name: 'egress named ports resolve against the destination pod, never an external address',
     policies: [
       `

@@ -107,17 +107,19 @@ function decodeIpBlock(raw: unknown, at: string, problems: FieldProblem[]): IpBl
       if (!parsed.ok) {
         problems.push({ field, message: parsed.reason });
         bad = true;
-      } else if (
-        !rangeWithin(parsed.value, cidr.value) ||
-        (parsed.value.lo === cidr.value.lo && parsed.value.hi === cidr.value.hi)
-      ) {
-        // The API server requires each except to be strictly inside cidr.
-        problems.push({
-          field,
-          message: `"${String(e)}" must be a strict subset of cidr "${raw.cidr as string}".`,
-        });
-        bad = true;
       } else {
+        if (
+          !rangeWithin(parsed.value, cidr.value) ||
+          (parsed.value.lo === cidr.value.lo && parsed.value.hi === cidr.value.hi)
+        ) {
+          // The API server requires each except to be strictly inside cidr; netpol-analyzer just
+          // subtracts it. Subtracting is harmless, so warn and keep the policy.
+          problems.push({
+            field,
+            message: `"${String(e)}" must be a strict subset of cidr "${raw.cidr as string}" (the API server rejects this); it was subtracted as written.`,
+            warning: true,
+          });
+        }
         except.push(e as string);
         exceptRanges.push(parsed.value);
       }
@@ -173,7 +175,8 @@ function decodePort(raw: unknown, at: string, problems: FieldProblem[]): PolicyP
     problems.push({ field: at, message: 'must be a mapping with protocol, port and endPort.' });
     return undefined;
   }
-  const before = problems.length;
+  const errorCount = (): number => problems.filter((p) => !p.warning).length;
+  const before = errorCount();
   let protocol: Protocol = 'TCP'; // NetworkPolicyPort.protocol defaults to TCP
   if (raw.protocol !== undefined && raw.protocol !== null) {
     if (isProtocol(raw.protocol)) protocol = raw.protocol;
@@ -190,17 +193,22 @@ function decodePort(raw: unknown, at: string, problems: FieldProblem[]): PolicyP
         problems.push({ field: `${at}.port`, message: `${raw.port} is not a port; use 1-65535.` });
       } else port = raw.port;
     } else if (typeof raw.port === 'string') {
+      // The API server rejects both cases below; netpol-analyzer reads them as a named port that no
+      // container port can carry, so the entry allows nothing. Do the same, and warn.
       if (/^\d+$/.test(raw.port)) {
         problems.push({
           field: `${at}.port`,
-          message: `"${raw.port}" is a quoted number, so it is read as a port name. Did you mean ${raw.port} without quotes?`,
+          message: `"${raw.port}" is a quoted number, so it is read as a port name and matches nothing. Did you mean ${raw.port} without quotes?`,
+          warning: true,
         });
       } else if (!isValidPortName(raw.port)) {
         problems.push({
           field: `${at}.port`,
-          message: `"${raw.port}" is not a valid port name (RFC 6335: at most 15 of a-z, 0-9, '-', with a letter).`,
+          message: `"${raw.port}" is not a valid port name (RFC 6335: at most 15 of a-z, 0-9, '-', with a letter); it is kept as written and matches only a container port of that exact name.`,
+          warning: true,
         });
-      } else port = raw.port;
+      }
+      port = raw.port;
     } else problems.push({ field: `${at}.port`, message: 'must be a number or a port name.' });
   }
   let endPort: number | undefined;
@@ -225,7 +233,7 @@ function decodePort(raw: unknown, at: string, problems: FieldProblem[]): PolicyP
       });
     } else endPort = e;
   }
-  if (problems.length > before) return undefined;
+  if (errorCount() > before) return undefined;
   return { protocol, ...(port !== undefined ? { port } : {}), ...(endPort !== undefined ? { endPort } : {}) };
 }
 
@@ -272,8 +280,13 @@ function decodeRules(
   });
 }
 
+/** A decoded policy with warnings (kept), or the errors that make the API server reject it. */
+export type PolicyDecoded =
+  | { readonly ok: true; readonly value: NetworkPolicy; readonly warnings: readonly FieldProblem[] }
+  | { readonly ok: false; readonly problems: readonly FieldProblem[] };
+
 /** Decodes and validates a raw NetworkPolicy object; `namespace` is used when metadata has none. */
-export function decodeNetworkPolicy(raw: unknown, namespace = 'default'): Decoded<NetworkPolicy> {
+export function decodeNetworkPolicy(raw: unknown, namespace = 'default'): PolicyDecoded {
   if (!isRecord(raw))
     return { ok: false, problems: [{ field: '', message: 'must be a NetworkPolicy object.' }] };
   const problems: FieldProblem[] = [];
@@ -312,9 +325,11 @@ export function decodeNetworkPolicy(raw: unknown, namespace = 'default'): Decode
       });
     }
   }
-  if (problems.length > 0 || podSelector === undefined) return { ok: false, problems };
+  const errors = problems.filter((p) => !p.warning);
+  if (errors.length > 0 || podSelector === undefined) return { ok: false, problems: errors };
   return {
     ok: true,
+    warnings: problems,
     value: {
       namespace: ns,
       name,
@@ -342,15 +357,26 @@ export function decodePolicies(objects: readonly ManifestObject[]): {
   for (const object of objects) {
     if (object.kind !== 'NetworkPolicy') continue;
     const decoded = decodeNetworkPolicy(object.raw, object.metadata.namespace ?? 'default');
-    if (decoded.ok) {
-      policies.push({ policy: decoded.value, object });
-      continue;
-    }
     const name = describeObject(
       'NetworkPolicy',
       object.metadata.name,
       object.metadata.namespace ?? 'default',
     );
+    if (decoded.ok) {
+      policies.push({ policy: decoded.value, object });
+      for (const w of decoded.warnings) {
+        issues.push({
+          severity: 'warning',
+          file: object.source.file,
+          document: object.source.document,
+          ...(object.source.item !== undefined ? { item: object.source.item } : {}),
+          object: name,
+          ...(w.field ? { field: w.field } : {}),
+          message: w.message,
+        });
+      }
+      continue;
+    }
     for (const p of decoded.problems) {
       issues.push({
         severity: 'error',

@@ -24,6 +24,8 @@ export interface LabelSelector {
 export interface FieldProblem {
   readonly field: string;
   readonly message: string;
+  /** True for what the API server would reject but netpol-analyzer reads anyway: reported, not fatal. */
+  readonly warning?: boolean;
 }
 
 /** The result of a decoder that validates: the value, or every problem found. */
