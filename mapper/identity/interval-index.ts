@@ -59,16 +59,27 @@ export class IntervalIndex<T> {
         }
       }
     }
-    let validTo = Infinity;
-    for (let other = this.byIp.get(ip) ?? null; other !== null; other = other.prev) {
-      if (other.key === key) continue;
-      if (other.validFrom <= fromMs) {
-        if (other.validTo > fromMs) this.setEnd(other, fromMs);
-      } else if (other.validFrom < validTo) {
-        validTo = other.validFrom;
+    // Out-of-order events: a claim starting inside this holder's own earlier interval continues
+    // after it (bounded: each step moves the start to a later interval end).
+    let from = fromMs;
+    for (let moved = true; moved;) {
+      moved = false;
+      for (let own = this.byIp.get(ip) ?? null; own !== null; own = own.prev) {
+        if (own.key === key && own.validFrom <= from && from < own.validTo) {
+          from = own.validTo;
+          moved = true;
+        }
       }
     }
-    const iv: OwnershipInterval<T> = { ip, key, validFrom: fromMs, validTo, owner, prev: null };
+    let validTo = Infinity;
+    for (let other = this.byIp.get(ip) ?? null; other !== null; other = other.prev) {
+      if (other.validFrom > from) {
+        if (other.validFrom < validTo) validTo = other.validFrom;
+      } else if (other.key !== key && other.validTo > from) {
+        this.setEnd(other, from);
+      }
+    }
+    const iv: OwnershipInterval<T> = { ip, key, validFrom: from, validTo, owner, prev: null };
     this.insert(iv);
     this.dirty.add(iv);
     return iv;
