@@ -112,6 +112,12 @@ describe('decodePolicies', () => {
       message: /matches nothing. Did you mean 80 without quotes/,
     },
     {
+      name: 'endPort without port',
+      spec: '  podSelector: {}\n  ingress: [{ports: [{protocol: UDP, endPort: 90}]}]',
+      field: 'spec.ingress[0].ports[0].endPort',
+      message: /endPort needs port.*allows every port of its protocol/,
+    },
+    {
       name: 'an invalid port name',
       spec: '  podSelector: {}\n  ingress: [{ports: [{port: Web_Port}]}]',
       field: 'spec.ingress[0].ports[0].port',

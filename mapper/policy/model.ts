@@ -217,9 +217,13 @@ function decodePort(raw: unknown, at: string, problems: FieldProblem[]): PolicyP
     if (typeof e !== 'number' || !Number.isInteger(e) || e < MIN_PORT || e > MAX_PORT) {
       problems.push({ field: `${at}.endPort`, message: `${JSON.stringify(e)} is not a port; use 1-65535.` });
     } else if (raw.port === undefined || raw.port === null) {
+      // Rejected by the API server; netpol-analyzer ignores endPort without port (every port of
+      // the protocol). Do the same and warn.
       problems.push({
         field: `${at}.endPort`,
-        message: 'endPort needs port; set port to the first port of the range.',
+        message:
+          'endPort needs port (the API server rejects this); it was ignored, so the entry allows every port of its protocol. Set port to the first port of the range.',
+        warning: true,
       });
     } else if (typeof raw.port === 'string') {
       problems.push({
