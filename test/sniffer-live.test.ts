@@ -415,4 +415,44 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     ).toEqual([]);
     hold.kill('SIGKILL');
   });
+  it('spools when the mapper is unreachable at shutdown, and a restart delivers the spool first, sequences in order', async () => {
+    const spoolDir = join(dir, 'spool-restart');
+    const peer = repoPath('test/lab/tcp-peer.mjs');
+    // Nothing listens on port 1 in the node namespace: every send is refused.
+    const down = await startSniffer({
+      mapper: 'http://127.0.0.1:1',
+      spoolDir,
+      socketScan: false,
+      reportInterval: '200ms',
+    });
+    const r = await lab.run(client.ns, process.execPath, [peer, 'connect', server.ipv4, '8080', '3']);
+    expect(r.code, r.stderr).toBe(0);
+    const downSummary = await stopSniffer(down);
+    expect(downSummary['pendingBatches']).toBeGreaterThanOrEqual(1);
+
+    const before = sinkBatches.length;
+    const up = await startSniffer({ spoolDir, socketScan: false, reportInterval: '200ms' });
+    while (
+      sinkBatches
+        .slice(before)
+        .reduce((n, b) => n + b.connections.filter((c) => c.dport === 8080).length, 0) === 0
+    ) {
+      await once(sinkEvents, 'batch', { signal: AbortSignal.timeout(20_000) });
+    }
+    const r2 = await lab.run(client.ns, process.execPath, [peer, 'connect', server.ipv4, '8080', '2']);
+    expect(r2.code, r2.stderr).toBe(0);
+    const upSummary = await stopSniffer(up);
+    expect(upSummary['pendingBatches']).toBe(0);
+
+    const delivered = sinkBatches.slice(before);
+    const seqs = delivered.map((b) => b.sequence);
+    expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+    expect(new Set(seqs).size).toBe(seqs.length);
+    // The spooled batches (from the first run) carry the 3 connections and come first.
+    const counts = delivered.map((b) =>
+      b.connections.filter((c) => c.dport === 8080).reduce((n, c) => n + c.count, 0),
+    );
+    expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
+    expect(counts.slice(0, Number(downSummary['pendingBatches'])).reduce((a, b) => a + b, 0)).toBe(3);
+  });
 });
