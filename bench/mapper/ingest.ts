@@ -2,7 +2,7 @@
 // sniffers POSTing concurrently), beside the in-process rate of the same batches through the same
 // ingest service (clock guard, resolver over the same cluster snapshot, one transaction per batch).
 // Prints observations/s for both, the HTTP p50/p99 latency, and the ratio HTTP / in-process.
-//   npx tsc -p tsconfig.build.json && node dist/bench/mapper/ingest.js [--sniffers 8] [--batches 25] [--size 2000]
+//   npx tsc -p tsconfig.build.json && node dist/bench/mapper/ingest.js [--sniffers 8] [--batches 10] [--size 2000]
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -20,7 +20,7 @@ import { GraphStore, openDatabase } from '../../mapper/store/index.js';
 const { values } = parseArgs({
   options: {
     sniffers: { type: 'string', default: '8' },
-    batches: { type: 'string', default: '25' },
+    batches: { type: 'string', default: '10' },
     size: { type: 'string', default: '2000' },
   },
 });

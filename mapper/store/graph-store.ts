@@ -200,6 +200,8 @@ function mergeEndpoint(ep: EndpointAgg, o: EdgeObservation): void {
 
 /** Rows per multi-row statement: amortises the per-statement cost of better-sqlite3's native call. */
 const ROWS_PER_STATEMENT = 64;
+/** Most edge ids cached (about 100 bytes each). */
+const EDGE_ID_CACHE_MAX = 1_000_000;
 
 /** Options for GraphStore.applyBatch. */
 export interface BatchInfo {
@@ -212,9 +214,13 @@ export interface BatchInfo {
 /** The access graph over one SQLite database. */
 export class GraphStore {
   private readonly identityIds = new Map<string, number>();
+  /** Edge key → row id of edges this store wrote or read; bounded (cleared past EDGE_ID_CACHE_MAX). */
+  private readonly edgeIds = new Map<string, number>();
   private readonly stmt: {
     upsertIdentity: Statement;
-    upsertEdges: Statement;
+    findEdge: Statement;
+    insertEdge: Statement;
+    updateEdge: Statement;
     upsertEndpoints: Statement;
     insertEdgeDns: Statement;
     upsertDns: Statement;
@@ -231,7 +237,18 @@ export class GraphStore {
          ON CONFLICT (key) DO UPDATE SET labels = excluded.labels, attrs = excluded.attrs
          RETURNING id`,
       ),
-      upsertEdges: db.prepare(upsertEdgesSql(ROWS_PER_STATEMENT)),
+      findEdge: db
+        .prepare(
+          `SELECT id FROM edges WHERE client_id = ? AND server_id = ? AND via_id = ? AND protocol = ? AND port = ?`,
+        )
+        .pluck(),
+      insertEdge: db.prepare(
+        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      updateEdge: db.prepare(
+        `UPDATE edges SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), count = count + ?, sources = sources | ?
+         WHERE id = ? AND client_id = ? AND server_id = ? AND via_id = ? AND protocol = ? AND port = ?`,
+      ),
       upsertEndpoints: db.prepare(upsertEndpointsSql(ROWS_PER_STATEMENT)),
       insertEdgeDns: db.prepare(`INSERT OR IGNORE INTO edge_dns_names (edge_id, name) VALUES (?, ?)`),
       upsertDns: db.prepare(
@@ -284,14 +301,20 @@ export class GraphStore {
     return new GraphWriter(this);
   }
 
-  /** Runs `fn` in a transaction (a savepoint when nested). */
+  /**
+   * Runs `fn` in a transaction (a savepoint when nested). The outermost one is BEGIN IMMEDIATE: it
+   * takes the write lock up front, so a concurrent writer (another intentmap process) makes it wait
+   * (busy timeout) instead of failing later with SQLITE_BUSY when a read upgrades to a write.
+   */
   transaction<T>(fn: () => T): T {
     try {
-      return this.db.transaction(fn)();
+      const txn = this.db.transaction(fn);
+      return this.db.inTransaction ? txn() : txn.immediate();
     } catch (err) {
       // A rollback may have removed identity rows created inside it: forget cached ids, or the next
       // batch would reference ids that do not exist (a foreign-key failure, or worse, another row).
       this.identityIds.clear();
+      this.edgeIds.clear();
       throw err;
     }
   }
@@ -328,48 +351,15 @@ export class GraphStore {
           nEndpoints += rows;
         }
       };
-      for (let i = 0; i < edges.length; i += ROWS_PER_STATEMENT) {
-        const chunk = edges.slice(i, i + ROWS_PER_STATEMENT);
-        const params: (string | number)[] = [];
-        for (const e of chunk)
-          params.push(
-            e.clientId,
-            e.serverId,
-            e.viaId,
-            e.protocol,
-            e.port,
-            e.firstSeen,
-            e.lastSeen,
-            e.count,
-            e.sources,
-          );
-        const stmt =
-          chunk.length === ROWS_PER_STATEMENT ? s.upsertEdges : this.multiRow('edges', chunk.length);
-        // RETURNING rows come in no guaranteed order (sqlite.org/lang_returning.html): match them by key.
-        const ids = new Map<string, number>();
-        for (const r of stmt.all(params) as {
-          id: number;
-          client_id: number;
-          server_id: number;
-          via_id: number;
-          protocol: string;
-          port: number;
-        }[]) {
-          ids.set(`${r.client_id},${r.server_id},${r.via_id},${r.protocol},${r.port}`, r.id);
+      if (this.edgeIds.size > EDGE_ID_CACHE_MAX) this.edgeIds.clear();
+      for (const e of edges) {
+        const id = this.writeEdge(e);
+        epParams.push(id, e.ep0.clientIp, e.ep0.serverIp, e.ep0.firstSeen, e.ep0.lastSeen, e.ep0.count);
+        if (e.moreEndpoints !== null) {
+          for (const ep of e.moreEndpoints.values())
+            epParams.push(id, ep.clientIp, ep.serverIp, ep.firstSeen, ep.lastSeen, ep.count);
         }
-        for (const e of chunk) {
-          const id = ids.get(`${e.clientId},${e.serverId},${e.viaId},${e.protocol},${e.port}`);
-          if (id === undefined)
-            throw new Error(
-              `upsert returned no id for edge ${e.clientId}→${e.serverId} ${e.protocol}/${e.port}`,
-            );
-          epParams.push(id, e.ep0.clientIp, e.ep0.serverIp, e.ep0.firstSeen, e.ep0.lastSeen, e.ep0.count);
-          if (e.moreEndpoints !== null) {
-            for (const ep of e.moreEndpoints.values())
-              epParams.push(id, ep.clientIp, ep.serverIp, ep.firstSeen, ep.lastSeen, ep.count);
-          }
-          if (e.dnsNames !== null) for (const n of e.dnsNames) s.insertEdgeDns.run(id, n);
-        }
+        if (e.dnsNames !== null) for (const n of e.dnsNames) s.insertEdgeDns.run(id, n);
         flushEndpoints(false);
       }
       flushEndpoints(true);
@@ -382,14 +372,76 @@ export class GraphStore {
     });
   }
 
+  /**
+   * Merges one aggregated edge into its row and returns the row id. A known edge (id cached) is an
+   * UPDATE by rowid, about 3x cheaper than an upsert through the 5-column unique index; the key
+   * columns stay in the WHERE so a stale id (row deleted by retention or another process, rowid
+   * reused) updates nothing and falls through to the lookup. An unknown edge is looked up once,
+   * then inserted.
+   */
+  private writeEdge(e: EdgeAgg): number {
+    const s = this.stmt;
+    const key = `${e.clientId},${e.serverId},${e.viaId},${e.protocol},${e.port}`;
+    const cached = this.edgeIds.get(key);
+    if (cached !== undefined) {
+      const r = s.updateEdge.run(
+        e.firstSeen,
+        e.lastSeen,
+        e.count,
+        e.sources,
+        cached,
+        e.clientId,
+        e.serverId,
+        e.viaId,
+        e.protocol,
+        e.port,
+      );
+      if (r.changes === 1) return cached;
+      this.edgeIds.delete(key);
+    }
+    const found = s.findEdge.get(e.clientId, e.serverId, e.viaId, e.protocol, e.port) as number | undefined;
+    let id: number;
+    if (found !== undefined) {
+      s.updateEdge.run(
+        e.firstSeen,
+        e.lastSeen,
+        e.count,
+        e.sources,
+        found,
+        e.clientId,
+        e.serverId,
+        e.viaId,
+        e.protocol,
+        e.port,
+      );
+      id = found;
+    } else {
+      id = Number(
+        s.insertEdge.run(
+          e.clientId,
+          e.serverId,
+          e.viaId,
+          e.protocol,
+          e.port,
+          e.firstSeen,
+          e.lastSeen,
+          e.count,
+          e.sources,
+        ).lastInsertRowid,
+      );
+    }
+    this.edgeIds.set(key, id);
+    return id;
+  }
+
   private readonly multiRowCache = new Map<string, Statement>();
 
   /** A multi-row upsert statement for `rows` rows (cached per size). */
-  private multiRow(kind: 'edges' | 'endpoints', rows: number): Statement {
+  private multiRow(kind: 'endpoints', rows: number): Statement {
     const key = `${kind}:${rows}`;
     let stmt = this.multiRowCache.get(key);
     if (stmt === undefined) {
-      stmt = this.db.prepare(kind === 'edges' ? upsertEdgesSql(rows) : upsertEndpointsSql(rows));
+      stmt = this.db.prepare(upsertEndpointsSql(rows));
       this.multiRowCache.set(key, stmt);
     }
     return stmt;
@@ -520,17 +572,6 @@ export class GraphStore {
       batches: c('ingest_batches'),
     };
   }
-}
-
-function upsertEdgesSql(rows: number): string {
-  return `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources)
-    VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?, ?, ?, ?)').join(', ')}
-    ON CONFLICT (client_id, server_id, via_id, protocol, port) DO UPDATE SET
-      first_seen = min(first_seen, excluded.first_seen),
-      last_seen = max(last_seen, excluded.last_seen),
-      count = count + excluded.count,
-      sources = sources | excluded.sources
-    RETURNING id, client_id, server_id, via_id, protocol, port`;
 }
 
 function upsertEndpointsSql(rows: number): string {
