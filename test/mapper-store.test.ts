@@ -236,6 +236,33 @@ describe('GraphStore', () => {
     expect(store.counts()).toMatchObject({ identities: 2, edges: 1, batches: 1 });
   });
 
+  it('survives stale cached edge ids: a deleted edge is re-inserted, a reused rowid is never updated for another edge', () => {
+    const a = store.ensureIdentity(workload('shop', 'a'));
+    const b = store.ensureIdentity(workload('shop', 'b'));
+    const c = store.ensureIdentity(workload('shop', 'c'));
+    const write = (client: number, server: number, count: number): void => {
+      const w = store.createWriter();
+      w.addEdge(obs(client, server, { count }));
+      w.flush();
+    };
+    write(a, b, 1);
+    const [ab] = store.queryEdges({});
+    // Another writer deletes a→b (the highest rowid), then inserts b→c, which reuses that rowid.
+    store.db.prepare('DELETE FROM edges WHERE id = ?').run(ab!.id);
+    store.db
+      .prepare(
+        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources) VALUES (?, ?, 0, 'TCP', 7070, 1, 1, 5, 2)`,
+      )
+      .run(b, c);
+    expect((store.db.prepare('SELECT max(id) AS m FROM edges').get() as { m: number }).m).toBe(ab!.id);
+    write(a, b, 2);
+    const edges = store.queryEdges({}).map((e) => [e.client.name, e.server.name, e.count]);
+    expect(edges.sort()).toEqual([
+      ['a', 'b', 2],
+      ['b', 'c', 5],
+    ]);
+  });
+
   it('filters the graph by namespace, workload and time window, with a limit', () => {
     const a = store.ensureIdentity(workload('shop', 'checkout'));
     const b = store.ensureIdentity(workload('shop', 'cart'));
@@ -323,7 +350,7 @@ describe('retention', () => {
     const left = store.queryEdges({});
     expect(left.every((e) => e.lastSeen === 5000)).toBe(true);
     for (const e of left) expect(store.edgeEndpoints(e.id).map((p) => p.clientIp)).toEqual(['10.0.0.1']);
-    expect((store.db.prepare('PRAGMA foreign_key_check').all()).length).toBe(0);
+    expect(store.db.prepare('PRAGMA foreign_key_check').all().length).toBe(0);
   });
 
   it('stops between transactions when aborted', async () => {
