@@ -346,3 +346,58 @@ describe('reporter with a real HTTP mapper', () => {
     expect(mapper.applied.map((b) => b.sequence)).toEqual([1000]);
   });
 });
+
+describe('intentmap sniff --pcap FILE --mapper URL (replay into a mapper)', () => {
+  it('aggregates a capture by capture time and delivers it, continuing the sequence on the next run', async () => {
+    const { parseSnifferConfig } = await import('../sniffer/config.js');
+    const { runSniffer } = await import('../sniffer/main.js');
+    const { pino } = await import('pino');
+    await mapper.start();
+    const raw = {
+      pcap: 'test/fixtures/captures/tcpdump-dns-tcp/capture.pcap',
+      mapper: mapper.url,
+      tokenFile,
+      nodeName: 'replay-node',
+      spoolDir: join(dir, 'replay-spool'),
+    };
+    const log = pino({ level: 'silent' });
+    const first = await runSniffer(
+      parseSnifferConfig(raw, { env: {}, hostname: 'h' }),
+      new AbortController().signal,
+      { log },
+    );
+    expect(first).toMatchObject({ batches: 1, pendingBatches: 0, malformed: 0, kernelDrops: null });
+    expect(mapper.applied).toHaveLength(1);
+    const batch = mapper.applied[0]!;
+    expect(batch.reporter).toBe('replay-node');
+    expect(batch.connections).toEqual([
+      {
+        src: '192.168.1.11',
+        dst: '209.87.249.18',
+        dport: 53,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count: 1,
+        firstSeen: 1591780863720,
+        lastSeen: 1591780863720,
+      },
+    ]);
+    expect(batch.dns).toEqual([
+      {
+        client: '192.168.1.11',
+        server: '209.87.249.18',
+        name: 'www.tcpdump.org',
+        cnames: [],
+        ips: ['192.139.46.66', '198.199.88.104'],
+        ttl: 60,
+        count: 1,
+        firstSeen: 1591780863973,
+        lastSeen: 1591780863973,
+      },
+    ]);
+    await runSniffer(parseSnifferConfig(raw, { env: {}, hostname: 'h' }), new AbortController().signal, {
+      log,
+    });
+    expect(mapper.applied.map((b) => b.sequence - batch.sequence)).toEqual([0, 1]);
+  });
+});
