@@ -288,7 +288,17 @@ async function runLive(
     const deliveryDone = reporter.run(delivery.signal);
     const reportLoop = every(config.reporting.reportIntervalMs, loops.signal, async () => {
       sync.sync();
-      batches += await closeInterval(aggregator, reporter, sync, log);
+      try {
+        batches += await closeInterval(aggregator, reporter, sync, log);
+      } catch (err) {
+        // The spool could not be written (disk full, read-only): this interval is lost, which is
+        // counted and logged; capture goes on and the next interval is spooled once space is back.
+        metrics.batchesDropped.inc();
+        log.error(
+          { err, spoolDir: config.reporting.spoolDir },
+          'cannot write the spool; dropped this interval (free space under --spool-dir)',
+        );
+      }
     });
     const scan = async (): Promise<void> => {
       try {
