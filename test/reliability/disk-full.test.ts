@@ -18,8 +18,10 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportBatch } from '../../mapper/api/wire.js';
 import { createReporter } from '../../sniffer/reporter/reporter.js';
+import { createLab, labUnavailableReason, waitForLine } from '../lab/netns.js';
 import { openSpool } from '../../sniffer/reporter/spool.js';
 import {
+  CLI,
   inspectStore,
   makeBatch,
   metricValue,
@@ -210,4 +212,66 @@ describe.skipIf(!canMount)('disk full', () => {
     expect(await s.exited).toBe(1);
     expect(s.lines.join('\n')).toMatch(/cannot write the spool in ".*clifs\/spool" \(ENOSPC\)/);
   });
+
+  it.skipIf(labUnavailableReason() !== null)(
+    'the live sniffer keeps capturing when the spool disk is full: logs and counts the lost interval, spools again once space is freed',
+    async () => {
+      const fs = join(dir, 'livefs');
+      mountTmpfs(fs, '1m');
+      const spoolDir = join(fs, 'spool');
+      mkdirSync(spoolDir);
+      const ball = ballast(fs, 0);
+      const lab = createLab();
+      try {
+        const sniff = lab.spawn(
+          lab.nodeNs,
+          process.execPath,
+          [
+            CLI,
+            'sniff',
+            '--iface',
+            'lo',
+            '--mapper',
+            'http://127.0.0.1:9',
+            '--token-file',
+            tokenFile,
+            '--node-name',
+            'node-live',
+            '--report-interval',
+            '200ms',
+            '--spool-dir',
+            spoolDir,
+            '--metrics-listen',
+            '127.0.0.1:0',
+            '--no-socket-scan',
+          ],
+          { stdio: ['ignore', 'ignore', 'pipe'] },
+        );
+        const port = Number(
+          (await waitForLine(sniff, 'stderr', /"port":(\d+).*metrics endpoint listening/))[1],
+        );
+        // SYNs to a closed port on the namespace's loopback, every 20 ms, until killed.
+        lab.spawn(lab.nodeNs, process.execPath, [
+          '-e',
+          "const net=require('net');setInterval(()=>net.connect(1,'127.0.0.1').on('error',()=>{}),20)",
+        ]);
+        await waitForLine(sniff, 'stderr', /cannot write the spool; dropped this interval/);
+        expect(sniff.exitCode).toBeNull();
+        const metrics = await lab.run(lab.nodeNs, process.execPath, [
+          '-e',
+          `fetch('http://127.0.0.1:${port}/metrics').then(r=>r.text()).then(t=>process.stdout.write(t))`,
+        ]);
+        expect(metricValue(metrics.stdout, 'intentmap_sniffer_batches_dropped_total')).toBeGreaterThanOrEqual(
+          1,
+        );
+        rmSync(ball);
+        // Once space is back the next interval is spooled (the mapper is unreachable, so it stays).
+        await waitForLine(sniff, 'stderr', /batch not delivered; spooling and retrying/);
+        expect(readdirSync(spoolDir).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(1);
+        expect(readdirSync(spoolDir).filter((f) => f.includes('.tmp-'))).toEqual([]);
+      } finally {
+        await lab.destroy();
+      }
+    },
+  );
 });
