@@ -428,6 +428,47 @@ describe('buildReport with egress policies', () => {
   });
 });
 
+describe('host-network sources', () => {
+  it('kubelet probes from a node are allowed (a pod cannot block its resident node), with a caveat', () => {
+    const node = {
+      kind: 'node' as const,
+      cluster: '',
+      namespace: '',
+      name: 'node-1',
+      workloadKind: '',
+      labels: {},
+      attrs: {},
+    };
+    const { edges, cluster } = scenario({
+      extra: [
+        {
+          client: node,
+          server: workload('cartservice'),
+          port: 7070,
+          firstSeen: NOW - 9 * DAY,
+          lastSeen: NOW - 60_000,
+          clientIp: '192.168.1.10',
+        },
+      ],
+    });
+    const r = buildReport({
+      now: NOW,
+      edges,
+      cluster,
+      candidate: candidateFromSuggested(
+        edges.map((e) => e.edge),
+        cluster,
+      ),
+      current: [],
+    });
+    const probe = r.flows.find((f) => f.client === 'node/node-1');
+    expect(probe?.verdict).toBe('implicitly-allowed');
+    expect(probe?.why).toMatch(/^allowed from the pod's own node only/);
+    expect(verdicts(r)['boutique/cartservice']).toBe('safe-to-enforce');
+    expect(r.caveats.join('\n')).toContain('1 flow(s) come from host-network sources');
+  });
+});
+
 describe('reportForGraph (the web UI entry point)', () => {
   it('builds the suggested-intents report from store identities alone', () => {
     const { db } = scenario({});

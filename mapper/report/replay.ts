@@ -43,6 +43,8 @@ export interface EdgeOutcome {
   readonly deniedEndpoints: readonly ReplayEndpoint[];
   /** The source is a node or a host-network pod: from the pod's own node, Kubernetes always allows it. */
   readonly hostSource: boolean;
+  /** Denied by policy but reported allowed because the source is host traffic (see replayEdge). */
+  readonly hostException: boolean;
 }
 
 /** A display name for an identity: `ns/name`, `node/NAME`, an IP (with `unresolved ` in front when unresolved). */
@@ -93,14 +95,22 @@ export function replayEdge(e: ReplayEdge, evaluator: PolicyEvaluator, cluster: C
   }
   const verdict = firstDenied ?? first;
   const hostSource = e.edge.client.kind === 'node' || e.edge.client.attrs['hostNetwork'] === true;
+  // "Pods cannot ... block access from their resident node" (Kubernetes NetworkPolicy docs, "What
+  // you can't do with network policies"): kubelet probes and other host traffic from the pod's
+  // own node pass whatever the policies say. A denied ingress from a host source is therefore
+  // reported as allowed, flagged, with the caveat that other nodes depend on the CNI.
+  const hostException = hostSource && firstDenied !== undefined && verdict.egress.allowed;
   return {
     edge: e.edge,
-    allowed: firstDenied === undefined,
+    allowed: firstDenied === undefined || hostException,
     verdict,
-    why: explain(verdict),
+    why: hostException
+      ? `allowed from the pod's own node only (host-network source; a pod cannot block its resident node); from other nodes ${explain(verdict)}`
+      : explain(verdict),
     allowedBy: allowingRules(verdict),
-    deniedEndpoints: e.endpoints.length > 0 ? denied : [],
+    deniedEndpoints: e.endpoints.length > 0 && !hostException ? denied : [],
     hostSource,
+    hostException,
   };
 }
 

@@ -259,7 +259,7 @@ export function buildReport(input: ReportInput): ReportJson {
       const governed =
         (o.verdict.egress.enforced && o.verdict.egress.isolated) ||
         (o.verdict.ingress.enforced && o.verdict.ingress.isolated);
-      verdict = governed ? 'explicitly-allowed' : 'implicitly-allowed';
+      verdict = governed && !o.hostException ? 'explicitly-allowed' : 'implicitly-allowed';
     }
     const hint = verdict === 'would-be-blocked' ? hintFor(candidate, o, cluster) : undefined;
     const row: FlowRow = {
@@ -438,6 +438,14 @@ export function buildReport(input: ReportInput): ReportJson {
   for (const f of flows) edgeCounts[f.verdict]++;
   const serverCounts = emptyCounts(SERVER_VERDICTS);
   for (const s of servers) serverCounts[s.verdict]++;
+  const hostFlows = flows.filter(
+    (f) => f.hostSource === true && f.why.startsWith('allowed from the pod'),
+  ).length;
+  if (hostFlows > 0) {
+    caveats.push(
+      `${hostFlows} flow(s) come from host-network sources (nodes, hostNetwork pods). They are counted as allowed because a pod cannot block its resident node (kubelet probes); from other nodes the policies would deny them, depending on the CNI.`,
+    );
+  }
   if (!sufficient)
     caveats.unshift(
       `The observation window (${formatDuration(durationMs)}) is shorter than the ${formatDuration(opts.minWindowMs)} minimum: no server is called safe yet.`,
