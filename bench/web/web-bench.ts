@@ -8,7 +8,8 @@
 //     namespace per request (cache always missed), and the baseline GraphStore.queryEdges + JSON.
 // Run: npm run build && node dist/bench/web/web-bench.js [--quick]
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -62,6 +63,13 @@ function stop(child: ChildProcess): Promise<void> {
     child.once('exit', () => resolve());
     child.stdin?.end();
   });
+}
+
+/** CPU time (user + system) a process has used, ms, from /proc/PID/stat (clock ticks at 100 Hz). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return (Number(f[11]) + Number(f[12])) * 10;
 }
 
 function stats(xs: number[]): { median: number; max: number; min: number } {
@@ -187,9 +195,11 @@ async function apiBench(assetsDir: string): Promise<string[]> {
   try {
     const run = async (label: string, opts: Record<string, unknown>): Promise<AutocannonResult> => {
       await autocannon({ url: srv.url, connections: 10, duration: 1, headers, ...opts }); // warm-up
+      const cpu0 = cpuMs(srv.child.pid);
       const r = await autocannon({ url: srv.url, connections: 50, duration, headers, ...opts });
+      const cpu = cpuMs(srv.child.pid) - cpu0;
       out.push(
-        `${label}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, ${r.requests.average.toFixed(0)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}`,
+        `${label}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, ${r.requests.average.toFixed(0)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}; server CPU ${(cpu / Math.max(1, r.requests.total)).toFixed(2)} ms/request`,
       );
       return r;
     };
@@ -219,7 +229,11 @@ async function main(): Promise<void> {
     headless: true,
     args: CHROMIUM_ARGS,
   });
-  const lines: string[] = [];
+  const lines: string[] = [
+    `load average at start: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')} on ${cpus().length} cores`,
+  ];
   try {
     lines.push(...(await uiBench(browser, assetsDir)));
   } finally {
@@ -227,6 +241,11 @@ async function main(): Promise<void> {
   }
   lines.push(...(await apiBench(assetsDir)));
   rmSync(assetsDir, { recursive: true, force: true });
+  lines.push(
+    `load average at end: ${loadavg()
+      .map((x) => x.toFixed(1))
+      .join(' ')}`,
+  );
   console.log(lines.join('\n'));
 }
 

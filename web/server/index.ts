@@ -223,7 +223,13 @@ export function createWebRouter(deps: WebDeps): WebRouter {
     const budget = budgetText === '' ? (deps.nodeBudget ?? DEFAULT_NODE_BUDGET) : Number(budgetText);
     if (!Number.isSafeInteger(budget) || budget < 1 || budget > 100_000)
       throw new ApiError('invalid-query', `budget must be 1-100000, got "${budgetText}"`);
-    res.type('application/json').send(service.viewJson(f, budget));
+    const { json, etag } = service.viewJson(f, budget);
+    res.setHeader('ETag', etag);
+    if (req.headers['if-none-match'] === etag) {
+      res.status(304).end();
+      return;
+    }
+    res.type('application/json').send(json);
   });
 
   api.get('/suggest', (req, res) => {

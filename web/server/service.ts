@@ -1,5 +1,6 @@
 // The UI's queries over the store and the providers: views (cached per data version and filter),
 // node and edge details, and exports. Express-free, so tests and benchmarks can call it directly.
+import { createHash } from 'node:crypto';
 import type { GraphEdge, Identity } from '../../mapper/graph/model.js';
 import { sourceNames } from '../../mapper/graph/model.js';
 import type { GraphStore } from '../../mapper/store/graph-store.js';
@@ -133,7 +134,7 @@ function partyRef(e: IdentityEntry): PartyRef {
 /** The UI's read model: views, details and exports. */
 export class WebGraphService {
   readonly reader: WebGraphReader;
-  private readonly viewCache = new Map<string, { view: ViewGraph; json: string | null }>();
+  private readonly viewCache = new Map<string, { view: ViewGraph; json: string | null; etag: string }>();
   private verdictCache: { version: string; value: ReportVerdicts } | null = null;
   private readonly budget: number;
 
@@ -169,7 +170,7 @@ export class WebGraphService {
     };
   }
 
-  private cachedView(f: ViewFilter, budget: number): { view: ViewGraph; json: string | null } {
+  private cachedView(f: ViewFilter, budget: number): { view: ViewGraph; json: string | null; etag: string } {
     const version = this.version();
     const now = this.o.now();
     const bucket = f.window === '' ? '' : String(Math.floor(now / WINDOW_CACHE_MS));
@@ -192,7 +193,8 @@ export class WebGraphService {
       const oldest = this.viewCache.keys().next().value;
       if (oldest !== undefined) this.viewCache.delete(oldest);
     }
-    const entry = { view, json: null };
+    // The key names the data version and the filter, so it identifies the body: no need to hash it.
+    const entry = { view, json: null, etag: `W/"${createHash('sha1').update(key).digest('base64url')}"` };
     this.viewCache.set(key, entry);
     return entry;
   }
@@ -202,11 +204,11 @@ export class WebGraphService {
     return this.cachedView(f, budget).view;
   }
 
-  /** The view serialised as JSON, cached with it (most requests repeat the same view of unchanged data). */
-  viewJson(f: ViewFilter, budget = this.budget): string {
+  /** The view serialised as JSON with its ETag, cached with it (most requests repeat the same view of unchanged data). */
+  viewJson(f: ViewFilter, budget = this.budget): { json: string; etag: string } {
     const entry = this.cachedView(f, budget);
     entry.json ??= JSON.stringify(entry.view);
-    return entry.json;
+    return { json: entry.json, etag: entry.etag };
   }
 
   /** Type-ahead: namespaces, and workloads whose `namespace/name` contains `q`, best matches first. */
