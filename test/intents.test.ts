@@ -353,6 +353,23 @@ describe('intentmap export (real CLI)', () => {
       'bogus',
     ]).catch((e: { code: number; stderr: string }) => e);
     expect('code' in bad ? bad.code : 0).toBe(2); // a usage error: --infra takes annotate, exclude or include
+    // Bad intents (written by the test above): errors on stderr, exit 1, the good policies still printed.
+    const partial = await run('node', [
+      CLI,
+      'export',
+      '--db',
+      db,
+      '--format',
+      'networkpolicy',
+      '--intents',
+      join(dir, 'bad-intents'),
+      '--snapshot',
+      BOUTIQUE_MANIFESTS,
+    ]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    expect('code' in partial ? partial.code : 0).toBe(1);
+    expect(partial.stdout).toContain('name: intentmap-ingress-redis-cart');
+    expect(partial.stderr).toMatch(/error: .*a-broken\.yaml/);
+    expect(partial.stderr).toMatch(/error: ClientIntents boutique\/ghost .*does not exist/);
   });
 });
 
