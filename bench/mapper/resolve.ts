@@ -19,7 +19,7 @@ const REUSE_FRACTION = 0.2;
 const T0 = Date.parse('2026-11-20T00:00:00Z');
 const WINDOW_MS = 3_600_000;
 const BATCH = 5_000;
-const OBSERVATIONS = Number(process.argv[2] ?? 1_000_000);
+const OBSERVATIONS = Number(process.argv[2] ?? 500_000);
 
 // Deterministic PRNG (mulberry32) so runs are comparable.
 let seed = 42;

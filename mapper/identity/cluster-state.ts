@@ -43,6 +43,9 @@ export type IpOwner =
   | { readonly kind: 'external'; readonly identity: Identity }
   | { readonly kind: 'unresolved'; readonly identity: Identity };
 
+/** The owner resolveIp returns for a Service ClusterIP. */
+export type ServiceIpOwner = Extract<IpOwner, { kind: 'service' }>;
+
 /** A Service found from a cluster DNS name. */
 export interface ServiceByName {
   readonly identity: Identity;
@@ -56,8 +59,11 @@ export interface ClusterView {
   readonly cluster: string;
   /** The owner of `ip` at `atMs`; an unknown address is 'external' or 'unresolved' (by CIDR), never missing. */
   resolveIp(ip: string, atMs: number): IpOwner;
-  /** The workloads behind a Service at `atMs` (EndpointSlices at that time, else its selector over pods alive then). */
-  serviceBackends(serviceKey: string, atMs: number): readonly Identity[];
+  /**
+   * The workloads behind a Service (its `namespace/name` key, or the owner resolveIp returned) at
+   * `atMs`: EndpointSlices at that time, else its selector over pods alive then.
+   */
+  serviceBackends(service: string | ServiceIpOwner, atMs: number): readonly Identity[];
   /** The hostNetwork workload on `nodeName` that declares `port`, at `atMs`. */
   hostNetworkServer(nodeName: string, port: number, atMs: number): Identity | undefined;
   /** The Service named by a cluster DNS name (`svc.ns.svc.<domain>`, or `host.svc.ns.svc.<domain>` for headless). */
@@ -108,7 +114,11 @@ export interface ClusterStateStats {
 }
 
 type PodOwner = Extract<IpOwner, { kind: 'pod' }>;
-type ServiceOwner = Extract<IpOwner, { kind: 'service' }>;
+type ServiceOwner = ServiceIpOwner;
+// Owners built here carry their record, so the hot path skips a map lookup by key.
+interface ServiceOwnerWithRecord extends ServiceIpOwner {
+  readonly record: ServiceRecord;
+}
 type NodeOwner = Extract<IpOwner, { kind: 'node' }>;
 
 interface PodRecord {
@@ -363,8 +373,11 @@ export class ClusterState implements ClusterView {
   }
 
   /** @inheritdoc */
-  serviceBackends(serviceKey: string, atMs: number): readonly Identity[] {
-    const rec = this.services.get(serviceKey);
+  serviceBackends(service: string | ServiceIpOwner, atMs: number): readonly Identity[] {
+    const rec =
+      typeof service === 'string'
+        ? this.services.get(service)
+        : ((service as Partial<ServiceOwnerWithRecord>).record ?? this.services.get(service.serviceKey));
     if (rec === undefined) return [];
     const fromSlices = this.endpointBackends(rec, atMs);
     if (fromSlices.length > 0 || rec.info.selector === null) return fromSlices;
@@ -643,9 +656,10 @@ export class ClusterState implements ClusterView {
     }
     const identity = this.intern(serviceIdentity(info, this.cluster));
     if (rec === undefined || rec.info.uid !== info.uid) {
-      // A new Service, or a same-named successor: its endpoint history starts afresh.
+      // A new Service, or a same-named successor (or the real Service after a placeholder made
+      // for an early EndpointSlice): the endpoint history, which is per time, carries over.
       if (rec !== undefined) this.ips.closeAll(`svc:${rec.info.uid}`, atMs);
-      rec = {
+      const fresh: ServiceRecord = {
         info,
         owner: { kind: 'service', identity, serviceKey: key, uid: info.uid },
         deleted: false,
@@ -654,9 +668,11 @@ export class ClusterState implements ClusterView {
         cache: null,
         selectorCache: null,
       };
+      fresh.owner = this.serviceOwner(identity, key, info.uid, fresh);
+      rec = fresh;
       this.services.set(key, rec);
     } else if (rec.owner.identity !== identity) {
-      rec.owner = { kind: 'service', identity, serviceKey: key, uid: info.uid };
+      rec.owner = this.serviceOwner(identity, key, info.uid, rec);
       this.ips.updateOwner(ipKey, info.clusterIPs, rec.owner);
     }
     rec.info = info;
@@ -667,6 +683,16 @@ export class ClusterState implements ClusterView {
     for (const ip of this.ips.openIps(ipKey)) if (!current.has(ip)) this.ips.close(ip, ipKey, atMs);
     const from = Math.min(atMs, info.createdMs ?? atMs);
     for (const ip of info.clusterIPs) this.ips.open(ip, ipKey, from, rec.owner);
+  }
+
+  private serviceOwner(
+    identity: Identity,
+    serviceKey: string,
+    uid: string,
+    record: ServiceRecord,
+  ): ServiceOwner {
+    const owner: ServiceOwnerWithRecord = { kind: 'service', identity, serviceKey, uid, record };
+    return owner;
   }
 
   private applySlice(info: EndpointSliceInfo, deleted: boolean, atMs: number): void {

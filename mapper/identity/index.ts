@@ -9,6 +9,7 @@ export {
   type IpOwner,
   type OwnershipChange,
   type ServiceByName,
+  type ServiceIpOwner,
 } from './cluster-state.js';
 export {
   DnsHistory,

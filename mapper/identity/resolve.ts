@@ -148,7 +148,7 @@ export function resolveReport(
       continue;
     }
     if (serverOwner.kind === 'service') {
-      const backends = view.serviceBackends(serverOwner.serviceKey, at);
+      const backends = view.serviceBackends(serverOwner, at);
       if (backends.length === 1) {
         edges.push(
           edgeOf(c, client, backends[0] as Identity, serverOwner.identity, clientIp, serverIp, dnsNames),
@@ -208,7 +208,7 @@ function targetsFor(
 ): readonly Target[] {
   switch (owner.kind) {
     case 'service': {
-      const backends = view.serviceBackends(owner.serviceKey, atMs);
+      const backends = view.serviceBackends(owner, atMs);
       // No backend known at that time: the edge goes to the Service itself, never dropped.
       if (backends.length === 0) return [{ server: owner.identity, via: null }];
       if (backends.length === 1) return [{ server: backends[0] as Identity, via: owner.identity }];
