@@ -13,7 +13,7 @@ import type { MapperConfig } from './config.js';
 import { DEFAULT_CLOCK_GUARD } from './ingest/clock-guard.js';
 import { createIngestService, type ReportResolver } from './ingest/ingest-service.js';
 import { createMetrics, type MapperMetrics } from './metrics.js';
-import { pruneOldRows, vacuum } from './retention.js';
+import { BATCH_DEDUPE_WINDOW_MS, pruneOldRows, vacuum } from './retention.js';
 import { GraphStore, openDatabase, StoreError } from './store/index.js';
 
 /** Cluster state as the mapper uses it: a resolver over the current (and past) cluster view. */
@@ -149,6 +149,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
   const runRetention = async (): Promise<void> => {
     const totals = await pruneOldRows(store.db, {
       cutoffMs: now() - config.retentionMs,
+      batchCutoffMs: now() - Math.min(config.retentionMs, BATCH_DEDUPE_WINDOW_MS),
       yieldBetween,
       signal: retentionAbort.signal,
       onDeleted: (table, rows) => metrics.retentionDeleted.inc({ table }, rows),
@@ -169,7 +170,8 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     clockGuard: {
       ...DEFAULT_CLOCK_GUARD,
       maxFutureSkewMs: config.maxClockSkewMs,
-      maxBatchAgeMs: config.retentionMs,
+      // Older batches are refused: their (reporter, sequence) record may already be pruned.
+      maxBatchAgeMs: Math.min(config.retentionMs, BATCH_DEDUPE_WINDOW_MS),
     },
   });
   const extraRouters = deps.extraRouters?.(ctx) ?? [];

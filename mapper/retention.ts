@@ -3,6 +3,14 @@
 // DELETE would stall every request behind it). VACUUM runs only on request (`--vacuum`).
 import type { Database as Db } from 'better-sqlite3';
 
+/**
+ * How long applied (reporter, sequence) records are kept for de-duplication: a sniffer re-sends a
+ * batch only until it is acknowledged (minutes of backoff), so 7 days is ample; the clock guard
+ * refuses batches older than this, so a batch can never be applied twice. Measured: 46 B per
+ * record, 864,000 records (≈ 38 MiB) per day for 50 nodes at a 5 s report interval.
+ */
+export const BATCH_DEDUPE_WINDOW_MS = 7 * 86_400_000;
+
 /** Rows deleted per transaction by default: a few milliseconds of work each. */
 export const RETENTION_BATCH_ROWS = 5000;
 
@@ -36,6 +44,12 @@ export type RetentionTable = (typeof TARGETS)[number]['table'];
 export interface RetentionOptions {
   /** Rows last seen before this time (epoch ms) are deleted. */
   readonly cutoffMs: number;
+  /**
+   * Applied-batch records received before this time are deleted (default cutoffMs). The mapper
+   * passes now - BATCH_DEDUPE_WINDOW_MS when that is later: batch records are the largest table
+   * (one row per node per report interval) and only need to outlive a sniffer's retries.
+   */
+  readonly batchCutoffMs?: number;
   /** Most rows per transaction. */
   readonly batchRows?: number;
   /** Called between transactions; resolve to continue (e.g. a setImmediate promise). */
@@ -59,7 +73,9 @@ export async function pruneOldRows(
     const stmt = db.prepare(t.sql);
     for (;;) {
       if (options.signal?.aborted === true) return totals;
-      const n = db.transaction(() => stmt.run(options.cutoffMs, limit).changes)();
+      const cutoff =
+        t.table === 'ingest_batches' ? (options.batchCutoffMs ?? options.cutoffMs) : options.cutoffMs;
+      const n = db.transaction(() => stmt.run(cutoff, limit).changes)();
       totals[t.table] += n;
       if (n > 0) options.onDeleted?.(t.table, n);
       if (n < limit) break;

@@ -353,6 +353,19 @@ describe('retention', () => {
     expect(store.db.prepare('PRAGMA foreign_key_check').all().length).toBe(0);
   });
 
+  it('keeps applied-batch records for their own (shorter) de-duplication window', async () => {
+    for (let i = 0; i < 10; i++)
+      store.applyBatch({ reporter: 'n', sequence: i, receivedAt: i * 100, observations: 0 }, () => undefined);
+    const totals = await pruneOldRows(store.db, {
+      cutoffMs: 0,
+      batchCutoffMs: 450,
+      yieldBetween: () => Promise.resolve(),
+    });
+    expect(totals.ingest_batches).toBe(5);
+    expect(store.hasBatch('n', 4)).toBe(false);
+    expect(store.hasBatch('n', 5)).toBe(true);
+  });
+
   it('stops between transactions when aborted', async () => {
     const a = store.ensureIdentity(workload('shop', 'checkout'));
     const w = store.createWriter();

@@ -47,7 +47,7 @@ export function guardBatchClock(
     return {
       ok: false,
       reason: 'too-old',
-      message: `sentAt ${new Date(batch.sentAt).toISOString()} is older than ${Math.round(options.maxBatchAgeMs / 86_400_000)} days; the batch would be deleted by retention at once`,
+      message: `sentAt ${new Date(batch.sentAt).toISOString()} is older than ${Math.round(options.maxBatchAgeMs / 86_400_000)} days, beyond the mapper's de-duplication window; drop it from the spool`,
     };
   }
   const high = Math.min(batch.sentAt, nowMs) + options.maxFutureSkewMs;
