@@ -213,6 +213,7 @@ describe('createAggregator: DNS', () => {
     a.addObservation(dnsObs(1000), 0);
     a.addObservation(
       dnsObs(2000, {
+        id: 2,
         answers: [
           { type: 'CNAME', name: 'www.shop.example', data: 'front.shop.svc.cluster.local', ttl: 300 },
           { type: 'CNAME', name: 'front.shop.svc.cluster.local', data: 'lb.shop.svc.cluster.local', ttl: 5 },
@@ -235,6 +236,16 @@ describe('createAggregator: DNS', () => {
         lastSeen: 2000,
       },
     ]);
+  });
+
+  it('counts a response captured twice (leaving one veth, entering another) once', () => {
+    const a = createAggregator();
+    a.addObservation(dnsObs(1000), 0);
+    a.addObservation(dnsObs(1001), 0);
+    a.addObservation(dnsObs(5000), 0);
+    const out = a.drain();
+    expect(out.dns[0]?.count).toBe(2);
+    expect(out.skipped).toEqual({ 'dns-duplicate': 1 });
   });
 
   it('stops at CNAME loops', () => {

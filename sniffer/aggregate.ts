@@ -26,6 +26,12 @@ export interface AggregatorOptions {
    * counts once until it has been idle this long.
    */
   readonly udpFlowIdleMs?: number;
+  /**
+   * The same DNS response (client, server, id, question) seen again within this window is one
+   * response captured twice: on `any`, a pod-to-pod packet is seen leaving one veth and entering
+   * another.
+   */
+  readonly dnsDedupWindowMs?: number;
 }
 
 /** A connection the socket scan found (see sniffer/sockets). */
@@ -47,6 +53,7 @@ export const AGGREGATE_SKIP_REASONS = [
   'dns-bad-name',
   'bad-port',
   'udp-flow-repeat',
+  'dns-duplicate',
   'socket-tuples-full',
 ] as const;
 /** Why an observation did not become (part of) a record. */
@@ -161,6 +168,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   const synWindowMs = options.synDedupWindowMs ?? 5_000;
   const maxSynTuples = options.maxSynTuples ?? 150_000;
   const udpIdleMs = options.udpFlowIdleMs ?? 30_000;
+  const dnsWindowMs = options.dnsDedupWindowMs ?? 2_000;
 
   let connections = new Map<string, ConnEntry>();
   let dns = new Map<string, DnsEntry>();
@@ -170,6 +178,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   // refreshed tuple is re-inserted, so the oldest entries are always first: pruning is O(1) amortized.
   const synSeen = new Map<string, number>();
   const udpSeen = new Map<string, number>();
+  const dnsSeen = new Map<string, number>();
 
   const skip = (reason: AggregateSkipReason): void => {
     skipped[reason] = (skipped[reason] ?? 0) + 1;
@@ -251,6 +260,11 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       const tsMs = timestampMs(obs.ts, nowMs);
       switch (obs.type) {
         case 'dns':
+          if (
+            isRepeat(dnsSeen, dnsWindowMs, `${obs.client} ${obs.server} ${obs.id} ${obs.qname ?? ''}`, tsMs)
+          ) {
+            return skip('dns-duplicate');
+          }
           return addDns(obs, tsMs);
         case 'tcp-syn':
           if (isRepeatSyn(tupleKey(obs.src, obs.sport, obs.dst, obs.dport), tsMs))

@@ -4,7 +4,12 @@
 // the current batch, spools it, and makes one final delivery attempt with a short deadline.
 import { pino, type Logger } from 'pino';
 import { createAggregator, type AggregateInterval, type Aggregator } from './aggregate.js';
-import { buildCaptureFilter, openLiveCapture, type LiveCapture } from './capture/live.js';
+import {
+  buildCaptureFilter,
+  isEthernetInterface,
+  openLiveCapture,
+  type LiveCapture,
+} from './capture/live.js';
 import { UserError } from '../mapper/cli/errors.js';
 import { readCaptureFile } from './capture/file-source.js';
 import {
@@ -228,7 +233,7 @@ async function runLive(
   const loops = new AbortController();
   const delivery = new AbortController();
   try {
-    const filter = buildCaptureFilter({ udpFlows: config.udpFlows });
+    const filter = buildCaptureFilter({ udpFlows: config.udpFlows, vlan: isEthernetInterface(config.iface) });
     const counts = sync.observationsByType;
     try {
       capture = openLiveCapture(

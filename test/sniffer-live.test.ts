@@ -455,4 +455,30 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     expect(counts.reduce((a, b) => a + b, 0)).toBe(5);
     expect(counts.slice(0, Number(downSummary['pendingBatches'])).reduce((a, b) => a + b, 0)).toBe(3);
   });
+  it('captures on `any` (Linux cooked capture), counting a packet seen on two veths once', async () => {
+    const before = sinkBatches.length;
+    const sniffer = await startSniffer({ iface: 'any', socketScan: false, reportInterval: '300ms' });
+    const peer = repoPath('test/lab/tcp-peer.mjs');
+    const r = await lab.run(client.ns, process.execPath, [peer, 'connect', server.ipv4, '8080', '4']);
+    expect(r.code, r.stderr).toBe(0);
+    const q = await lab.run(client.ns, process.execPath, [
+      repoPath('test/lab/dns-client.mjs'),
+      dns.ipv4,
+      ALIAS,
+      'A',
+      'udp',
+    ]);
+    expect(q.code, q.stderr).toBe(0);
+    const summary = await stopSniffer(sniffer);
+    const batches = sinkBatches.slice(before);
+    const conns = [...sumConnections(batches).values()].filter((c) => c.dst === server.ipv4);
+    expect(conns.map((c) => [c.src, c.dport, c.source, c.count])).toEqual([
+      [client.ipv4, 8080, 'tcp-syn', 4],
+    ]);
+    const resolutions = sumDns(batches).filter((d) => d.client === client.ipv4);
+    expect(resolutions.map((d) => [d.name, d.ips, d.count])).toEqual([[ALIAS, [server.ipv4], 1]]);
+    // Each packet crossed two veths of the node namespace: the decoder saw it twice.
+    expect(summary['packets']).toBeGreaterThanOrEqual(2 * (4 * 2 + 1));
+    expect(summary['malformed']).toBe(0);
+  });
 });

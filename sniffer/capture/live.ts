@@ -42,30 +42,66 @@ export const LINKTYPE = {
 export interface CaptureFilterOptions {
   /** Also pass UDP packets so the decoder can report the first packet of each UDP flow. */
   readonly udpFlows?: boolean;
+  /**
+   * Add the 802.1Q/QinQ alternatives. Only for link types with an Ethernet header: libpcap refuses
+   * `vlan` on Linux cooked captures ("no VLAN support for Linux cooked v1"), which is what `any`
+   * gives, and there the kernel has already moved the tag out of the packet. Default true.
+   */
+  readonly vlan?: boolean;
+}
+
+/**
+ * Whether `iface` has an Ethernet link-layer header (ARPHRD_ETHER 1, or loopback 772, which libpcap
+ * also presents as Ethernet), from /sys/class/net/<iface>/type. `any` and unknown names: false.
+ */
+export function isEthernetInterface(iface: string): boolean {
+  if (iface === 'any' || !/^[\w.@:-]{1,15}$/.test(iface)) return false;
+  try {
+    const type = readFileSync(`/sys/class/net/${iface}/type`, 'utf8').trim();
+    return type === '1' || type === '772';
+  } catch {
+    return false;
+  }
 }
 
 /**
  * The kernel filter (pcap-filter(7) syntax). It passes:
- * - DNS responses over UDP (source port 53), and TCP port 53 in both directions, because
- *   reassembling a response over TCP needs the whole server stream;
+ * - DNS responses over UDP: from port 53, or to port 53 with the QR bit set (not the queries);
+ *   and TCP port 53 in both directions, because reassembling a response over TCP needs the whole
+ *   server stream;
  * - TCP segments with SYN set (SYN and SYN-ACK). IPv4 uses `tcp[tcpflags]`, which libpcap compiles
  *   with the IP header length and a fragment-offset check. libpcap refuses `tcp[...]` over IPv6
  *   ("expression rejects all packets"), so IPv6 reads the flags byte directly: next header 6 (TCP)
- *   right after the fixed 40-byte header, flags at TCP offset 13 → `ip6[40+13]`. A SYN behind IPv6
- *   extension headers is therefore not matched (rare: SYNs carry none in practice);
+ *   right after the fixed 40-byte header, flags at TCP offset 13 → `ip6[40+13]`. A SYN behind one
+ *   Fragment, Hop-by-Hop, Routing or Destination Options header is matched too; behind a chain of
+ *   several it is not (classic BPF has no loops to walk the chain; SYNs carry none in practice);
  * - optionally every UDP packet (the decoder keeps only the first of each flow);
- * - the same behind one 802.1Q tag: `vlan` shifts the offsets of what follows it, so it comes last.
+ * - the same behind one 802.1Q tag or two (QinQ): `vlan` shifts the offsets of what follows it,
+ *   so the tagged alternatives come last.
  */
 export function buildCaptureFilter(options: CaptureFilterOptions = {}): string {
   const parts = [
     'tcp[tcpflags] & tcp-syn != 0',
     '(ip6[6] = 6 and ip6[53] & 0x02 != 0)',
+    // Behind a Fragment header (RFC 8200 §4.5, 8 bytes) that starts at offset 0: an atomic or first
+    // fragment, TCP flags at 40 + 8 + 13.
+    '(ip6[6] = 44 and ip6[40] = 6 and ip6[42:2] & 0xfff8 = 0 and ip6[61] & 0x02 != 0)',
+    // Behind one Hop-by-Hop (0), Routing (43) or Destination Options (60) header, whose length is
+    // (ip6[41] + 1) * 8 bytes (RFC 8200 §4.3-4.6): TCP flags at 40 + that + 13.
+    '((ip6[6] = 0 or ip6[6] = 43 or ip6[6] = 60) and ip6[40] = 6 and ip6[(ip6[41] + 1) * 8 + 53] & 0x02 != 0)',
     'udp src port 53',
+    // A response sent TO port 53 (QR bit set, RFC 1035 §4.1.1: byte 2 of the DNS header, after
+    // the 8-byte UDP header); queries to port 53 stay in the kernel. IPv6 again by fixed offsets.
+    '(udp dst port 53 and udp[10] & 0x80 != 0)',
+    '(ip6[6] = 17 and ip6[42:2] = 53 and ip6[50] & 0x80 != 0)',
     'tcp port 53',
   ];
   if (options.udpFlows) parts.push('udp');
   const base = parts.join(' or ');
-  return `(${base}) or (vlan and (${base}))`;
+  if (options.vlan === false) return base;
+  // Each `vlan` keyword moves the offsets of everything after it by 4 bytes (pcap-filter(7)), so
+  // the third alternative, after two `vlan`s, reads behind a QinQ (802.1ad) double tag.
+  return `(${base}) or (vlan and (${base})) or (vlan and (${base}))`;
 }
 
 /** Kernel counters of the capture socket, when they can be read. */
