@@ -31,7 +31,7 @@ import {
   startSniffProcess,
   stopProcess,
   type MapperProcess,
-} from './harness.js';
+} from '../../bench/load/harness.js';
 
 const TOKEN = 'disk-full-token-0123456789abcdef';
 let dir: string;

@@ -24,7 +24,7 @@ import {
   startSniffProcess,
   stopProcess,
   type MapperProcess,
-} from './harness.js';
+} from '../../bench/load/harness.js';
 
 const TOKEN = 'reliability-token-0123456789abcdef';
 let dir: string;

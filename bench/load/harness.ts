@@ -1,4 +1,4 @@
-// Shared pieces of the reliability tests and benchmarks: the real `intentmap mapper` and
+// Shared pieces of the reliability tests (test/reliability) and benchmarks (bench/load, bench/soak): the real `intentmap mapper` and
 // `intentmap sniff` processes (dist/, built by the global setup), report batches with known
 // counts, and readers for what the store holds and what a process costs (/proc/<pid>/stat).
 import { spawn, type ChildProcess } from 'node:child_process';
