@@ -539,3 +539,15 @@ describe('resolveReport', () => {
     );
   });
 });
+
+describe('ClusterState: IP assignment time', () => {
+  it('an IP that appears on a pending pod opens at the event, not at the pod start', () => {
+    const s = newState();
+    apply(s, 'ADDED', pod('old', { uid: 'o', ip: '10.244.2.2', startMs: T0 }), T0);
+    apply(s, 'ADDED', pod('new', { uid: 'n', startMs: T0 + 10_000, phase: 'Pending' }), T0 + 10_000);
+    apply(s, 'DELETED', pod('old', { uid: 'o', ip: '10.244.2.2', startMs: T0 }), T0 + 30_000);
+    apply(s, 'MODIFIED', pod('new', { uid: 'n', ip: '10.244.2.2', startMs: T0 + 10_000 }), T0 + 31_000);
+    expect(s.resolveIp('10.244.2.2', T0 + 20_000).identity.name).toBe('old');
+    expect(s.resolveIp('10.244.2.2', T0 + 35_000).identity.name).toBe('new');
+  });
+});

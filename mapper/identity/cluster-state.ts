@@ -515,8 +515,11 @@ export class ClusterState implements ClusterView {
     }
     const current = new Set(pod.podIPs);
     for (const ip of this.ips.openIps(pod.uid)) if (!current.has(ip)) this.ips.close(ip, pod.uid, atMs);
-    // An IP first seen on an already-known pod was assigned now; on a newly seen pod, at its start.
-    const from = prev === undefined || prev.info.podIPs.length === 0 ? start : atMs;
+    // An IP that appears on an already-known pod (Pending → Running) was assigned now: its start
+    // time is earlier than the sandbox's address, and using it would cut short the interval of a
+    // terminating pod that still held the IP. A pod first seen with its IP (a listing, a snapshot)
+    // has held it since its start, as far as anyone can tell.
+    const from = prev === undefined ? start : atMs;
     for (const ip of pod.podIPs) this.ips.open(ip, pod.uid, from, rec.owner);
   }
 
