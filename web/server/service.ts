@@ -123,6 +123,8 @@ export const NO_INTENTS =
   'Suggested intents are not available in this mapper (no intents provider is configured).';
 
 const VIEW_CACHE_SIZE = 64;
+/** Edge selections kept per data version (each may hold every stored edge). */
+const ROW_CACHE_SIZE = 4;
 /** Relative windows are re-evaluated at most this often when the data does not change. */
 export const WINDOW_CACHE_MS = 5_000;
 
@@ -135,6 +137,7 @@ function partyRef(e: IdentityEntry): PartyRef {
 export class WebGraphService {
   readonly reader: WebGraphReader;
   private readonly viewCache = new Map<string, { view: ViewGraph; json: string | null; etag: string }>();
+  private readonly rowCache = new Map<string, readonly StoredEdge[]>();
   private verdictCache: { version: string; value: ReportVerdicts } | null = null;
   private readonly budget: number;
 
@@ -183,7 +186,7 @@ export class WebGraphService {
       return hit;
     }
     const ctx = this.context(version, f.overlay || f.verdict !== '');
-    const rows = this.reader.selectEdges(selectionFor(f, ctx.identities));
+    const rows = this.selectedRows(version, f, ctx);
     const view = buildView(rows, f, ctx, {
       storedEdges: this.reader.storedEdgeCount(version),
       version,
@@ -197,6 +200,23 @@ export class WebGraphService {
     const entry = { view, json: null, etag: `W/"${createHash('sha1').update(key).digest('base64url')}"` };
     this.viewCache.set(key, entry);
     return entry;
+  }
+
+  /**
+   * The stored edges a filter's party selection reads, cached per data version: expanding or
+   * collapsing a namespace, or changing the time window, re-aggregates them without re-reading.
+   */
+  private selectedRows(version: string, f: ViewFilter, ctx: AggregateContext): readonly StoredEdge[] {
+    const key = `${version}|${f.externalOnly ? 'ext' : ''}|${f.namespaces.join(',')}|${f.search}`;
+    const hit = this.rowCache.get(key);
+    if (hit !== undefined) return hit;
+    const rows = this.reader.selectEdges(selectionFor(f, ctx.identities));
+    if (this.rowCache.size >= ROW_CACHE_SIZE) {
+      const oldest = this.rowCache.keys().next().value;
+      if (oldest !== undefined) this.rowCache.delete(oldest);
+    }
+    this.rowCache.set(key, rows);
+    return rows;
   }
 
   /** The aggregated view for a filter (cached per data version, filter, and time bucket for relative windows). */
