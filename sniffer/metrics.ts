@@ -2,7 +2,7 @@
 // small HTTP endpoint that serves them with /healthz and /readyz.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Counter, Gauge, Registry } from 'prom-client';
+import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
 
 /** Every metric the sniffer exports. Names are stable: dashboards and RELIABILITY.md use them. */
 export interface SnifferMetrics {
@@ -31,6 +31,8 @@ export interface SnifferMetrics {
 /** Creates the metrics on a fresh Registry. */
 export function createSnifferMetrics(): SnifferMetrics {
   const registry = new Registry();
+  // Process metrics (RSS, heap, GC, event-loop lag, open fds): what a soak test watches for leaks.
+  collectDefaultMetrics({ register: registry, prefix: 'intentmap_sniffer_' });
   const p = 'intentmap_sniffer_';
   const counter = <L extends string = never>(
     name: string,
