@@ -551,3 +551,41 @@ describe('ClusterState: IP assignment time', () => {
     expect(s.resolveIp('10.244.2.2', T0 + 35_000).identity.name).toBe('new');
   });
 });
+
+describe('DnsHistory', () => {
+  it('is bounded, and prunes expired entries at most once a minute', () => {
+    const client = {
+      kind: 'workload',
+      cluster: '',
+      namespace: 'a',
+      name: 'c',
+      workloadKind: 'Pod',
+      labels: {},
+      attrs: {},
+    } as const;
+    const h = new DnsHistory(3);
+    h.remember(
+      [1, 2, 3, 4].map((n) => ({
+        client,
+        name: `n${n}.example`,
+        ip: `192.0.2.${n}`,
+        ttl: 1,
+        firstSeen: n,
+        lastSeen: n,
+      })),
+    );
+    expect(h.size).toBe(3);
+    const out = new Set<string>();
+    h.collectNames('192.0.2.1', client, 1, 1, 0, out);
+    expect([...out]).toEqual([]); // the oldest IP was forgotten
+    h.prune(100_000, 0);
+    expect(h.size).toBe(0);
+    h.remember([
+      { client, name: 'late.example', ip: '192.0.2.9', ttl: 1, firstSeen: 100_000, lastSeen: 100_000 },
+    ]);
+    h.prune(150_000, 0); // within a minute of the last scan: no scan
+    expect(h.size).toBe(1);
+    h.prune(170_000, 0);
+    expect(h.size).toBe(0);
+  });
+});

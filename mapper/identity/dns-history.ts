@@ -39,6 +39,8 @@ export interface DnsHistoryView {
 
 /** Default cap on remembered (ip, client, name) entries. */
 export const DNS_HISTORY_MAX_ENTRIES = 200_000;
+/** Least time (of the prune argument) between two full prune scans. */
+export const PRUNE_INTERVAL_MS = 60_000;
 /** A DNS answer may be captured slightly after the SYN it led to (separate aggregation), by this much. */
 export const DNS_ORDER_SLACK_MS = 1000;
 
@@ -58,6 +60,7 @@ export function cachedIdentityKey(identity: Identity): string {
 export class DnsHistory implements DnsHistoryView {
   private readonly byIp = new Map<string, Map<string, Entry[]>>();
   private entries = 0;
+  private lastPruneMs = -Infinity;
 
   constructor(private readonly maxEntries = DNS_HISTORY_MAX_ENTRIES) {}
 
@@ -78,8 +81,13 @@ export class DnsHistory implements DnsHistoryView {
     }
   }
 
-  /** Forgets entries whose TTL plus `graceMs` ended before `beforeMs`. */
+  /**
+   * Forgets entries whose TTL plus `graceMs` ended before `beforeMs`. A full scan runs at most once
+   * per PRUNE_INTERVAL_MS of `beforeMs`, so calling this after every batch stays cheap.
+   */
   prune(beforeMs: number, graceMs: number): void {
+    if (beforeMs - this.lastPruneMs < PRUNE_INTERVAL_MS) return;
+    this.lastPruneMs = beforeMs;
     for (const [ip, clients] of this.byIp) {
       for (const [client, list] of clients) {
         const keep = list.filter((e) => e.lastSeen + e.ttl * 1000 + graceMs >= beforeMs);
