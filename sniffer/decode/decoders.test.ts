@@ -350,6 +350,35 @@ describe('DNS', () => {
       { name: '.', type: 'NS' },
     ]);
   });
+  it('reads A / AAAA rdata as 4 / 16 bytes whatever RDLENGTH says, as tshark does', () => {
+    const a2 = rr([0xc0, 12], 1, 30, [5, 6, 7, 8]);
+    const short = bytes(
+      dnsHeader(1, 0x8180, 1, 2),
+      dnsName('x.com'),
+      be16(1),
+      be16(1),
+      rr([0xc0, 12], 1, 30, [1, 2]),
+      a2,
+    );
+    expect(decode(short).answers.map((a) => a.data)).toEqual(['1.2.192.12', '5.6.7.8']);
+    const long = dnsResponse('x.com', 28, [
+      rr(
+        [0xc0, 12],
+        28,
+        30,
+        Array.from({ length: 17 }, (_, i) => i),
+      ),
+    ]);
+    expect(decode(long).answers.map((a) => a.data)).toEqual(['1:203:405:607:809:a0b:c0d:e0f']);
+    const empty = dnsResponse('x.com', 1, [rr([0xc0, 12], 1, 30, []), rr([0xc0, 12], 5, 30, [])]);
+    expect(decode(empty).answers).toEqual([]);
+    // A CNAME target running past RDLENGTH is still read; the next record starts at RDLENGTH.
+    const cname = dnsResponse('x.com', 1, [
+      rr([0xc0, 12], 5, 30, dnsName('tgt.com')).map((b, i) => (i === 11 ? 4 : b)),
+    ]);
+    expect(decode(cname).answers).toEqual([{ type: 'CNAME', name: 'x.com', data: 'tgt.com', ttl: 30 }]);
+  });
+
   it('uses the header RCODE only, and reports QDCOUNT=0 and UPDATE responses', () => {
     const badvers = bytes(dnsHeader(1, 0x8180, 0, 0));
     expect(decode(badvers)).toMatchObject({ rcode: 0, questions: [], answers: [] });

@@ -206,20 +206,26 @@ export function decodeDnsMessage(
     const rdata = afterName + 10;
     const rdataEnd = rdata + rdlength;
     if (rdataEnd > end) return fail('dns-truncated');
-    if (type === TYPE_A && rdlength === 4) {
-      answers.push({
-        type: 'A',
-        name: owner,
-        data: `${msg[rdata]}.${msg[rdata + 1]}.${msg[rdata + 2]}.${msg[rdata + 3]}`,
-        ttl,
-      });
-    } else if (type === TYPE_AAAA && rdlength === 16) {
-      answers.push({ type: 'AAAA', name: owner, data: formatIpv6(msg, rdata), ttl });
-    } else if (type === TYPE_CNAME) {
-      const afterTarget = readName(msg, start, end, rdata);
-      if (afterTarget < 0) return fail(ERROR_REASONS[-afterTarget - 1] ?? 'dns-truncated');
-      if (afterTarget > rdataEnd) return fail('dns-truncated');
-      answers.push({ type: 'CNAME', name: owner, data: nameText, ttl });
+    // As the reference decoder does: a non-empty A / AAAA rdata is read as 4 / 16 bytes from its
+    // start whatever RDLENGTH says (bytes past a short RDLENGTH belong to the next record), and a
+    // CNAME target may run past RDLENGTH; the next record still starts at RDATA + RDLENGTH.
+    if (rdlength > 0) {
+      if (type === TYPE_A) {
+        if (rdata + 4 > end) return fail('dns-truncated');
+        answers.push({
+          type: 'A',
+          name: owner,
+          data: `${msg[rdata]}.${msg[rdata + 1]}.${msg[rdata + 2]}.${msg[rdata + 3]}`,
+          ttl,
+        });
+      } else if (type === TYPE_AAAA) {
+        if (rdata + 16 > end) return fail('dns-truncated');
+        answers.push({ type: 'AAAA', name: owner, data: formatIpv6(msg, rdata), ttl });
+      } else if (type === TYPE_CNAME) {
+        const afterTarget = readName(msg, start, end, rdata);
+        if (afterTarget < 0) return fail(ERROR_REASONS[-afterTarget - 1] ?? 'dns-truncated');
+        answers.push({ type: 'CNAME', name: owner, data: nameText, ttl });
+      }
     }
     p = rdataEnd;
   }
