@@ -326,6 +326,25 @@ describe('intentmap mapper (process)', () => {
     expect(after.total).toBe(10 + 3000 * (acked.size - 1));
   });
 
+  it('--vacuum prunes by retention and VACUUMs at start-up, then serves', async () => {
+    const db = join(dir, 'vacuum.db');
+    const old = Date.now() - 40 * 86_400_000;
+    const d = openDatabase(db);
+    d.exec(`INSERT INTO identities (id, key, kind, name) VALUES (1, 'k', 'external', '1.1.1.1')`);
+    d.prepare(
+      `INSERT INTO edges (client_id, server_id, protocol, port, first_seen, last_seen, count) VALUES (1, 1, 'TCP', 1, ?, ?, 1)`,
+    ).run(old, old);
+    d.close();
+    const m = await startMapper(db, ['--vacuum', '--retention', '30d']);
+    expect(m.logs.map((l) => l['msg'])).toEqual(
+      expect.arrayContaining(['retention pass done', 'VACUUM requested: rebuilding the database file']),
+    );
+    expect(m.logs.find((l) => l['msg'] === 'retention pass done')?.['deleted']).toMatchObject({ edges: 1 });
+    m.child.kill('SIGTERM');
+    expect(await m.exited).toBe(0);
+    expect(inspectDb(db)).toMatchObject({ integrity: 'ok', total: 0 });
+  });
+
   it('survives SIGKILL in the middle of ingest: integrity ok, every 2xx batch present, retries applied once', async () => {
     const db = join(dir, 'kill.db');
     const m = await startMapper(db);

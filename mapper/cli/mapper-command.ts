@@ -87,6 +87,15 @@ export function register(program: Command): void {
         import('../../web/server/index.js'),
       ]);
       const config = loadMapperConfig(opts);
+      // Catch SIGTERM from the start: a signal during start-up stops the mapper as soon as it is up.
+      let signalled: string | null = null;
+      let onSignal: ((signal: string) => void) | null = null;
+      const handle = (signal: string): void => {
+        if (onSignal !== null) onSignal(signal);
+        else signalled = signal;
+      };
+      process.once('SIGTERM', () => handle('SIGTERM'));
+      process.once('SIGINT', () => handle('SIGINT'));
       const running = await startMapper(config, {
         startCluster: startClusterSource,
         // The web UI at / beside the API: same token, anonymous only on loopback without a token.
@@ -114,8 +123,8 @@ export function register(program: Command): void {
           running.logger.info({ signal }, 'signal received');
           running.close().then(resolve, reject);
         };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+        if (signalled !== null) stop(signalled);
+        else onSignal = stop;
       });
     });
 }
