@@ -148,6 +148,12 @@ interface ServiceRecord {
     byEpoch: (readonly Identity[] | undefined)[];
   } | null;
   selectorCache: { podsVersion: number; identityEpoch: number; pods: PodRecord[] } | null;
+  // The backends after the last endpoint change, kept on the record itself: most lookups are for
+  // times after it, and this path reads no other object.
+  fastVersion: number;
+  fastEpoch: number;
+  fastFrom: number;
+  fastBackends: readonly Identity[];
 }
 
 interface HostPod {
@@ -670,6 +676,10 @@ export class ClusterState implements ClusterView {
         version: 0,
         cache: null,
         selectorCache: null,
+        fastVersion: -1,
+        fastEpoch: -1,
+        fastFrom: Infinity,
+        fastBackends: [],
       };
       fresh.owner = this.serviceOwner(identity, key, info.uid, fresh);
       rec = fresh;
@@ -754,6 +764,10 @@ export class ClusterState implements ClusterView {
         version: 0,
         cache: null,
         selectorCache: null,
+        fastVersion: -1,
+        fastEpoch: -1,
+        fastFrom: Infinity,
+        fastBackends: [],
       };
       this.services.set(serviceKey, svc);
     }
@@ -786,6 +800,8 @@ export class ClusterState implements ClusterView {
   }
 
   private endpointBackends(rec: ServiceRecord, atMs: number): readonly Identity[] {
+    if (atMs >= rec.fastFrom && rec.fastVersion === rec.version && rec.fastEpoch === this.identityEpoch)
+      return rec.fastBackends;
     if (rec.endpoints.length === 0) return [];
     let cache = rec.cache;
     if (cache === null || cache.version !== rec.version || cache.identityEpoch !== this.identityEpoch) {
@@ -826,6 +842,12 @@ export class ClusterState implements ClusterView {
     }
     const result = [...seen.values()];
     cache.byEpoch[lo] = result;
+    if (lo === bounds.length) {
+      rec.fastVersion = rec.version;
+      rec.fastEpoch = this.identityEpoch;
+      rec.fastFrom = bounds.length > 0 ? (bounds[bounds.length - 1] as number) : -Infinity;
+      rec.fastBackends = result;
+    }
     return result;
   }
 
