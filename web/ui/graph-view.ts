@@ -28,6 +28,8 @@ export interface GraphViewHandlers {
 export const LABEL_LIMITS = { edgeLabels: 80, edgeTitles: 600 } as const;
 
 const MAX_LABEL = 22;
+/** Above this many edges they are drawn faded. */
+export const DENSE_EDGES = 300;
 
 /** Shortens a label for the picture (the full text stays in the tooltip and the inspector). */
 export function shortLabel(s: string, max = MAX_LABEL): string {
@@ -110,7 +112,7 @@ export class GraphView {
       .scaleExtent([0.03, 4])
       .on('zoom', (e: d3.D3ZoomEvent<SVGSVGElement, unknown>) => {
         this.viewport.attr('transform', e.transform.toString());
-        this.svg.classed('far', e.transform.k < 0.45);
+        this.svg.classed('far', e.transform.k < 0.35);
       });
     this.svg.call(this.zoom).on('dblclick.zoom', null);
     this.svg.on('click', (e: MouseEvent) => {
@@ -138,6 +140,8 @@ export class GraphView {
     this.overlay = options.overlay;
     this.layout = layoutView(view.nodes, view.namespaces);
     this.svg.classed('overlay', options.overlay);
+    // Many edges: fade them so that nodes and labels stay readable (hover or select to see one).
+    this.svg.classed('dense', view.edges.length > DENSE_EDGES);
     this.drawGroups(this.layout.groups);
     this.drawEdges(view.edges, options.fresh === true);
     this.drawNodes(view.nodes, options.fresh === true);
@@ -296,7 +300,7 @@ export class GraphView {
     sel
       .select<SVGTextElement>('text.sub')
       .attr('y', (d) => (this.pos(d.id)?.r ?? LAYOUT.nodeRadius) + 26)
-      .text((d) => (d.id.startsWith('ns:') ? (d.kind === 'namespace' ? 'namespace' : '') : d.workloadKind));
+      .text((d) => (d.id.startsWith('ns:') ? '' : d.workloadKind));
     sel.select<SVGTextElement>('text.count').text((d) => (d.id.startsWith('ns:') ? String(d.members) : ''));
     sel
       .select('title')
