@@ -193,6 +193,10 @@ describe('link layers', () => {
     ['NULL AF_INET6 30 (Darwin)', LINKTYPE.null, '1e000000', 0x86dd],
     ['NULL with an Ethertype in the upper half', LINKTYPE.null, '0f000800', 0x0800],
     ['LOOP is big-endian', LINKTYPE.loop, '0000001e', 0x86dd],
+    ['LOOP little-endian is not decoded (as tshark)', LINKTYPE.loop, '1e000000', 0],
+    ['LOOP has no Ethertype form (as tshark)', LINKTYPE.loop, '000086dd', 0],
+    ['NULL Ethertype in the lower half only via the zero half', LINKTYPE.null, '000086dd', 0x86dd],
+    ['NULL byte-swapped Ethertype is not IP', LINKTYPE.null, '86dd0000', 0xdd86],
     ['NULL unknown family', LINKTYPE.null, '07000000', 0],
   ])('%s', (_name, linkType, header, ethertype) => {
     expect(decodeLink(linkType, bytes(hex(header), ip))).toEqual({ ok: true, value: ethertype, next: 4 });

@@ -97,10 +97,14 @@ function nullHeaderToEthertype(frame: Uint8Array, isLoop: boolean): number {
   const b1 = frame[1] ?? 0;
   const b2 = frame[2] ?? 0;
   const b3 = frame[3] ?? 0;
-  if (isLoop && b0 === 0 && b1 === 0) return familyToEthertype((b2 << 8) | b3);
-  if (!isLoop && b2 === 0 && b3 === 0) return familyToEthertype(b0 | (b1 << 8));
-  if (b0 === 0 && b1 === 0) return familyToEthertype((b2 << 8) | b3);
+  if (isLoop) {
+    // LINKTYPE_LOOP: a big-endian address family and nothing else (tshark decodes no other form).
+    if (b0 !== 0 || b1 !== 0) return 0;
+    const family = (b2 << 8) | b3;
+    return family === BSD_AF_INET ? ETHERTYPE.ipv4 : BSD_AF_INET6.has(family) ? ETHERTYPE.ipv6 : 0;
+  }
   if (b2 === 0 && b3 === 0) return familyToEthertype(b0 | (b1 << 8));
+  if (b0 === 0 && b1 === 0) return familyToEthertype((b2 << 8) | b3);
   const upper = (b2 << 8) | b3;
   if (upper === ETHERTYPE.ipv4 || upper === ETHERTYPE.ipv6) return upper;
   const lower = (b0 << 8) | b1;
