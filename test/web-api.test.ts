@@ -206,6 +206,20 @@ describe('graph view', () => {
     expect(win.meta.matchedEdges).toBe(3); // prometheus ×2 (5 min ago), coredns (1 min ago)
   });
 
+  it('answers gzip-compressed with an ETag, and 304 when the view is unchanged', async () => {
+    const res = await fetch(`${srv.url}/ui/api/graph?ns=shop`, {
+      headers: { ...auth, 'Accept-Encoding': 'gzip' },
+    });
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    const etag = res.headers.get('etag') ?? '';
+    expect(etag).toMatch(/^W\/"[A-Za-z0-9_-]+"$/);
+    expect(((await res.json()) as ViewGraph).meta.matchedEdges).toBeGreaterThan(0);
+    const again = await fetch(`${srv.url}/ui/api/graph?ns=shop`, {
+      headers: { ...auth, 'If-None-Match': etag },
+    });
+    expect(again.status).toBe(304);
+  });
+
   it('collapses namespaces above the node budget and expands on demand', async () => {
     const g = await getJson<ViewGraph>('/ui/api/graph?budget=5');
     expect(g.meta.overBudget).toBe(true);
@@ -359,7 +373,9 @@ describe('default providers (mapper/intents and mapper/report over the store)', 
       const g = (await (await get('/ui/api/graph')).json()) as ViewGraph;
       expect(g.meta.verdicts).toBe(true);
       expect(g.meta.intents).toBe(true);
-      const d = (await (await get(`/ui/api/node?id=${encodeURIComponent('workload:/shop/Deployment/frontend')}`)).json()) as NodeDetail;
+      const d = (await (
+        await get(`/ui/api/node?id=${encodeURIComponent('workload:/shop/Deployment/frontend')}`)
+      ).json()) as NodeDetail;
       if (d.type !== 'identity') throw new Error('expected an identity');
       expect(d.intents.available).toBe(true);
       const yaml = d.intents.available ? d.intents.yaml : '';

@@ -182,7 +182,8 @@ async function apiBench(assetsDir: string): Promise<string[]> {
   );
   out.push(`api: ${srv.info}`);
   const duration = quick ? 4 : 10;
-  const headers = { Authorization: `Bearer ${BENCH_TOKEN}` };
+  // Browsers always send Accept-Encoding: gzip; the UI API answers with a cached gzip body.
+  const headers = { Authorization: `Bearer ${BENCH_TOKEN}`, 'Accept-Encoding': 'gzip' };
   let i = 0;
   const rotating = (prefix: string) => [
     {

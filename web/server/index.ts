@@ -223,6 +223,18 @@ export function createWebRouter(deps: WebDeps): WebRouter {
     const budget = budgetText === '' ? (deps.nodeBudget ?? DEFAULT_NODE_BUDGET) : Number(budgetText);
     if (!Number.isSafeInteger(budget) || budget < 1 || budget > 100_000)
       throw new ApiError('invalid-query', `budget must be 1-100000, got "${budgetText}"`);
+    res.setHeader('Vary', 'Accept-Encoding');
+    if (/\bgzip\b/.test(req.headers['accept-encoding'] ?? '')) {
+      const { gzip, etag } = service.viewGzip(f, budget);
+      res.setHeader('ETag', etag);
+      if (req.headers['if-none-match'] === etag) {
+        res.status(304).end();
+        return;
+      }
+      res.setHeader('Content-Encoding', 'gzip');
+      res.type('application/json').send(gzip);
+      return;
+    }
     const { json, etag } = service.viewJson(f, budget);
     res.setHeader('ETag', etag);
     if (req.headers['if-none-match'] === etag) {
