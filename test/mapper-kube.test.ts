@@ -1,7 +1,7 @@
 // The real @kubernetes/client-node informers against the real list/watch API server in
 // test/k8s, over HTTP on port 0, feeding ClusterState; then resolution of report batches.
 import { EventEmitter, once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, makeInformer, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
@@ -190,6 +190,26 @@ describe('client-node informers against the test API server', () => {
       expect(seen).toEqual(['p1', 'p2']);
       expect(api.requests.some((r) => r.watch && r.path === '/api/v1/namespaces/shop/pods')).toBe(true);
       await informer.stop();
+    } finally {
+      await api.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('loads a plain-http kubeconfig without insecure-skip-tls-verify (as kubectl proxy or a test server writes it)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
+    const api = await KubeApiServer.start();
+    try {
+      api.apply(pod('p1', { ip: '10.244.0.1' }));
+      const file = join(dir, 'kubeconfig');
+      writeFileSync(
+        file,
+        `apiVersion: v1\nkind: Config\nclusters:\n- name: c\n  cluster:\n    server: ${api.url}\nusers:\n- name: u\n  user:\n    token: ${api.token}\ncontexts:\n- name: x\n  context:\n    cluster: c\n    user: u\ncurrent-context: x\n`,
+      );
+      const kc = loadKubeConfig(file);
+      if (!kc.ok) throw new Error(kc.reason);
+      const list = await kc.value.makeApiClient(CoreV1Api).listPodForAllNamespaces();
+      expect(list.items.map((p) => p.metadata?.name)).toEqual(['p1']);
     } finally {
       await api.close();
       rmSync(dir, { recursive: true, force: true });

@@ -13,7 +13,7 @@ export {
   type WatchLogger,
 } from './cluster-watch.js';
 export { toClusterObject, type ConvertFailure, type ConvertResult } from './convert.js';
-export { loadKubeConfig, type KubeConfigResult } from './kubeconfig.js';
+export { allowPlainHttp, loadKubeConfig, type KubeConfigResult } from './kubeconfig.js';
 export {
   applySnapshot,
   loadSnapshot,

@@ -26,5 +26,22 @@ export function loadKubeConfig(file?: string): KubeConfigResult {
       reason: `${file ?? 'the default kubeconfig'} has no current cluster. Set current-context, or pass --kubeconfig FILE.`,
     };
   }
-  return { ok: true, value: kc };
+  return { ok: true, value: allowPlainHttp(kc) };
+}
+
+/**
+ * client-node 1.x refuses an `http://` server unless `insecure-skip-tls-verify` is set (its
+ * createAgent), although there is no TLS to verify. Test clusters and `kubectl proxy` serve plain
+ * http, so such clusters are marked skip-verify here; https clusters are untouched.
+ */
+export function allowPlainHttp(kc: KubeConfig): KubeConfig {
+  if (!kc.clusters.some((c) => c.server.startsWith('http://') && !c.skipTLSVerify)) return kc;
+  const fixed = new KubeConfig();
+  fixed.loadFromOptions({
+    clusters: kc.clusters.map((c) => (c.server.startsWith('http://') ? { ...c, skipTLSVerify: true } : c)),
+    users: kc.users,
+    contexts: kc.contexts,
+    currentContext: kc.currentContext,
+  });
+  return fixed;
 }
