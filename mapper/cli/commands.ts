@@ -9,6 +9,7 @@ import { register as registerExport } from './export-command.js';
 import { register as registerSimulate } from './simulate-command.js';
 import { register as registerDiff } from './diff-command.js';
 import { register as registerReport } from './report-command.js';
+import { register as registerDemo } from './demo-command.js';
 
 /** A module that adds one subcommand to the program. */
 export type CommandRegistrar = (program: Command) => void;
@@ -22,6 +23,7 @@ const registrars: readonly CommandRegistrar[] = [
   registerSimulate,
   registerDiff,
   registerReport,
+  registerDemo,
 ];
 
 /** Adds every working subcommand to `program`. */
