@@ -372,7 +372,11 @@ describe('default providers (mapper/intents and mapper/report over the store)', 
       const get = async (path: string): Promise<Response> => fetch(`${real.url}${path}`, { headers: auth });
       const g = (await (await get('/ui/api/graph')).json()) as ViewGraph;
       expect(g.meta.verdicts).toBe(true);
+      expect(g.meta.verdictsIncluded).toBe(false); // no report is built until a view asks for verdicts
       expect(g.meta.intents).toBe(true);
+      const o = (await (await get('/ui/api/graph?overlay=1')).json()) as ViewGraph;
+      expect(o.meta.verdictsIncluded).toBe(true);
+      expect(o.nodes.find((n) => n.name === 'frontend')?.verdict).toBe('not-enough-evidence');
       const d = (await (
         await get(`/ui/api/node?id=${encodeURIComponent('workload:/shop/Deployment/frontend')}`)
       ).json()) as NodeDetail;
