@@ -237,6 +237,20 @@ describe('POST /api/v1/reports', () => {
     expect(await metricValue('intentmap_ingest_clock_skew_total', 'action="clamped"')).toBe(1);
   });
 
+  it('answers 503 store-unavailable (retry later) when the store cannot commit, applying nothing', async () => {
+    // query_only makes every write fail with SQLITE_READONLY, as a read-only remount would.
+    store.db.pragma('query_only = ON');
+    const r = await post(batch());
+    expect(r.status).toBe(503);
+    expect(r.json).toMatchObject({ code: 'store-unavailable' });
+    expect(r.json['message']).toMatch(/SQLITE_READONLY.*retry later/);
+    store.db.pragma('query_only = OFF');
+    nothingApplied();
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="store_error"')).toBe(1);
+    // Once the store is writable again, the retried batch is applied.
+    expect((await post(batch())).status).toBe(201);
+  });
+
   it('answers 503 shutting-down once shutdown began', async () => {
     mapperApp.beginShutdown();
     const r = await post(batch());
