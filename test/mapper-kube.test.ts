@@ -74,10 +74,19 @@ let h: Harness | undefined;
 
 async function setup(
   objects: KubeObject[],
-  options: Partial<WatchIntoStateOptions> & { goneMode?: 'event' | 'status' } = {},
+  options: Partial<WatchIntoStateOptions> & {
+    goneMode?: 'event' | 'status';
+    unserved?: string[];
+    forbidden?: string[];
+  } = {},
 ): Promise<Harness> {
   const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
-  const api = await KubeApiServer.start({ bookmarkIntervalMs: 50, goneMode: options.goneMode ?? 'event' });
+  const api = await KubeApiServer.start({
+    bookmarkIntervalMs: 50,
+    goneMode: options.goneMode ?? 'event',
+    unserved: options.unserved ?? [],
+    forbidden: options.forbidden ?? [],
+  });
   for (const o of objects) api.apply(o);
   const file = await api.writeKubeconfig(join(dir, 'kubeconfig'));
   const loaded = loadKubeConfig(file);
@@ -523,6 +532,23 @@ describe('cluster state from informers', () => {
       ['tcp-syn', 'TCP', 443, 'external', '198.51.100.1', null, []],
     ]);
     expect(r.outcomes).toEqual({ resolved: 1, external: 2, unresolved: 1 });
+  });
+
+  it('does not wait for resources the server does not serve (404) or RBAC forbids (403)', async () => {
+    const { state, watch, until, warnings } = await setup(shopObjects(), {
+      unserved: ['cronjobs', 'networkpolicies'],
+      forbidden: ['daemonsets'],
+    });
+    const unavailable = watch
+      .stats()
+      .filter((s) => s.unavailable)
+      .map((s) => s.resource)
+      .sort();
+    expect(unavailable).toEqual(['cronjobs', 'daemonsets', 'networkpolicies']);
+    expect(state.resolveIp('10.244.1.5', T0 + 1000).identity.name).toBe('cartservice');
+    await until(() => watch.isHealthy());
+    expect(warnings.some((w) => w.includes('does not serve this resource'))).toBe(true);
+    expect(warnings.some((w) => w.includes('forbidden'))).toBe(true);
   });
 
   it('converges after every watch connection is dropped mid-stream', async () => {

@@ -102,6 +102,11 @@ export interface ResourceStats {
   readonly watches: number;
   readonly lastEventMs: number | null;
   readonly lastError: string | null;
+  /**
+   * The server does not serve this resource (404) or RBAC forbids it (403). It does not block
+   * readiness: it counts as synced and empty, and is retried with the capped backoff.
+   */
+  readonly unavailable: boolean;
 }
 
 /** A running cluster watch. */
@@ -202,6 +207,15 @@ const stderrLogger: WatchLogger = {
   warn: (obj, msg) => console.error(JSON.stringify({ level: 'warn', msg, ...obj })),
   info: () => undefined,
 };
+
+/** The HTTP status of a client-node error: ApiException.code (lists) or statusCode (watches). */
+function statusOf(err: unknown): number | undefined {
+  if (typeof err !== 'object' || err === null) return undefined;
+  const e = err as { code?: unknown; statusCode?: unknown };
+  if (typeof e.code === 'number') return e.code;
+  if (typeof e.statusCode === 'number') return e.statusCode;
+  return undefined;
+}
 
 function errorText(err: unknown): string {
   if (err instanceof Error) {
@@ -335,6 +349,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       watches: 0,
       lastEventMs: null,
       lastError: null,
+      unavailable: false,
     };
     let lists = 0;
     let attempt = 0;
@@ -371,6 +386,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       },
       onConnected: () => {
         stats.connected = true;
+        stats.unavailable = false;
         attempt = 0;
         lastDataMs = now();
       },
@@ -416,6 +432,18 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       stats.connected = false;
       stats.lastError = errorText(err);
       if (signal.aborted) return;
+      const code = statusOf(err);
+      if ((code === 404 || code === 403) && !stats.synced) {
+        stats.unavailable = true;
+        stats.synced = true;
+        logger.warn(
+          { resource, code },
+          code === 404
+            ? 'the Kubernetes API server does not serve this resource; continuing without it'
+            : 'access to this resource is forbidden (RBAC); continuing without it. Grant list/watch to see it.',
+        );
+        checkSynced();
+      }
       attempt++;
       const waitMs = backoffDelayMs(attempt, backoff);
       logger.warn(
@@ -448,7 +476,8 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     resolveSynced(true);
   }
 
-  const healthy = (): boolean => allSynced && entries.every((e) => e.stats.connected && !e.idle());
+  const healthy = (): boolean =>
+    allSynced && entries.every((e) => e.stats.unavailable || (e.stats.connected && !e.idle()));
   const heartbeat = setInterval(() => {
     if (healthy()) options.onHeartbeat?.(now());
   }, options.heartbeatMs ?? 1000);

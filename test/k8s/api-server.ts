@@ -79,6 +79,10 @@ export interface KubeApiServerOptions {
   readonly now?: () => number;
   /** Host to listen on; default 127.0.0.1. Port is always chosen by the OS. */
   readonly host?: string;
+  /** Resources (plurals) answered with 404, as a server without that API would. */
+  readonly unserved?: readonly string[];
+  /** Resources (plurals) answered with 403, as RBAC without list/watch permission would. */
+  readonly forbidden?: readonly string[];
 }
 
 /** One request, as the server saw it. */
@@ -199,6 +203,8 @@ export class KubeApiServer extends EventEmitter {
   private readonly held: { req: IncomingMessage; res: ServerResponse }[] = [];
   private paused: 'hang' | 'refuse' | null = null;
   private goneMode: GoneMode;
+  private unserved: ReadonlySet<string> = new Set();
+  private forbidden: ReadonlySet<string> = new Set();
 
   private constructor(
     private readonly server: Server,
@@ -229,6 +235,8 @@ export class KubeApiServer extends EventEmitter {
       options.goneMode ?? 'event',
       options.now ?? Date.now,
     );
+    api.unserved = new Set(options.unserved ?? []);
+    api.forbidden = new Set(options.forbidden ?? []);
     server.on('connection', (s: Socket) => {
       if (api.paused === 'refuse') {
         s.destroy();
@@ -486,6 +494,28 @@ export class KubeApiServer extends EventEmitter {
         res,
         404,
         status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
+      );
+      return;
+    }
+    if (this.unserved.has(route.def.plural)) {
+      log(route.def.plural, 404);
+      this.send(
+        res,
+        404,
+        status(404, 'NotFound', `the server could not find the requested resource (${url.pathname})`),
+      );
+      return;
+    }
+    if (this.forbidden.has(route.def.plural)) {
+      log(route.def.plural, 403);
+      this.send(
+        res,
+        403,
+        status(
+          403,
+          'Forbidden',
+          `${route.def.plural} is forbidden: User cannot list resource "${route.def.plural}"`,
+        ),
       );
       return;
     }
