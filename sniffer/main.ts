@@ -7,6 +7,7 @@ import { createAggregator, type AggregateInterval, type Aggregator } from './agg
 import {
   buildCaptureFilter,
   isEthernetInterface,
+  listCaptureDevices,
   openLiveCapture,
   type LiveCapture,
 } from './capture/live.js';
@@ -258,8 +259,14 @@ async function runLive(
         loops.signal,
       );
     } catch (err) {
+      let devices = '';
+      try {
+        devices = ` Interfaces here: ${listCaptureDevices().join(', ')}.`;
+      } catch {
+        // listing needs the same privileges; the message below already says what to check
+      }
       throw new Error(
-        `cannot capture on interface "${config.iface}": ${(err as Error).message}. ` +
+        `cannot capture on interface "${config.iface}": ${(err as Error).message}.${devices} ` +
           'Check the name with `ip link` (or use --iface any) and run as root or with CAP_NET_RAW and CAP_NET_ADMIN.',
         { cause: err },
       );
@@ -459,6 +466,11 @@ export async function runSnifferCommand(raw: RawSniffOptions): Promise<void> {
     if (config.mode === 'replay' && (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR')) {
       throw new UserError(
         `sniff: cannot read capture file "${config.pcapPath}" (${code}). Check the path and permissions.`,
+      );
+    }
+    if (code === 'EADDRINUSE' || code === 'EADDRNOTAVAIL') {
+      throw new UserError(
+        `sniff: cannot listen for metrics (${code}). Pass --metrics-listen with a free HOST:PORT, or --metrics-listen off.`,
       );
     }
     if (code === 'EACCES' || code === 'EROFS' || code === 'ENOSPC') {
