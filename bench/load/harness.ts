@@ -27,6 +27,8 @@ export interface MapperProcessOptions {
   readonly snapshot?: string;
   readonly listen?: string;
   readonly extra?: readonly string[];
+  /** Run inside this network namespace (`ip netns exec` execs, so the pid is the mapper's). */
+  readonly netns?: string;
 }
 
 /** Starts `intentmap mapper` and resolves once it logs "mapper listening" (rejects if it exits first). */
@@ -43,7 +45,12 @@ export async function startMapperProcess(o: MapperProcessOptions): Promise<Mappe
   ];
   if (o.snapshot !== undefined) args.push('--snapshot', o.snapshot);
   args.push(...(o.extra ?? []));
-  const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child =
+    o.netns === undefined
+      ? spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', o.netns, process.execPath, ...args], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
   const logs: Record<string, unknown>[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -1,0 +1,152 @@
+// Kubernetes API faults seen from the real `intentmap mapper --kubeconfig` process (the informer
+// layer alone is covered by test/mapper-kube.test.ts: dropped watches, 410, refused, hung). Here
+// the question is attribution: while the API server is unreachable, pod `alpha` is deleted and its
+// IP is reused by pod `beta`. A flow from that IP, made after beta took it and ingested during the
+// outage, must end up as beta's or as unresolved, never as alpha's. The outage here lasts
+// seconds; a one-minute outage takes the same code path (the watch retries with capped backoff
+// until the server answers).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postReport, startMapperProcess, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import { KubeApiServer } from '../k8s/api-server.js';
+import { namespace, pod } from '../k8s/objects.js';
+
+const TOKEN = 'kube-faults-token-0123456789abcdef';
+const REUSED_IP = '10.244.1.5';
+const SERVER_IP = '10.244.1.9';
+let dir: string;
+let api: KubeApiServer;
+let m: MapperProcess;
+let seq = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'intentmap-kubefaults-'));
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+  api = await KubeApiServer.start();
+  const t = Date.now() - 600_000;
+  api.apply(namespace('shop'));
+  api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
+  api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server' }));
+  m = await startMapperProcess({
+    db: join(dir, 'kube.db'),
+    tokenFile: join(dir, 'token'),
+    extra: [
+      '--kubeconfig',
+      await api.writeKubeconfig(join(dir, 'kubeconfig')),
+      '--pod-cidr',
+      '10.244.0.0/16',
+    ],
+  });
+  await until(async () => (await fetch(`${m.url}/readyz`)).status === 200);
+});
+
+afterAll(async () => {
+  await stopProcess(m);
+  await api.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Polls `check` (an HTTP probe or a store read: there is no event to wait on across processes). */
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function send(at: number, count: number, dport: number): Promise<number> {
+  const r = await postReport(m.url, TOKEN, {
+    version: 1,
+    reporter: 'node-1',
+    sequence: seq++,
+    sentAt: Date.now(),
+    connections: [
+      {
+        src: REUSED_IP,
+        dst: SERVER_IP,
+        dport,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count,
+        firstSeen: at,
+        lastSeen: at,
+      },
+    ],
+    dns: [],
+  });
+  return r.status;
+}
+
+/** Whether the store records `podName` as an owner of the reused IP. */
+function ownsIp(podName: string): boolean {
+  const db = new Database(join(dir, 'kube.db'), { readonly: true });
+  try {
+    return (
+      db.prepare('SELECT 1 FROM ip_ownership WHERE ip = ? AND pod_name = ?').get(REUSED_IP, podName) !==
+      undefined
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Edge counts from the reused IP on `dport`, by client identity name (read from the store). */
+function clientsOn(dport: number): Record<string, number> {
+  const db = new Database(join(dir, 'kube.db'), { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT c.name AS name, c.kind AS kind, sum(e.count) AS n FROM edges e JOIN identities c ON c.id = e.client_id
+         WHERE e.port = ? GROUP BY c.id`,
+      )
+      .all(dport) as { name: string; kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [`${r.kind}:${r.name}`, r.n]));
+  } finally {
+    db.close();
+  }
+}
+
+describe('Kubernetes API faults, through the mapper process', () => {
+  // KNOWN BUG (reported, not fixed here): the ingest path resolves with whatever state the mapper
+  // holds, without checking ClusterState.isCaughtUp(record time), so the flow made by beta during
+  // the outage is stored as alpha's. `it.fails` keeps CI green and turns red once it is fixed:
+  // then change it back to `it`.
+  it.fails(
+    'an IP reused during an outage: flows made meanwhile go to the new owner or unresolved, never the old one',
+    async () => {
+      expect(await send(Date.now() - 1000, 5, 80)).toBe(201);
+      expect(clientsOn(80)).toEqual({ 'workload:alpha': 5 });
+
+      // /readyz reflects the first sync only, and the restarts metric moves on healthy heartbeats:
+      // the mapper's warning is what shows the outage.
+      const failing = (): boolean => m.logs.some((l) => /list\/watch failed/.test(String(l['msg'])));
+      expect(failing()).toBe(false);
+      api.pause('refuse');
+      await until(failing);
+      const reusedAt = Date.now();
+      api.remove('Pod', 'shop', 'alpha');
+      api.apply(pod('beta', { ip: REUSED_IP, startMs: reusedAt, uid: 'uid-beta' }));
+      // A flow from beta, ingested while the mapper cannot know beta exists.
+      const during = await send(reusedAt + 500, 7, 81);
+      expect([201, 503]).toContain(during);
+
+      api.resume();
+      // Caught up once the mapper has recorded beta's ownership of the IP in the store.
+      await until(() => ownsIp('beta'));
+      if (during !== 201) expect(await send(reusedAt + 500, 7, 81)).toBe(201); // the sniffer's retry
+      await until(() => Object.keys(clientsOn(81)).length > 0);
+      const attributed = clientsOn(81);
+      expect(attributed['workload:alpha'], JSON.stringify(attributed)).toBeUndefined();
+      expect(Object.values(attributed).reduce((s, n) => s + n, 0)).toBe(7);
+
+      // Once caught up, a new flow resolves to beta, and alpha's earlier edge is unchanged.
+      expect(await send(Date.now(), 3, 82)).toBe(201);
+      expect(clientsOn(82)).toEqual({ 'workload:beta': 3 });
+      expect(clientsOn(80)).toEqual({ 'workload:alpha': 5 });
+    },
+  );
+});
