@@ -272,6 +272,8 @@ describe('web explorer in Chromium', () => {
     await page.click('#expand-group');
     await expect.poll(() => page.locator(nodeSel(FRONTEND)).count()).toBe(1);
     expect(page.url()).toContain('expand=shop');
+    await ready(page);
+    await page.screenshot({ path: join(SHOTS, '09-expanded.png') });
   });
 
   it('shows a helpful empty state on an empty database', async () => {

@@ -374,6 +374,18 @@ export class GraphView {
 
   /** Fits the whole picture into the viewport. */
   fit(): void {
+    this.fitBox(0, 0, this.layout.width, this.layout.height);
+  }
+
+  /** Fits one expanded group's box into the viewport; false if it is not drawn as a box. */
+  fitGroup(name: string): boolean {
+    const g = this.layout.groups.find((b) => b.name === name);
+    if (g === undefined) return false;
+    this.fitBox(g.x, g.y, g.width, g.height);
+    return true;
+  }
+
+  private fitBox(x: number, y: number, width: number, height: number): void {
     const el = this.svg.node();
     if (el === null) return;
     const w = el.clientWidth || 800;
@@ -382,11 +394,11 @@ export class GraphView {
     // Room at the top for the summary and at the bottom for the legend.
     const top = 56;
     const bottom = 110;
-    const cw = Math.max(1, this.layout.width);
-    const ch = Math.max(1, this.layout.height);
+    const cw = Math.max(1, width);
+    const ch = Math.max(1, height);
     const k = Math.min(1.5, Math.max(0.03, Math.min((w - pad * 2) / cw, (h - top - bottom) / ch)));
-    const tx = (w - cw * k) / 2;
-    const ty = top + Math.max(0, (h - top - bottom - ch * k) / 2);
+    const tx = (w - cw * k) / 2 - x * k;
+    const ty = top + Math.max(0, (h - top - bottom - ch * k) / 2) - y * k;
     this.svg.call((sel) => this.zoom.transform(sel, d3.zoomIdentity.translate(tx, ty).scale(k)));
   }
 

@@ -32,6 +32,8 @@ let graph: ViewGraph | null = null;
 let events: EventSource | null = null;
 let loadSeq = 0;
 let suggestTimer: ReturnType<typeof setTimeout> | undefined;
+/** A namespace just expanded: the next render zooms to it. */
+let zoomToGroup = '';
 
 const svgEl = byId<SVGSVGElement>('graph');
 const inspector = byId('inspector');
@@ -82,7 +84,8 @@ const inspectorHandlers: InspectorHandlers = {
 async function inspectNode(id: string): Promise<void> {
   filter = { ...filter, focus: id };
   setUrl(false);
-  view.select({ kind: 'node', id });
+  // Highlight it when it is drawn (it may sit inside a collapsed namespace).
+  view.select(graph?.nodes.some((n) => n.id === id) === true ? { kind: 'node', id } : null);
   renderPanelMessage(inspector, 'Loading…', '');
   try {
     const d = await fetchNode<NodeDetail>(id, filter);
@@ -114,8 +117,21 @@ async function inspectEdge(source: string, target: string): Promise<void> {
 }
 
 function expandGroup(g: string): void {
+  zoomToGroup = g;
+  // The collapsed node goes away: drop it as the focus so the picture is not dimmed around nothing.
+  const wasFocus = filter.focus === `ns:${g}`;
+  if (wasFocus)
+    renderPanelMessage(
+      inspector,
+      'Inspect',
+      `Namespace ${g} is expanded. Click a workload to see its details.`,
+    );
   update(
-    { expand: [...new Set([...filter.expand, g])], collapse: filter.collapse.filter((x) => x !== g) },
+    {
+      expand: [...new Set([...filter.expand, g])],
+      collapse: filter.collapse.filter((x) => x !== g),
+      ...(wasFocus ? { focus: '' } : {}),
+    },
     { fit: false },
   );
 }
@@ -123,7 +139,7 @@ function expandGroup(g: string): void {
 function collapseGroup(g: string): void {
   update(
     { collapse: [...new Set([...filter.collapse, g])], expand: filter.expand.filter((x) => x !== g) },
-    { fit: false },
+    { fit: true },
   );
 }
 
@@ -286,6 +302,10 @@ async function load(fit: boolean): Promise<void> {
     showError('');
     graph = g;
     view.render(g, { overlay: filter.overlay, fit });
+    if (zoomToGroup !== '') {
+      view.fitGroup(zoomToGroup);
+      zoomToGroup = '';
+    }
     syncChrome(g);
     document.documentElement.dataset['version'] = g.meta.version;
     document.documentElement.dataset['state'] = 'ready';
@@ -293,10 +313,8 @@ async function load(fit: boolean): Promise<void> {
     // The frame after the DOM update has been laid out and painted: what a person sees.
     requestAnimationFrame(() => setTimeout(() => performance.mark('intentmap:painted'), 0));
     connectLive(g.meta.version);
-    if (filter.focus !== '') {
-      view.select({ kind: 'node', id: filter.focus });
-      void inspectNode(filter.focus);
-    }
+    if (filter.focus !== '') void inspectNode(filter.focus);
+    else view.select(null);
   } catch (err) {
     if (seq !== loadSeq) return;
     document.documentElement.dataset['state'] = 'error';
