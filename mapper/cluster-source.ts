@@ -72,16 +72,14 @@ export async function startClusterSource(ctx: ClusterContext): Promise<ClusterSo
     };
   }
 
-  const kc = loadKubeConfig(config.kubeconfig ?? undefined);
-  if (!kc.ok) throw new UserError(kc.reason);
-  const server = kc.value.getCurrentCluster()?.server ?? '(unknown)';
-  // client-node's loadFromDefault falls back to http://localhost:8080 when it finds no kubeconfig
-  // and no in-cluster service account: say that plainly instead of retrying a server that is not there.
-  if (config.kubeconfig === null && server === 'http://localhost:8080') {
+  if (!config.clusterConfigured) {
     throw new UserError(
       'no Kubernetes cluster configured: no $KUBECONFIG, no ~/.kube/config, and not running in a pod. Pass --kubeconfig FILE, or run offline with --snapshot DIR.',
     );
   }
+  const kc = loadKubeConfig(config.kubeconfig ?? undefined);
+  if (!kc.ok) throw new UserError(kc.reason);
+  const server = kc.value.getCurrentCluster()?.server ?? '(unknown)';
   let restartsSeen = 0;
   const watch = watchIntoState(kc.value, state, {
     logger,

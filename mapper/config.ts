@@ -1,6 +1,9 @@
 // The mapper's configuration: flags and environment parsed once into a frozen, typed object. Flags
 // win over environment variables. This is the only module of the mapper that reads process.env.
+import { existsSync } from 'node:fs';
 import { isIP } from 'node:net';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
 import { UsageError } from './cli/errors.js';
 import { parseDurationMs, parseListen } from './cli/options.js';
 
@@ -25,6 +28,12 @@ export interface MapperConfig {
   readonly maxClockSkewMs: number;
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   readonly shutdownGraceMs: number;
+  /**
+   * Whether a cluster is configured at all: --kubeconfig, $KUBECONFIG, ~/.kube/config, or a pod's
+   * service account ($KUBERNETES_SERVICE_HOST). Without one, client-node would fall back to
+   * http://localhost:8080, so the mapper says so instead.
+   */
+  readonly clusterConfigured: boolean;
 }
 
 /** Flag values as commander hands them over (strings, string arrays, booleans). */
@@ -133,6 +142,11 @@ export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = pr
       '--max-clock-skew',
     ),
     shutdownGraceMs: 10_000,
+    clusterConfigured:
+      kubeconfig !== null ||
+      (env['KUBECONFIG'] ?? '') !== '' ||
+      (env['KUBERNETES_SERVICE_HOST'] ?? '') !== '' ||
+      existsSync(join(env['HOME'] ?? homedir(), '.kube', 'config')),
   };
   if (!isLoopbackHost(config.listen.host) && config.tokenFile === null && config.nodeTokensFile === null) {
     throw new UsageError(
