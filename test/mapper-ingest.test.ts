@@ -516,5 +516,10 @@ describe('pure pieces of the ingest path', () => {
     expect(() => loadMapperConfig({ podCidr: ['10.0.0.0/33'] }, {})).toThrow(/prefix longer than 32 bits/);
     expect(() => loadMapperConfig({ kubeconfig: 'k', snapshot: 's' }, {})).toThrow(/exclude each other/);
     expect(() => loadMapperConfig({ logLevel: 'loud' }, {})).toThrow(/--log-level: "loud"/);
+    expect(loadMapperConfig({}, { HOME: '/nonexistent' }).clusterConfigured).toBe(false);
+    expect(loadMapperConfig({}, { HOME: '/nonexistent', KUBECONFIG: '/k' }).clusterConfigured).toBe(true);
+    expect(
+      loadMapperConfig({}, { HOME: '/nonexistent', KUBERNETES_SERVICE_HOST: '10.96.0.1' }).clusterConfigured,
+    ).toBe(true);
   });
 });
