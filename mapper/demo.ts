@@ -94,27 +94,32 @@ export interface DemoSummary {
   readonly safeServers: readonly string[];
 }
 
-/** The recorded demo data shipped with the package: `test/fixtures/demo` found from this file (source tree or dist/). */
-export function defaultDemoDataDir(): string | null {
-  let dir = dirname(fileURLToPath(import.meta.url));
+/** The package's root folder (the one holding its package.json), found from this file in the source tree or dist/. */
+function packageRoot(): string {
+  const here = dirname(fileURLToPath(import.meta.url));
+  let dir = here;
   for (let i = 0; i < 6; i++) {
-    const candidate = join(dir, DEMO_DATA_RELATIVE);
-    if (existsSync(join(candidate, DEMO_CLUSTER_DIR))) return candidate;
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'migrations'))) return dir;
     dir = dirname(dir);
   }
-  return null;
+  return resolve(here, '..', '..');
+}
+
+/** The recorded demo data shipped with the repository: `test/fixtures/demo` under the package root. */
+export function defaultDemoDataDir(): string {
+  return join(packageRoot(), DEMO_DATA_RELATIVE);
 }
 
 /** Finds the capture and the snapshot in a demo data folder; the error names what is missing and the fix. */
 export function locateDemoData(dir: string | undefined): DemoData {
   const flagHint =
     'Pass --data DIR: a folder with capture.pcap (or capture.pcapng) and cluster/ (manifests plus lifecycle *.ndjson).';
-  const base = dir ?? defaultDemoDataDir();
-  if (base === null)
-    throw new UserError(
-      `the recorded demo data (${DEMO_DATA_RELATIVE}) is not next to this intentmap installation. Run the demo from a clone of the repository, or ${flagHint.charAt(0).toLowerCase()}${flagHint.slice(1)}`,
-    );
   const isDir = (p: string): boolean => existsSync(p) && statSync(p).isDirectory();
+  const base = dir ?? defaultDemoDataDir();
+  if (dir === undefined && !isDir(join(base, DEMO_CLUSTER_DIR)))
+    throw new UserError(
+      `the recorded demo data is missing: ${base} (capture.pcap and ${DEMO_CLUSTER_DIR}/) is not in this intentmap checkout. Update the checkout, or ${flagHint.charAt(0).toLowerCase()}${flagHint.slice(1)}`,
+    );
   if (!isDir(base))
     throw new UserError(`demo data folder ${base} does not exist or is not a folder. ${flagHint}`);
   const capture = DEMO_CAPTURE_NAMES.map((n) => join(base, n)).find((p) => existsSync(p));

@@ -21,7 +21,7 @@ export function register(program: Command): void {
     )
     .option(
       '--data <dir>',
-      'demo data: capture.pcap plus cluster/ (manifests, lifecycle *.ndjson) (default: the recording in test/fixtures/demo)',
+      'demo data: capture.pcap, cluster/ (manifests, lifecycle *.ndjson), optional demo.json {podCidrs, serviceCidrs} (default: the recording in test/fixtures/demo)',
     )
     .option('--db <file>', 'SQLite database to create; replaced on every run', '.data/demo.db')
     .option('--listen <host:port>', 'address of the UI and API', '127.0.0.1:8080')
