@@ -156,6 +156,26 @@ describe('createAggregator: connections', () => {
     expect(out.skipped).toEqual({ 'udp-flow-repeat': 1 });
   });
 
+  it('treats packets of the reverse 4-tuple as replies of the flow, never as a flow to an ephemeral port', () => {
+    const a = createAggregator();
+    const udp = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
+      type: 'udp-flow',
+      ts: ms(t),
+      src,
+      sport,
+      dst,
+      dport,
+    });
+    a.addObservation(udp(0, '10.0.0.5', 40000, '10.0.0.53', 53), 0);
+    a.addObservation(udp(1, '10.0.0.53', 53, '10.0.0.5', 40000), 0);
+    a.addObservation(udp(2, '10.0.0.5', 40000, '10.0.0.53', 53), 0);
+    const out = a.drain();
+    expect(out.connections.map((c) => [c.src, c.dst, c.dport, c.count])).toEqual([
+      ['10.0.0.5', '10.0.0.53', 53, 1],
+    ]);
+    expect(out.skipped).toEqual({ 'udp-flow-reply': 1, 'udp-flow-repeat': 1 });
+  });
+
   it('drops and counts keys over the cap, still counting existing keys', () => {
     const a = createAggregator({ maxConnectionKeys: 2 });
     for (let i = 0; i < 5; i++) a.addObservation(syn(i, '10.0.0.5', 40000 + i, `10.0.1.${i}`, 80), 0);

@@ -53,6 +53,7 @@ export const AGGREGATE_SKIP_REASONS = [
   'dns-bad-name',
   'bad-port',
   'udp-flow-repeat',
+  'udp-flow-reply',
   'dns-duplicate',
   'socket-tuples-full',
 ] as const;
@@ -276,11 +277,21 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
           if (isRepeatSyn(tupleKey(obs.dst, obs.dport, obs.src, obs.sport), tsMs))
             return skip('synack-after-syn');
           return addConnection(obs.dst, obs.src, obs.sport, 'TCP', 'tcp-syn', tsMs);
-        case 'udp-flow':
+        case 'udp-flow': {
+          // A packet of the reverse 4-tuple of a live flow is its reply (DNS answer, RTP back
+          // channel): it belongs to that flow, and its destination port is the client's ephemeral
+          // port, which must never be reported as a server port.
+          const reverse = tupleKey(obs.dst, obs.dport, obs.src, obs.sport);
+          const seenReverse = udpSeen.get(reverse);
+          if (seenReverse !== undefined && timeBase !== null && tsMs - timeBase - seenReverse < udpIdleMs) {
+            isRepeat(udpSeen, udpIdleMs, reverse, tsMs);
+            return skip('udp-flow-reply');
+          }
           if (isRepeat(udpSeen, udpIdleMs, tupleKey(obs.src, obs.sport, obs.dst, obs.dport), tsMs)) {
             return skip('udp-flow-repeat');
           }
           return addConnection(obs.src, obs.dst, obs.dport, 'UDP', 'udp-flow', tsMs);
+        }
       }
     },
     addSocketConnection(conn, nowMs) {

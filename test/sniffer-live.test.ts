@@ -483,4 +483,23 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     expect(summary['packets']).toBeGreaterThanOrEqual(2 * (4 * 2 + 1));
     expect(summary['malformed']).toBe(0);
   });
+  it('with --udp-flows, reports the UDP flow to the server port, not the reply to the ephemeral port', async () => {
+    const before = sinkBatches.length;
+    const sniffer = await startSniffer({ udpFlows: true, socketScan: false, reportInterval: '300ms' });
+    const q = await lab.run(client.ns, process.execPath, [
+      repoPath('test/lab/dns-client.mjs'),
+      dns.ipv4,
+      SERVICE,
+      'A',
+      'udp',
+    ]);
+    expect(q.code, q.stderr).toBe(0);
+    await stopSniffer(sniffer);
+    const batches = sinkBatches.slice(before);
+    const flows = [...sumConnections(batches).values()].filter((c) => c.source === 'udp-flow');
+    expect(flows.map((c) => [c.src, c.dst, c.dport, c.protocol, c.count])).toEqual([
+      [client.ipv4, dns.ipv4, 53, 'UDP', 1],
+    ]);
+    expect(sumDns(batches).map((d) => [d.client, d.name, d.count])).toEqual([[client.ipv4, SERVICE, 1]]);
+  });
 });
