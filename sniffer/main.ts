@@ -133,6 +133,11 @@ class MetricsSync {
     }
   }
 
+  spoolWriteFailed(): void {
+    this.metrics.spoolWriteErrors.inc();
+    this.metrics.batchesDropped.inc();
+  }
+
   addSkipped(skipped: AggregateInterval['skipped']): void {
     for (const [reason, n] of Object.entries(skipped))
       if (n) this.metrics.aggregateSkipped.inc({ reason }, n);
@@ -209,9 +214,24 @@ async function closeInterval(
   const interval = aggregator.drain();
   sync.addSkipped(interval.skipped);
   if (interval.connections.length === 0 && interval.dns.length === 0) return 0;
-  const sequence = await reporter.submit(interval);
-  log.debug({ sequence, connections: interval.connections.length, dns: interval.dns.length }, 'batch closed');
-  return 1;
+  try {
+    const sequence = await reporter.submit(interval);
+    log.debug(
+      { sequence, connections: interval.connections.length, dns: interval.dns.length },
+      'batch closed',
+    );
+    return 1;
+  } catch (err) {
+    // The spool could not be written (disk full, read-only, permissions): this interval's records
+    // are lost, counted and logged; capture and delivery of what is already spooled go on, and the
+    // next interval tries again once space is freed.
+    sync.spoolWriteFailed();
+    log.error(
+      { err, connections: interval.connections.length, dns: interval.dns.length },
+      'cannot write the batch to the spool; its records are dropped',
+    );
+    return 0;
+  }
 }
 
 async function runLive(

@@ -21,6 +21,7 @@ export interface SnifferMetrics {
   readonly batchesDropped: Counter;
   readonly batchesDeadLettered: Counter;
   readonly spoolBytes: Gauge;
+  readonly spoolWriteErrors: Counter;
   readonly spoolBatches: Gauge;
   readonly socketScanConnections: Counter;
   readonly socketScanNamespaces: Gauge;
@@ -75,6 +76,10 @@ export function createSnifferMetrics(): SnifferMetrics {
       'Batches the mapper refused as invalid (4xx).',
     ),
     spoolBytes: gauge('spool_bytes', 'Bytes of batches waiting in the spool.'),
+    spoolWriteErrors: counter(
+      'spool_write_errors_total',
+      'Batches that could not be written to the spool (disk full, read-only); their records were dropped.',
+    ),
     spoolBatches: gauge('spool_batches', 'Batches waiting in the spool.'),
     socketScanConnections: counter(
       'socket_scan_connections_total',
