@@ -72,7 +72,10 @@ function writeDataset(into: string): void {
 
   const start = T0 - 3_600_000;
   const workload = (name: string, ipAddr: string, port: number): object[] => [
-    controller('Deployment', name, { uid: `d-${name}` }),
+    {
+      ...controller('Deployment', name, { uid: `d-${name}` }),
+      spec: { selector: { matchLabels: { app: name } }, template: { metadata: { labels: { app: name } } } },
+    },
     controller('ReplicaSet', `${name}-1`, {
       uid: `r-${name}`,
       owner: { kind: 'Deployment', name, uid: `d-${name}` },
