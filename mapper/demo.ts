@@ -383,7 +383,8 @@ export async function runDemo(options: DemoOptions): Promise<void> {
   out(
     `    intentmap report --db ${shown(db)} --now ${iso(window.endMs)} --min-window ${window.minWindowFlag} --quiet-period ${window.quietPeriodFlag}`,
   );
-  if (!options.serve) return;
+  // Ctrl-C during the import: the summary is printed, nothing is served.
+  if (!options.serve || options.signal.aborted) return;
 
   const tokenFile = resolve(options.tokenFile ?? join(dirname(db), 'demo.token'));
   const token = loginToken(tokenFile, options.tokenFile !== undefined);

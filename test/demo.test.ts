@@ -269,6 +269,40 @@ describe('intentmap demo', () => {
     }
   });
 
+  it('writes a fresh token (0600) beside the database by default and stops on Ctrl-C (SIGINT)', async () => {
+    const db = join(dir, 'sigint', 'demo.db');
+    const child = spawn(
+      process.execPath,
+      [CLI, 'demo', '--data', data, '--db', db, '--listen', '127.0.0.1:0'],
+      {
+        cwd: dir,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    const exited = new Promise<number | null>((r) => child.once('exit', (code) => r(code)));
+    try {
+      const token = await new Promise<string>((res, rej) => {
+        createInterface({ input: child.stdout }).on('line', (line) => {
+          stdout += `${line}\n`;
+          const m = /sign in with this token: (\S+)$/.exec(line);
+          if (m) res(m[1] ?? '');
+        });
+        void exited.then((code) => rej(new Error(`demo exited (${code}) before serving`)));
+      });
+      const tokenFile = join(dir, 'sigint', 'demo.token');
+      expect(readFileSync(tokenFile, 'utf8')).toBe(`${token}\n`);
+      expect(token.length).toBeGreaterThanOrEqual(32);
+      expect(statSync(tokenFile).mode & 0o777).toBe(0o600);
+      child.kill('SIGINT');
+      expect(await exited).toBe(0);
+      expect(stdout).toContain('(saved in sigint/demo.token;');
+      expect(stdout).toMatch(/intentmap demo: stopped\n$/);
+    } finally {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    }
+  });
+
   it.skipIf(!existsSync(join(RECORDED, 'cluster')))('runs on the recorded demo data by default', () => {
     const r = run(['demo', '--no-serve', '--db', join(dir, 'recorded', 'demo.db')]);
     expect(r.status).toBe(0);
