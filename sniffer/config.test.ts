@@ -37,6 +37,7 @@ describe('parseSnifferConfig', () => {
       captureBufferBytes: DEFAULT_CAPTURE_BUFFER_BYTES,
       udpFlows: false,
       scanIntervalMs: 10_000,
+      procRoot: '/proc',
       metricsListen: { host: '127.0.0.1', port: 9465 },
       logLevel: 'info',
       packetStatsAddon: null,
@@ -127,5 +128,16 @@ describe('parseByteSize', () => {
     expect(parseByteSize('1G', '--x')).toBe(1024 ** 3);
     expect(() => parseByteSize('0', '--x')).toThrow(UsageError);
     expect(() => parseByteSize('-1', '--x')).toThrow(UsageError);
+  });
+});
+
+describe('--proc-root', () => {
+  it('takes an absolute path and refuses a relative one, naming the flag', () => {
+    expect(parseSnifferConfig({ ...base, procRoot: '/host/proc/' }, env)).toMatchObject({
+      procRoot: '/host/proc',
+    });
+    expect(usage({ ...base, procRoot: 'host/proc' })).toMatch(
+      /--proc-root: "host\/proc" must be an absolute path/,
+    );
   });
 });

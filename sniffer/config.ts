@@ -38,6 +38,8 @@ export interface RawSniffOptions {
   readonly spoolMaxBytes?: string;
   readonly udpFlows?: boolean;
   readonly scanInterval?: string;
+  /** Where the host's /proc is mounted (a DaemonSet mounts it at e.g. /host/proc). */
+  readonly procRoot?: string;
   /** false with --no-socket-scan. */
   readonly socketScan?: boolean;
   readonly metricsListen?: string;
@@ -64,6 +66,8 @@ export interface LiveSnifferConfig {
   readonly udpFlows: boolean;
   /** null with --no-socket-scan. */
   readonly scanIntervalMs: number | null;
+  /** The proc mount the socket scan reads. */
+  readonly procRoot: string;
   /** null with `--metrics-listen off`. */
   readonly metricsListen: { readonly host: string; readonly port: number } | null;
   readonly logLevel: LogLevel;
@@ -231,9 +235,20 @@ export function parseSnifferConfig(
         : parseByteSize(raw.captureBuffer, '--capture-buffer'),
     udpFlows,
     scanIntervalMs,
+    procRoot: parseProcRoot(raw.procRoot),
     metricsListen: metricsListen ? Object.freeze(metricsListen) : null,
     logLevel,
     reporting: Object.freeze(reporting),
     packetStatsAddon: environment.env['INTENTMAP_PACKET_STATS_ADDON']?.trim() || null,
   });
+}
+
+/** Checks a --proc-root value: an absolute path. */
+function parseProcRoot(text: string | undefined): string {
+  if (text === undefined) return '/proc';
+  const v = text.trim();
+  if (!v.startsWith('/')) {
+    throw new UsageError(`--proc-root: "${text}" must be an absolute path, such as /proc or /host/proc.`);
+  }
+  return v.length > 1 ? v.replace(/\/+$/, '') : v;
 }

@@ -334,7 +334,7 @@ async function runLive(
     });
     const scan = async (): Promise<void> => {
       try {
-        const result = await scanSockets();
+        const result = await scanSockets({ procRoot: config.procRoot });
         const nowMs = Date.now();
         for (const c of result.connections) aggregator.addSocketConnection(c, nowMs);
         metrics.socketScans.inc();

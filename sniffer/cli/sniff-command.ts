@@ -18,6 +18,7 @@ export interface SniffOptions {
   readonly spoolDir?: string;
   readonly spoolMaxBytes?: string;
   readonly scanInterval?: string;
+  readonly procRoot?: string;
   readonly socketScan?: boolean;
   readonly metricsListen?: string;
   readonly logLevel?: string;
@@ -67,6 +68,7 @@ export function register(program: Command): void {
       '--scan-interval <duration>',
       'scan /proc/<pid>/net/tcp{,6} of every network namespace this often (default 10s)',
     )
+    .option('--proc-root <dir>', "where the host's /proc is mounted, for the socket scan (default /proc)")
     .option('--no-socket-scan', 'do not scan /proc for established connections')
     .option(
       '--metrics-listen <host:port>',

@@ -36,6 +36,21 @@ async function readOptional(path: string): Promise<string | null> {
   }
 }
 
+/**
+ * Identifies a process's network namespace: the inode of /proc/<pid>/ns/net, or, where reading that
+ * link needs ptrace access (without CAP_SYS_PTRACE, for other users' processes), the inode of
+ * /proc/<pid>/net/tcp, which is per namespace too and readable without it.
+ */
+async function namespaceKey(procRoot: string, pid: string): Promise<string> {
+  try {
+    const st = await stat(join(procRoot, pid, 'ns', 'net'));
+    return `ns:${st.dev}:${st.ino}`;
+  } catch {
+    const st = await stat(join(procRoot, pid, 'net', 'tcp'));
+    return `tcp:${st.dev}:${st.ino}`;
+  }
+}
+
 /** Reads the TCP tables of every reachable network namespace once. */
 export async function scanSockets(options: SocketScanOptions = {}): Promise<SocketScanResult> {
   const procRoot = options.procRoot ?? '/proc';
@@ -50,8 +65,7 @@ export async function scanSockets(options: SocketScanOptions = {}): Promise<Sock
     if (seenNs.size >= maxNamespaces) break;
     let nsKey: string;
     try {
-      const st = await stat(join(procRoot, pid, 'ns', 'net'));
-      nsKey = `${st.dev}:${st.ino}`;
+      nsKey = await namespaceKey(procRoot, pid);
     } catch {
       continue; // exited, or a kernel thread we may not inspect
     }
