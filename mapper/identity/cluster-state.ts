@@ -64,6 +64,11 @@ export interface ClusterView {
    * `atMs`: EndpointSlices at that time, else its selector over pods alive then.
    */
   serviceBackends(service: string | ServiceIpOwner, atMs: number): readonly Identity[];
+  /**
+   * The port a Service forwards `protocol`/`port` to on its pods (spec.ports[].targetPort; a named
+   * target port resolves against the selected pods' container ports); `port` when unknown.
+   */
+  serviceTargetPort(service: string | ServiceIpOwner, protocol: string, port: number): number;
   /** The hostNetwork workload on `nodeName` that declares `port`, at `atMs`. */
   hostNetworkServer(nodeName: string, port: number, atMs: number): Identity | undefined;
   /** The Service named by a cluster DNS name (`svc.ns.svc.<domain>`, or `host.svc.ns.svc.<domain>` for headless). */
@@ -388,6 +393,29 @@ export class ClusterState implements ClusterView {
     const fromSlices = this.endpointBackends(rec, atMs);
     if (fromSlices.length > 0 || rec.info.selector === null) return fromSlices;
     return this.selectorBackends(rec, atMs);
+  }
+
+  /** @inheritdoc */
+  serviceTargetPort(service: string | ServiceIpOwner, protocol: string, port: number): number {
+    const rec =
+      typeof service === 'string'
+        ? this.services.get(service)
+        : ((service as Partial<ServiceOwnerWithRecord>).record ?? this.services.get(service.serviceKey));
+    const sp = rec?.info.ports.find((p) => p.port === port && p.protocol.toUpperCase() === protocol);
+    if (rec === undefined || sp === undefined) return port;
+    if (typeof sp.targetPort === 'number') return sp.targetPort;
+    if (sp.targetPort === null || sp.targetPort === '') return port;
+    // A named targetPort: the selected pods' container port of that name (Service docs, "Defining a Service").
+    const selector = rec.info.selector;
+    if (selector === null) return port;
+    for (const p of this.podsByNamespace.get(rec.info.namespace) ?? []) {
+      if (!matchesSelector(p.info.labels, selector)) continue;
+      const cp = p.info.containerPorts.find(
+        (c) => c.name === sp.targetPort && c.protocol.toUpperCase() === protocol,
+      );
+      if (cp !== undefined) return cp.port;
+    }
+    return port;
   }
 
   /** @inheritdoc */

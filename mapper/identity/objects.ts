@@ -15,6 +15,8 @@ export interface OwnerRef {
 export interface ContainerPort {
   readonly port: number;
   readonly protocol: string;
+  /** The port's name, '' when unnamed (Services may target it by name). */
+  readonly name?: string;
 }
 
 /** Pod phases (core/v1 PodStatus.phase). */

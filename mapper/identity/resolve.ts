@@ -4,7 +4,7 @@
 import type { ConnectionRecord, ObservationSource, Protocol, ReportBatch } from '../api/wire.js';
 import type { Identity } from '../graph/model.js';
 import type { ClusterView, IpOwner } from './cluster-state.js';
-import { DnsHistory, type DnsHistoryView } from './dns-history.js';
+import { cachedIdentityKey, DnsHistory, type DnsHistoryView } from './dns-history.js';
 import { normalizeIp } from './ip.js';
 
 /** One resolved client → server observation (one per backend workload for a Service ClusterIP). */
@@ -103,6 +103,7 @@ export function resolveReport(
       const serverIp = normalizeIp(d.server);
       const owner = view.resolveIp(serverIp, d.firstSeen);
       const targets = targetsFor(view, owner, DNS_PORT, d.firstSeen, NO_NAMES);
+      const port = owner.kind === 'service' ? view.serviceTargetPort(owner, 'UDP', DNS_PORT) : DNS_PORT;
       count(outcomes, client, owner);
       for (const t of targets) {
         edges.push({
@@ -110,7 +111,7 @@ export function resolveReport(
           server: t.server,
           via: t.via,
           protocol: 'UDP',
-          port: DNS_PORT,
+          port: t.via === null ? DNS_PORT : port,
           firstSeen: d.firstSeen,
           lastSeen: d.lastSeen,
           count: d.count,
@@ -148,19 +149,61 @@ export function resolveReport(
       continue;
     }
     if (serverOwner.kind === 'service') {
+      // Policies and intents speak of the port on the pod: a Service port becomes its targetPort.
+      const port = view.serviceTargetPort(serverOwner, c.protocol, c.dport);
       const backends = view.serviceBackends(serverOwner, at);
       if (backends.length === 1) {
         edges.push(
-          edgeOf(c, client, backends[0] as Identity, serverOwner.identity, clientIp, serverIp, dnsNames),
+          edgeOf(
+            c,
+            client,
+            backends[0] as Identity,
+            serverOwner.identity,
+            clientIp,
+            serverIp,
+            dnsNames,
+            port,
+          ),
         );
         continue;
       }
+      for (const t of targetsFor(view, serverOwner, c.dport, at, dnsNames)) {
+        edges.push(
+          edgeOf(c, client, t.server, t.via, clientIp, serverIp, dnsNames, t.via === null ? c.dport : port),
+        );
+      }
+      continue;
     }
     for (const t of targetsFor(view, serverOwner, c.dport, at, dnsNames)) {
       edges.push(edgeOf(c, client, t.server, t.via, clientIp, serverIp, dnsNames));
     }
   }
-  return { edges, dns, outcomes };
+  return { edges: collapseNatTwins(edges), dns, outcomes };
+}
+
+/**
+ * Drops the NAT twin of a connection made through a Service. A node sees such a connection twice:
+ * before DNAT (to the ClusterIP: an edge via the Service) and after it (to the pod IP: a direct
+ * edge to the same backend on the same target port). The same holds for DNS answers (from the
+ * ClusterIP and from the DNS pod) and for the two ends of a socket seen by the /proc scan. Within
+ * one batch, a direct edge whose client, server, protocol and port equal those of an edge via a
+ * Service is that twin, and only the edge via the Service is kept. A client that really used both
+ * paths in the same interval loses nothing a policy needs: the rule for the backend is the same.
+ */
+export function collapseNatTwins(edges: ResolvedEdge[]): ResolvedEdge[] {
+  let viaKeys: Set<string> | undefined;
+  for (const e of edges) {
+    if (e.via === null) continue;
+    viaKeys ??= new Set();
+    viaKeys.add(twinKey(e));
+  }
+  if (viaKeys === undefined) return edges;
+  const keys = viaKeys;
+  return edges.filter((e) => e.via !== null || !keys.has(twinKey(e)));
+}
+
+function twinKey(e: ResolvedEdge): string {
+  return `${cachedIdentityKey(e.client)}|${cachedIdentityKey(e.server)}|${e.protocol}|${e.port}`;
 }
 
 function edgeOf(
@@ -171,13 +214,14 @@ function edgeOf(
   clientIp: string,
   serverIp: string,
   dnsNames: string[],
+  port: number = c.dport,
 ): ResolvedEdge {
   return {
     client,
     server,
     via,
     protocol: c.protocol,
-    port: c.dport,
+    port,
     firstSeen: c.firstSeen,
     lastSeen: c.lastSeen,
     count: c.count,

@@ -93,7 +93,7 @@ export function toClusterObject(raw: unknown, kindHint = ''): ConvertResult {
         for (const p of arr(rec(c).ports)) {
           const port = rec(p).containerPort;
           if (typeof port === 'number')
-            containerPorts.push({ port, protocol: str(rec(p).protocol) || 'TCP' });
+            containerPorts.push({ port, protocol: str(rec(p).protocol) || 'TCP', name: str(rec(p).name) });
         }
       }
       return {
