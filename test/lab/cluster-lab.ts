@@ -8,6 +8,9 @@
 // Pods route everything, pod-to-pod included, through the node (a /32-style host route to the
 // gateway), so that replies pass the node's conntrack and are un-DNATed, as on a real node.
 import { spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { randomUUID } from 'node:crypto';
 import { createLab, waitForLine, type Lab, type LabPod } from './netns.js';
@@ -41,6 +44,11 @@ export interface RunningPod {
 export interface ClusterLab {
   readonly lab: Lab;
   readonly nodeIp: string;
+  /**
+   * A /proc of this node's processes only (links to /proc/<pid> of each pod's process), for the
+   * sniffer's --proc-root: the machine running the lab has other processes that are not the node's.
+   */
+  readonly procRoot: string;
   /** Starts a pod: namespace, addresses, routes, agent; then the Pod object (ADDED) and endpoints. */
   startPod(name: string): Promise<RunningPod>;
   /** Deletes a pod: the Pod object gets a deletionTimestamp and is DELETED, then the namespace goes. */
@@ -150,6 +158,13 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
   const pending = new Map<number, { resolve: (ip: string) => void; reject: (e: Error) => void }>();
   const agentScript = repoPath('test/lab/pod-agent.mjs');
   const dnsIp = t.services.find((s) => s.name === 'kube-dns')?.clusterIP ?? '';
+  const procRoot = mkdtempSync(join(tmpdir(), 'intentmap-lab-proc-'));
+  const linkProc = (child: ChildProcess): void => {
+    if (child.pid !== undefined) symlinkSync(`/proc/${child.pid}`, join(procRoot, String(child.pid)));
+  };
+  const unlinkProc = (child: ChildProcess): void => {
+    if (child.pid !== undefined) rmSync(join(procRoot, String(child.pid)), { force: true });
+  };
   const uplinkHostIf = `${lab.id.slice(-12)}h`.replace(/[^a-z0-9]/g, '').slice(0, 15);
 
   try {
@@ -267,6 +282,7 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
     );
     await waitForLine(child, 'stdout', /"ready":true/);
     attachAgent(child);
+    linkProc(child);
     hostAgents.set(workloadKey(w), child);
     api.apply(
       podObject(`${w.name}-lab1`, {
@@ -335,6 +351,7 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
       await waitForLine(agent, 'stdout', /"ready":true/);
       attachAgent(agent);
     }
+    linkProc(agent);
     const rp: RunningPod = { spec, workload, ip: labPod.ipv4, ns: labPod.ns, agent };
     running.set(name, rp);
     const now = Date.now();
@@ -384,6 +401,7 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
     }
     running.delete(name);
     publishEndpoints(rp.workload);
+    unlinkProc(rp.agent);
     rp.agent.kill('SIGKILL');
     spawnSync('ip', ['netns', 'pids', rp.ns]);
     spawnSync('ip', ['netns', 'del', rp.ns]);
@@ -417,6 +435,7 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
   return {
     lab,
     nodeIp,
+    procRoot,
     startPod,
     deletePod,
     call,
@@ -426,6 +445,7 @@ export async function startClusterLab(t: LabTopology, api: KubeApiServer): Promi
       pending.clear();
       await lab.destroy();
       spawnSync('ip', ['link', 'del', uplinkHostIf]);
+      rmSync(procRoot, { recursive: true, force: true });
     },
   };
 }
