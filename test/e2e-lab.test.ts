@@ -2,7 +2,7 @@
 // kubeconfig) and the real `intentmap sniff` (capturing live on the lab node's bridge) observe the
 // boutique lab's traffic, and the exported graph must equal the lab's known topology exactly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -291,5 +291,39 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
         (e['via'] as { service?: string } | null)?.service === 'shop/frontend',
     );
     expect(held?.['sources']).toContain('socket-scan');
+  }, 120_000);
+
+  it('suggested intents, turned into policies, block nothing observed; removing one names exactly what breaks', async () => {
+    const intentsDir = join(dir, 'intents');
+    const exported = await runCli(['export', '--db', db, '--format', 'clientintents', '--out', intentsDir]);
+    expect(exported.code, exported.stderr).toBe(0);
+    const report = async (): Promise<{
+      flows: { client: string; server: string; protocol: string; port: number; verdict: string }[];
+    }> => {
+      const r = await runCli(['report', '--db', db, '--intents', intentsDir, '--format', 'json']);
+      expect(r.code, r.stderr).toBe(0);
+      return JSON.parse(r.stdout) as {
+        flows: { client: string; server: string; protocol: string; port: number; verdict: string }[];
+      };
+    };
+    const blocking = (flows: { verdict: string }[]): string[] =>
+      flows
+        .filter((f) => f.verdict === 'would-be-blocked' || f.verdict === 'blocked')
+        .map((f) => JSON.stringify(f));
+    expect(blocking((await report()).flows)).toEqual([]);
+
+    // cartservice's own intents declare one call: to redis-cart. Without them, exactly that breaks.
+    const files = readdirSync(intentsDir);
+    const cart = files.find((f) =>
+      /\bname: cartservice\b/.test(readFileSync(join(intentsDir, f), 'utf8').split('targets:')[0] ?? ''),
+    );
+    expect(cart, files.join(', ')).toBeDefined();
+    rmSync(join(intentsDir, cart!));
+    const broken = (await report()).flows.filter(
+      (f) => f.verdict === 'would-be-blocked' || f.verdict === 'blocked',
+    );
+    expect(broken.map((f) => `${f.client} -> ${f.server} ${f.protocol} ${f.port}`)).toEqual([
+      'shop/cartservice -> shop/redis-cart TCP 6379',
+    ]);
   }, 120_000);
 });
