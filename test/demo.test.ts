@@ -259,6 +259,9 @@ describe('intentmap demo', () => {
       const view = await fetch(new URL('/ui/api/graph?overlay=1', url), { headers: auth });
       expect(view.status).toBe(200);
       expect(JSON.stringify(await view.json())).toContain('"safe"');
+      const html = await fetch(new URL('/ui/api/report.html', url), { headers: auth });
+      expect(html.status).toBe(200);
+      expect(await html.text()).toMatch(/Window 10m \(2026-11-20T10:00:00/);
 
       child.kill('SIGTERM');
       expect(await exited).toEqual({ code: 0, signal: null });
