@@ -133,7 +133,11 @@ class MetricsSync {
     }
   }
 
-  spoolWriteFailed(): void {
+  /** The last spool write error, if any: a replay reports it instead of exiting 0 (see runReplay). */
+  lastSpoolError: Error | null = null;
+
+  spoolWriteFailed(err?: unknown): void {
+    if (err instanceof Error) this.lastSpoolError = err;
     this.metrics.spoolWriteErrors.inc();
     this.metrics.batchesDropped.inc();
   }
@@ -225,7 +229,7 @@ async function closeInterval(
     // The spool could not be written (disk full, read-only, permissions): this interval's records
     // are lost, counted and logged; capture and delivery of what is already spooled go on, and the
     // next interval tries again once space is freed.
-    sync.spoolWriteFailed();
+    sync.spoolWriteFailed(err);
     log.error(
       { err, connections: interval.connections.length, dns: interval.dns.length },
       'cannot write the batch to the spool; its records are dropped',
@@ -435,6 +439,8 @@ async function runReplay(
     if (await reporter.flush(30_000)) break;
     await abortableSleep(backoffDelayMs(attempt, 500, 30_000, Math.random()), signal);
   }
+  // A replay whose batches could not be spooled must not exit 0 as if it had delivered them.
+  if (sync.lastSpoolError !== null) throw sync.lastSpoolError;
   return {
     packets: decoder.stats.packets,
     observations: decoder.stats.observations,
