@@ -233,7 +233,7 @@ describe('clock skew through the real HTTP API of the real process', () => {
     const behind = makeBatch('node-skew', 2, 10, now - 60 * 86_400_000);
     const r2 = await postReport(m.url, TOKEN, behind.batch);
     expect(r2.status).toBe(422);
-    expect(String(r2.json['message'])).toMatch(/older than 30 days/);
+    expect(String(r2.json['message'])).toMatch(/older than \d+ days/);
     // A batch whose records lie a year in the future is accepted with its records clamped.
     const ok = makeBatch('node-skew', 3, 10, now);
     const clampedBatch = {
