@@ -2,7 +2,7 @@
 // kubeconfig) and the real `intentmap sniff` (capturing live on the lab node's bridge) observe the
 // boutique lab's traffic, and the exported graph must equal the lab's known topology exactly.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,6 +14,7 @@ import { KubeApiServer } from './k8s/api-server.js';
 
 const unavailable = labUnavailableReason();
 const CLI = repoPath('dist/mapper/cli/main.js');
+const RECORD_DIR = process.env['INTENTMAP_LAB_RECORD'];
 
 /** An edge reduced to what the topology determines: who, whom, via what, on which port. */
 interface EdgeKey {
@@ -136,6 +137,13 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
     const tokenFile = join(dir, 'token');
     writeFileSync(tokenFile, 'e2e-token-0123456789abcdef\n', { mode: 0o600 });
     api = await KubeApiServer.start();
+    // INTENTMAP_LAB_RECORD=DIR records the demo data: every object change as a lifecycle event.
+    const lifecycle: string[] = [];
+    if (RECORD_DIR) {
+      api.on('change', (e: { type: string; object: unknown }) => {
+        lifecycle.push(JSON.stringify({ ts: new Date().toISOString(), type: e.type, object: e.object }));
+      });
+    }
     const kubeconfig = await api.writeKubeconfig(join(dir, 'kubeconfig'));
     cluster = await startClusterLab(BOUTIQUE, api);
     const lab = cluster;
@@ -199,6 +207,21 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
       '127.0.0.1:0',
     ]);
     await waitForOutput(sniffer, /capturing/);
+    // The recorded capture holds what the sniffer's kernel filter passes: DNS and SYN/SYN-ACK.
+    const recorder = RECORD_DIR
+      ? lab.lab.spawn(lab.lab.nodeNs, 'tcpdump', [
+          '-i',
+          lab.lab.bridge,
+          '--immediate-mode',
+          '-s',
+          '256',
+          '-U',
+          '-w',
+          join(RECORD_DIR, 'capture.pcap'),
+          'udp port 53 or tcp port 53 or (tcp[tcpflags] & tcp-syn != 0)',
+        ])
+      : undefined;
+    if (recorder) await waitForOutput(recorder, /listening on/);
 
     // The traffic.
     const running = BOUTIQUE.pods.filter(
@@ -232,6 +255,20 @@ describe.skipIf(unavailable !== null)('end-to-end: the boutique lab', () => {
       made.push({ call: c, sniffed: true });
     }
     await lab.deletePod('reportjob-29000000-pqrst');
+    if (recorder && RECORD_DIR) {
+      const exited = new Promise((res) => recorder.once('exit', res));
+      let tail = '';
+      recorder.stderr?.on('data', (d: Buffer) => (tail += d.toString()));
+      recorder.kill('SIGINT');
+      await exited;
+      if (!/ 0 packets dropped by kernel/.test(tail)) throw new Error(`the recording lost packets: ${tail}`);
+      mkdirSync(join(RECORD_DIR, 'cluster'), { recursive: true });
+      writeFileSync(join(RECORD_DIR, 'cluster', 'lifecycle.ndjson'), `${lifecycle.join('\n')}\n`);
+      writeFileSync(
+        join(RECORD_DIR, 'demo.json'),
+        `${JSON.stringify({ podCidrs: [`${BOUTIQUE.podCidrPrefix}.0/24`], serviceCidrs: [BOUTIQUE.serviceCidr] }, null, 2)}\n`,
+      );
+    }
   }, 240_000);
 
   afterAll(async () => {
