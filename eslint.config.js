@@ -3,7 +3,9 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/helm/**', '.data/**', 'test/fixtures/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'coverage/**', 'deploy/helm/**', '.data/**', 'test/fixtures/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

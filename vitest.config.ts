@@ -2,7 +2,13 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['sniffer/**/*.test.ts', 'mapper/**/*.test.ts', 'web/**/*.test.ts', 'test/**/*.test.ts', 'deploy/**/*.test.ts'],
+    include: [
+      'sniffer/**/*.test.ts',
+      'mapper/**/*.test.ts',
+      'web/**/*.test.ts',
+      'test/**/*.test.ts',
+      'deploy/**/*.test.ts',
+    ],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',

@@ -33,7 +33,10 @@ export const PROTOCOLS = ['TCP', 'UDP', 'SCTP'] as const;
 /** Transport protocol. */
 export type Protocol = (typeof PROTOCOLS)[number];
 
-const ip = z.string().max(45).refine((s) => isIP(s) !== 0, { message: 'must be an IPv4 or IPv6 address' });
+const ip = z
+  .string()
+  .max(45)
+  .refine((s) => isIP(s) !== 0, { message: 'must be an IPv4 or IPv6 address' });
 /** Epoch milliseconds; capture timestamps are carried at this resolution. */
 const epochMs = z.number().int().nonnegative().max(8_640_000_000_000_000);
 const port = z.number().int().min(1).max(65535);
@@ -83,7 +86,9 @@ export const ReportBatchSchema = z
       .string()
       .min(1)
       .max(WIRE_LIMITS.maxReporterLength)
-      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, { message: 'must be a DNS-1123 subdomain, like a node name' }),
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, {
+        message: 'must be a DNS-1123 subdomain, like a node name',
+      }),
     sequence: z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER),
     /** When the sniffer closed the batch (its own clock), epoch ms: used to detect clock skew. */
     sentAt: epochMs,

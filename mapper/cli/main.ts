@@ -9,7 +9,9 @@ import { registerCommands } from './commands.js';
 /** Builds the command tree. */
 export function buildProgram(): Command {
   const program = new Command('intentmap')
-    .description('Observe real traffic, turn it into identity-based client intents, and tell when it is safe to enforce.')
+    .description(
+      'Observe real traffic, turn it into identity-based client intents, and tell when it is safe to enforce.',
+    )
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
@@ -32,7 +34,9 @@ export async function main(argv: readonly string[]): Promise<number> {
       process.stderr.write(`intentmap: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`intentmap: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `intentmap: unexpected failure: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
     return EXIT.failure;
   }
 }

@@ -25,7 +25,9 @@ export interface Identity {
 }
 
 /** The unique key of an identity; equal keys are the same party. */
-export function identityKey(i: Pick<Identity, 'kind' | 'cluster' | 'namespace' | 'workloadKind' | 'name'>): string {
+export function identityKey(
+  i: Pick<Identity, 'kind' | 'cluster' | 'namespace' | 'workloadKind' | 'name'>,
+): string {
   return `${i.kind}:${i.cluster}/${i.namespace}/${i.workloadKind}/${i.name}`;
 }
 
