@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up everything intentmap needs on a Debian machine with Node 20, idempotently:
 #   deploy/setup.sh          system packages for running (libpcap), npm dependencies, the build
-#   deploy/setup.sh --test   also the tools the test suite uses (Chromium, iproute2, iptables, tcpdump, tshark, dnsmasq)
+#   deploy/setup.sh --test   also the tools the test suite uses (Chromium, iproute2, iptables, tcpdump, tshark,
+#                            dnsmasq, Go with sprig for the chart renderer)
 #   deploy/setup.sh --bench  also the benchmark peers (tcpdump, tshark, wrk)
 # Each step is skipped when already done. As a non-root user, missing system packages are named
 # with the command to install them.
@@ -25,7 +26,11 @@ fi
 # --- System packages --------------------------------------------------------------------------
 # Command or file that proves a package is present, and the Debian package that provides it.
 pkgs_run=("/usr/include/pcap/pcap.h:libpcap-dev" "g++:g++" "make:make" "python3:python3")
-pkgs_test=("chromium:chromium" "ip:iproute2" "iptables:iptables" "tcpdump:tcpdump" "tshark:tshark" "dnsmasq:dnsmasq-base" "ps:procps" "sqlite3:sqlite3")
+# The chart renderer used by the deploy tests (deploy/helm-render) is Go with sprig from Debian.
+pkgs_test=("chromium:chromium" "ip:iproute2" "iptables:iptables" "tcpdump:tcpdump" "tshark:tshark" "dnsmasq:dnsmasq-base"
+  "ps:procps" "sqlite3:sqlite3" "setpriv:util-linux" "gcc:gcc" "go:golang-go"
+  "/usr/share/gocode/src/github.com/Masterminds/sprig:golang-github-masterminds-sprig-dev"
+  "/usr/share/gocode/src/sigs.k8s.io/yaml:golang-k8s-sigs-yaml-dev")
 pkgs_bench=("tcpdump:tcpdump" "tshark:tshark" "wrk:wrk")
 
 wanted=("${pkgs_run[@]}")
