@@ -26,6 +26,8 @@ export interface MapperConfig {
   readonly retentionMs: number;
   readonly vacuum: boolean;
   readonly maxClockSkewMs: number;
+  /** Namespaces whose workloads are left out of the graph (edges to or from them, their DNS rows). */
+  readonly ignoreNamespaces: readonly string[];
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
   readonly shutdownGraceMs: number;
   /**
@@ -50,6 +52,7 @@ export interface MapperFlags {
   readonly retention?: string;
   readonly vacuum?: boolean;
   readonly maxClockSkew?: string;
+  readonly ignoreNamespaces?: readonly string[];
 }
 
 /** Environment variables the mapper reads, flag by flag. */
@@ -65,6 +68,7 @@ export const MAPPER_ENV = {
   logLevel: 'INTENTMAP_LOG_LEVEL',
   retention: 'INTENTMAP_RETENTION',
   maxClockSkew: 'INTENTMAP_MAX_CLOCK_SKEW',
+  ignoreNamespaces: 'INTENTMAP_IGNORE_NAMESPACES',
 } as const;
 
 /** Defaults of the optional settings. */
@@ -107,7 +111,10 @@ export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = pr
     const v = env[MAPPER_ENV[name]];
     return v === undefined || v === '' ? undefined : v;
   };
-  const list = (flag: readonly string[] | undefined, name: 'podCidr' | 'serviceCidr'): string[] => {
+  const list = (
+    flag: readonly string[] | undefined,
+    name: 'podCidr' | 'serviceCidr' | 'ignoreNamespaces',
+  ): string[] => {
     if (flag !== undefined && flag.length > 0) return flag.flatMap((f) => f.split(','));
     const v = env[MAPPER_ENV[name]];
     return v === undefined || v === '' ? [] : v.split(',');
@@ -141,6 +148,7 @@ export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = pr
       pick(flags.maxClockSkew, 'maxClockSkew') ?? MAPPER_DEFAULTS.maxClockSkew,
       '--max-clock-skew',
     ),
+    ignoreNamespaces: parseNamespaceList(list(flags.ignoreNamespaces, 'ignoreNamespaces')),
     shutdownGraceMs: 10_000,
     clusterConfigured:
       kubeconfig !== null ||
@@ -154,4 +162,20 @@ export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = pr
     );
   }
   return Object.freeze(config);
+}
+
+/** Checks --ignore-namespaces entries: Kubernetes namespace names (RFC 1123 labels). */
+function parseNamespaceList(names: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const raw of names) {
+    const n = raw.trim();
+    if (n === '') continue;
+    if (!/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(n)) {
+      throw new UsageError(
+        `--ignore-namespaces: "${raw}" is not a namespace name (lower-case letters, digits and '-', at most 63). Example: --ignore-namespaces kube-system,monitoring`,
+      );
+    }
+    if (!out.includes(n)) out.push(n);
+  }
+  return out;
 }

@@ -167,6 +167,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     resolve: cluster.resolve,
     now,
     metrics,
+    ignoreNamespaces: config.ignoreNamespaces,
     clockGuard: {
       ...DEFAULT_CLOCK_GUARD,
       maxFutureSkewMs: config.maxClockSkewMs,

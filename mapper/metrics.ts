@@ -26,6 +26,7 @@ export interface MapperMetrics {
   readonly ingestObservations: Counter<'kind'>;
   readonly resolutionOutcomes: Counter<'outcome'>;
   readonly clockSkew: Counter<'action'>;
+  readonly ignored: Counter<'kind'>;
   readonly applySeconds: Histogram;
   readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
   readonly watchRestarts: Counter;
@@ -71,6 +72,12 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
     name: 'intentmap_ingest_clock_skew_total',
     help: 'Batches refused, or records clamped, because their timestamps were out of range.',
     labelNames: ['action'],
+    registers,
+  });
+  const ignored = new Counter({
+    name: 'intentmap_ingest_ignored_total',
+    help: 'Resolved edges and DNS rows left out because they involve an ignored namespace (--ignore-namespaces).',
+    labelNames: ['kind'],
     registers,
   });
   const applySeconds = new Histogram({
@@ -132,6 +139,7 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
     ingestObservations,
     resolutionOutcomes,
     clockSkew,
+    ignored,
     applySeconds,
     requestSeconds,
     watchRestarts,

@@ -16,6 +16,7 @@ interface MapperCommandOptions {
   readonly retention?: string;
   readonly vacuum?: boolean;
   readonly maxClockSkew?: string;
+  readonly ignoreNamespaces?: string[];
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -73,6 +74,11 @@ export function register(program: Command): void {
     .option(
       '--max-clock-skew <duration>',
       'refuse batches whose clock is ahead of the mapper by more than this (env INTENTMAP_MAX_CLOCK_SKEW; default 5m)',
+    )
+    .option(
+      '--ignore-namespaces <list>',
+      'leave these namespaces out of the graph, comma-separated, repeatable (env INTENTMAP_IGNORE_NAMESPACES)',
+      collect,
     )
     .action(async (opts: MapperCommandOptions) => {
       const [

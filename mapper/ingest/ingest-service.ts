@@ -28,12 +28,38 @@ export interface IngestServiceOptions {
   readonly now: () => number;
   readonly metrics?: MapperMetrics;
   readonly clockGuard?: ClockGuardOptions;
+  /** Namespaces left out of the graph: edges with a client or server in them, and their clients' DNS rows. */
+  readonly ignoreNamespaces?: readonly string[];
+}
+
+/**
+ * Removes what involves an ignored namespace (an explicit choice of the operator, counted in
+ * metrics, never silent). Returns the report unchanged when nothing is ignored.
+ */
+export function withoutIgnoredNamespaces(
+  report: ResolvedReport,
+  ignored: ReadonlySet<string>,
+): { readonly report: ResolvedReport; readonly edges: number; readonly dns: number } {
+  if (ignored.size === 0) return { report, edges: 0, dns: 0 };
+  const edges = report.edges.filter(
+    (e) =>
+      !ignored.has(e.client.namespace) &&
+      !ignored.has(e.server.namespace) &&
+      (e.via === null || !ignored.has(e.via.namespace)),
+  );
+  const dns = report.dns.filter((d) => !ignored.has(d.client.namespace));
+  return {
+    report: { ...report, edges, dns },
+    edges: report.edges.length - edges.length,
+    dns: report.dns.length - dns.length,
+  };
 }
 
 /** Creates the ingest service. */
 export function createIngestService(options: IngestServiceOptions): IngestService {
   const { store, resolve, now, metrics } = options;
   const clockGuard = options.clockGuard ?? DEFAULT_CLOCK_GUARD;
+  const ignored = new Set(options.ignoreNamespaces ?? []);
   return {
     ingest(input) {
       const receivedAt = now();
@@ -53,7 +79,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       if (store.hasBatch(batch.reporter, batch.sequence))
         return { ok: true, ack: ack(false), clamped: guarded.clamped };
       const end = metrics?.applySeconds.startTimer();
-      const report = resolve(batch);
+      const kept = withoutIgnoredNamespaces(resolve(batch), ignored);
+      const report = kept.report;
       const r = applyResolvedReport(
         store,
         { reporter: batch.reporter, sequence: batch.sequence, receivedAt },
@@ -66,6 +93,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         metrics.resolutionOutcomes.inc({ outcome: 'resolved' }, report.outcomes.resolved);
         metrics.resolutionOutcomes.inc({ outcome: 'external' }, report.outcomes.external);
         metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, report.outcomes.unresolved);
+        if (kept.edges > 0) metrics.ignored.inc({ kind: 'edge' }, kept.edges);
+        if (kept.dns > 0) metrics.ignored.inc({ kind: 'dns' }, kept.dns);
       }
       return { ok: true, ack: ack(r.applied), clamped: guarded.clamped };
     },
