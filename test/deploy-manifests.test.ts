@@ -482,12 +482,6 @@ describe.skipIf(!HAS_RENDERER)('the chart under other values', () => {
     expect(await renderFailure({ ui: { ingress: { enabled: true, host: '' } } })).toContain(
       'ui.ingress.host is required',
     );
-    expect(await renderFailure({ mapper: { ignoreNamespaces: ['kube-system'] } })).toContain(
-      'no --ignore-namespaces flag',
-    );
-    expect(await renderFailure({ sniffer: { hostProc: { enabled: true } } })).toContain(
-      'no --proc-root flag',
-    );
   });
 });
 
