@@ -91,13 +91,16 @@ try {
       '--metrics-listen',
       'off',
       '--log-level',
-      'warn',
+      'info',
     ],
     { stdio: ['ignore', 'ignore', 'pipe'] },
   );
-  sniffer.stderr?.on('data', (d: Buffer) => process.stderr.write(`[sniffer] ${d.toString()}`));
-  // Wait until the capture is open: the first SYN must not be missed by a slow start.
-  await new Promise((r) => setTimeout(r, 3000));
+  sniffer.stderr?.on('data', (d: Buffer) => {
+    for (const line of d.toString().split('\n'))
+      if (line !== '' && !/"level":30/.test(line)) process.stderr.write(`[sniffer] ${line}\n`);
+  });
+  // Wait until the capture is open: the first SYNs must not be missed by a slow start.
+  await waitForLine(sniffer, 'stderr', /capturing/, 60_000);
 
   // Churn: `rate` connections per second, each opened and closed; prints the running total.
   const churn = lab.spawn(
