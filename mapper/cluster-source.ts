@@ -111,6 +111,9 @@ export async function startClusterSource(ctx: ClusterContext): Promise<ClusterSo
       return resolver(batch);
     },
     isSynced: () => watch.isSynced(),
+    // A healthy watch delivers changes as they happen; an unhealthy one vouches only for times
+    // up to its last healthy heartbeat (ClusterState.isCaughtUp).
+    isCurrentAt: (atMs) => watch.isHealthy() || state.isCaughtUp(atMs),
     stop: () => watch.stop(),
   };
 }

@@ -22,6 +22,8 @@ export interface ClusterSource {
   readonly resolve: ReportResolver;
   /** True once the informers have synced (or the snapshot is loaded). */
   isSynced(): boolean;
+  /** Whether cluster state is complete for observations made at `atMs` (default: always). */
+  isCurrentAt?(atMs: number): boolean;
   /** Stops watching. */
   stop(): Promise<void>;
 }
@@ -168,6 +170,9 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     now,
     metrics,
     ignoreNamespaces: config.ignoreNamespaces,
+    ...(cluster.isCurrentAt !== undefined
+      ? { isStateCurrentAt: (at: number) => cluster.isCurrentAt?.(at) ?? true }
+      : {}),
     clockGuard: {
       ...DEFAULT_CLOCK_GUARD,
       maxFutureSkewMs: config.maxClockSkewMs,

@@ -13,6 +13,7 @@ export const INGEST_OUTCOMES = [
   'malformed',
   'invalid',
   'clock_skew',
+  'cluster_state_behind',
   'store_error',
   'shutting_down',
 ] as const;

@@ -180,9 +180,9 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
         throw err;
       }
       if (!result.ok) {
-        countOutcome('clock_skew');
+        countOutcome(result.reason === 'clock-skew' ? 'clock_skew' : 'cluster_state_behind');
         logger.warn({ reporter: batch.value.reporter, sequence: batch.value.sequence }, result.message);
-        throw new ApiError('clock-skew', result.message);
+        throw new ApiError(result.reason, result.message);
       }
       countOutcome(result.ack.applied ? 'applied' : 'duplicate');
       logger.debug(

@@ -18,6 +18,7 @@ export const API_ERRORS = {
   'invalid-query': 400,
   'shutting-down': 503,
   'store-unavailable': 503,
+  'cluster-state-behind': 503,
   internal: 500,
 } as const;
 
@@ -49,7 +50,8 @@ export interface ApiErrorBody {
 /** Sends an error in the catalogue's shape. */
 export function sendApiError(res: Response, err: ApiError): void {
   const body: ApiErrorBody = { code: err.code, message: err.message };
-  if (err.code === 'shutting-down' || err.code === 'store-unavailable') res.setHeader('Retry-After', '5');
+  if (err.code === 'shutting-down' || err.code === 'store-unavailable' || err.code === 'cluster-state-behind')
+    res.setHeader('Retry-After', '5');
   res.status(err.status).json(body);
 }
 

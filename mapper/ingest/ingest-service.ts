@@ -14,7 +14,7 @@ export type ReportResolver = (batch: ReportBatch) => ResolvedReport;
 /** The outcome of ingesting one batch. */
 export type IngestResult =
   | { readonly ok: true; readonly ack: ReportAck; readonly clamped: number }
-  | { readonly ok: false; readonly reason: 'clock-skew'; readonly message: string };
+  | { readonly ok: false; readonly reason: 'clock-skew' | 'cluster-state-behind'; readonly message: string };
 
 /** Ingests report batches into a store. */
 export interface IngestService {
@@ -28,6 +28,12 @@ export interface IngestServiceOptions {
   readonly now: () => number;
   readonly metrics?: MapperMetrics;
   readonly clockGuard?: ClockGuardOptions;
+  /**
+   * Whether the cluster state is known to be complete for observations made at `atMs`. A batch
+   * with a record the state cannot vouch for yet (the Kubernetes watch is down, so a pod deleted
+   * meanwhile and its IP reused are unknown) is refused for a retry rather than misattributed.
+   */
+  readonly isStateCurrentAt?: (atMs: number) => boolean;
   /** Namespaces left out of the graph: edges with a client or server in them, and their clients' DNS rows. */
   readonly ignoreNamespaces?: readonly string[];
 }
@@ -78,6 +84,16 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       // Cheap early exit for re-sent batches; applyBatch checks again inside its transaction.
       if (store.hasBatch(batch.reporter, batch.sequence))
         return { ok: true, ack: ack(false), clamped: guarded.clamped };
+      if (options.isStateCurrentAt !== undefined) {
+        const latest = latestRecordMs(batch);
+        if (latest !== null && !options.isStateCurrentAt(latest)) {
+          return {
+            ok: false,
+            reason: 'cluster-state-behind',
+            message: `the mapper's view of the cluster is behind this batch (records up to ${new Date(latest).toISOString()}; the Kubernetes watch is not current); retry later`,
+          };
+        }
+      }
       const end = metrics?.applySeconds.startTimer();
       const kept = withoutIgnoredNamespaces(resolve(batch), ignored);
       const report = kept.report;
@@ -99,4 +115,12 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
       return { ok: true, ack: ack(r.applied), clamped: guarded.clamped };
     },
   };
+}
+
+/** The latest time at which a record of the batch is resolved (its firstSeen), or null when empty. */
+function latestRecordMs(batch: ReportBatch): number | null {
+  let latest: number | null = null;
+  for (const c of batch.connections) if (latest === null || c.firstSeen > latest) latest = c.firstSeen;
+  for (const d of batch.dns) if (latest === null || d.firstSeen > latest) latest = d.firstSeen;
+  return latest;
 }
