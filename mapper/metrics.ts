@@ -77,7 +77,7 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
   });
   const ignored = new Counter({
     name: 'intentmap_ingest_ignored_total',
-    help: 'Resolved edges and DNS rows left out because they involve an ignored namespace (--ignore-namespaces).',
+    help: 'Resolved edges and DNS rows left out: edge/dns for an ignored namespace (--ignore-namespaces), host-only for socket-scan connections with no cluster party.',
     labelNames: ['kind'],
     registers,
   });

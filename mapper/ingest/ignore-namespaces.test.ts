@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { UsageError } from '../cli/errors.js';
 import { loadMapperConfig } from '../config.js';
 import type { Identity } from '../graph/model.js';
-import { withoutIgnoredNamespaces } from './ingest-service.js';
+import { withoutHostOnlySockets, withoutIgnoredNamespaces } from './ingest-service.js';
 import type { ResolvedEdge, ResolvedReport } from './resolved.js';
 
 const wl = (namespace: string, name: string): Identity => ({
@@ -72,5 +72,29 @@ describe('--ignore-namespaces', () => {
     expect(() => loadMapperConfig({ ignoreNamespaces: ['Kube_System'] }, {})).toThrow(
       /--ignore-namespaces: "Kube_System"/,
     );
+  });
+});
+
+describe('socket-scan connections of host processes', () => {
+  const ext = (ip: string): Identity => ({ ...wl('', ip), kind: 'external', workloadKind: '' });
+  const shop = wl('shop', 'frontend');
+  const scan = (client: Identity, server: Identity): ResolvedEdge => ({
+    ...edge(client, server),
+    source: 'socket-scan',
+  });
+  const report: ResolvedReport = {
+    edges: [
+      scan(ext('192.0.2.1'), ext('203.0.113.1')),
+      edge(ext('192.0.2.1'), ext('203.0.113.1')),
+      scan(shop, ext('203.0.113.1')),
+    ],
+    dns: [],
+    outcomes: { resolved: 0, external: 3, unresolved: 0 },
+  };
+
+  it('drops only socket-scan edges between two external addresses', () => {
+    const r = withoutHostOnlySockets(report);
+    expect(r.report.edges).toEqual(report.edges.slice(1));
+    expect(r.dropped).toBe(1);
   });
 });

@@ -39,6 +39,24 @@ export interface IngestServiceOptions {
 }
 
 /**
+ * Removes socket-scan edges between two external addresses. The /proc scan reads every network
+ * namespace on the node, the host's own included; a connection of a host process to the outside
+ * (neither end a pod, Service or node of the cluster) says nothing about the cluster's workloads.
+ * Packet-derived edges are kept whatever their parties. Counted as
+ * intentmap_ingest_ignored_total{kind="host-only"}.
+ */
+export function withoutHostOnlySockets(report: ResolvedReport): {
+  readonly report: ResolvedReport;
+  readonly dropped: number;
+} {
+  const edges = report.edges.filter(
+    (e) => e.source !== 'socket-scan' || e.client.kind !== 'external' || e.server.kind !== 'external',
+  );
+  const dropped = report.edges.length - edges.length;
+  return dropped === 0 ? { report, dropped } : { report: { ...report, edges }, dropped };
+}
+
+/**
  * Removes what involves an ignored namespace (an explicit choice of the operator, counted in
  * metrics, never silent). Returns the report unchanged when nothing is ignored.
  */
@@ -95,7 +113,8 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         }
       }
       const end = metrics?.applySeconds.startTimer();
-      const kept = withoutIgnoredNamespaces(resolve(batch), ignored);
+      const clusterOnly = withoutHostOnlySockets(resolve(batch));
+      const kept = withoutIgnoredNamespaces(clusterOnly.report, ignored);
       const report = kept.report;
       const r = applyResolvedReport(
         store,
@@ -111,6 +130,7 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
         metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, report.outcomes.unresolved);
         if (kept.edges > 0) metrics.ignored.inc({ kind: 'edge' }, kept.edges);
         if (kept.dns > 0) metrics.ignored.inc({ kind: 'dns' }, kept.dns);
+        if (clusterOnly.dropped > 0) metrics.ignored.inc({ kind: 'host-only' }, clusterOnly.dropped);
       }
       return { ok: true, ack: ack(r.applied), clamped: guarded.clamped };
     },
