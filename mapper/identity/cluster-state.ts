@@ -406,10 +406,7 @@ export class ClusterState implements ClusterView {
     if (typeof sp.targetPort === 'number') return sp.targetPort;
     if (sp.targetPort === null || sp.targetPort === '') return port;
     // A named targetPort: the selected pods' container port of that name (Service docs, "Defining a Service").
-    const selector = rec.info.selector;
-    if (selector === null) return port;
-    for (const p of this.podsByNamespace.get(rec.info.namespace) ?? []) {
-      if (!matchesSelector(p.info.labels, selector)) continue;
+    for (const p of this.selectedPods(rec)) {
       const cp = p.info.containerPorts.find(
         (c) => c.name === sp.targetPort && c.protocol.toUpperCase() === protocol,
       );
@@ -748,42 +745,25 @@ export class ClusterState implements ClusterView {
     let svc = this.services.get(serviceKey);
     if (svc === undefined) {
       // A slice can arrive before its Service; keep its history on a placeholder.
+      const placeholder: ServiceInfo = {
+        kind: 'Service',
+        namespace: info.namespace,
+        name: info.serviceName,
+        uid: '',
+        labels: {},
+        type: 'ClusterIP',
+        clusterIPs: [],
+        headless: false,
+        selector: null,
+        externalName: '',
+        ports: [],
+        createdMs: null,
+      };
       svc = {
-        info: {
-          kind: 'Service',
-          namespace: info.namespace,
-          name: info.serviceName,
-          uid: '',
-          labels: {},
-          type: 'ClusterIP',
-          clusterIPs: [],
-          headless: false,
-          selector: null,
-          externalName: '',
-          ports: [],
-          createdMs: null,
-        },
+        info: placeholder,
         owner: {
           kind: 'service',
-          identity: this.intern(
-            serviceIdentity(
-              {
-                kind: 'Service',
-                namespace: info.namespace,
-                name: info.serviceName,
-                uid: '',
-                labels: {},
-                type: 'ClusterIP',
-                clusterIPs: [],
-                headless: false,
-                selector: null,
-                externalName: '',
-                ports: [],
-                createdMs: null,
-              },
-              this.cluster,
-            ),
-          ),
+          identity: this.intern(serviceIdentity(placeholder, this.cluster)),
           serviceKey,
           uid: '',
         },
@@ -879,7 +859,8 @@ export class ClusterState implements ClusterView {
     return result;
   }
 
-  private selectorBackends(rec: ServiceRecord, atMs: number): readonly Identity[] {
+  /** Every pod (alive or not) the Service's selector matches, cached until its namespace's pods change. */
+  private selectedPods(rec: ServiceRecord): readonly PodRecord[] {
     const selector = rec.info.selector;
     if (selector === null || Object.keys(selector).length === 0) return [];
     const version = this.namespacePodsVersion.get(rec.info.namespace) ?? 0;
@@ -891,8 +872,12 @@ export class ClusterState implements ClusterView {
       cache = { podsVersion: version, identityEpoch: this.identityEpoch, pods };
       rec.selectorCache = cache;
     }
+    return cache.pods;
+  }
+
+  private selectorBackends(rec: ServiceRecord, atMs: number): readonly Identity[] {
     const seen = new Map<string, Identity>();
-    for (const p of cache.pods) {
+    for (const p of this.selectedPods(rec)) {
       if (p.aliveFrom - this.graceMs <= atMs && atMs < p.aliveTo + this.graceMs)
         seen.set(identityKey(p.owner.identity), p.owner.identity);
     }
