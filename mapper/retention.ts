@@ -2,6 +2,7 @@
 // event loop between them so ingest requests interleave (better-sqlite3 is synchronous: one long
 // DELETE would stall every request behind it). VACUUM runs only on request (`--vacuum`).
 import type { Database as Db } from 'better-sqlite3';
+import { BUMP_GENERATION_SQL } from './store/graph-store.js';
 
 /**
  * How long applied (reporter, sequence) records are kept for de-duplication: a sniffer re-sends a
@@ -69,13 +70,19 @@ export async function pruneOldRows(
 ): Promise<Record<RetentionTable, number>> {
   const limit = options.batchRows ?? RETENTION_BATCH_ROWS;
   const totals = { edge_endpoints: 0, edges: 0, dns_names: 0, ip_ownership: 0, ingest_batches: 0 };
+  const bump = db.prepare(BUMP_GENERATION_SQL);
   for (const t of TARGETS) {
     const stmt = db.prepare(t.sql);
     for (;;) {
       if (options.signal?.aborted === true) return totals;
       const cutoff =
         t.table === 'ingest_batches' ? (options.batchCutoffMs ?? options.cutoffMs) : options.cutoffMs;
-      const n = db.transaction(() => stmt.run(cutoff, limit).changes)();
+      const n = db.transaction(() => {
+        const deleted = stmt.run(cutoff, limit).changes;
+        // Readers cache per generation: a deletion is a change they must see.
+        if (deleted > 0 && t.table !== 'ingest_batches') bump.run();
+        return deleted;
+      })();
       totals[t.table] += n;
       if (n > 0) options.onDeleted?.(t.table, n);
       if (n < limit) break;

@@ -282,6 +282,51 @@ describe('GraphStore', () => {
   });
 });
 
+describe('store generation', () => {
+  it('advances with every kind of write, in the same transaction, and not on reads or rolled-back writes', async () => {
+    const g0 = store.generation();
+    const a = store.ensureIdentity(workload('shop', 'a'));
+    const g1 = store.generation();
+    expect(g1).toBeGreaterThan(g0);
+    store.ensureIdentity(workload('shop', 'a')); // cached: nothing written
+    expect(store.generation()).toBe(g1);
+    const b = store.ensureIdentity(external('1.1.1.1'));
+    const g2 = store.generation();
+    const w = store.createWriter();
+    w.addEdge(obs(a, b, { lastSeen: 1000 }));
+    w.flush();
+    const g3 = store.generation();
+    expect(g3).toBeGreaterThan(g2);
+    store.createWriter().flush(); // an empty flush writes nothing
+    store.queryEdges({});
+    expect(store.generation()).toBe(g3);
+    expect(() =>
+      store.transaction(() => {
+        const w2 = store.createWriter();
+        w2.addEdge(obs(a, b, { lastSeen: 2000 }));
+        w2.flush();
+        throw new Error('rolled back');
+      }),
+    ).toThrow('rolled back');
+    expect(store.generation()).toBe(g3);
+    store.recordOwnership([
+      {
+        ip: '10.0.0.1',
+        identityId: a,
+        podNamespace: 'shop',
+        podName: 'a-1',
+        podUid: 'u1',
+        validFrom: 1,
+        validTo: null,
+      },
+    ]);
+    const g4 = store.generation();
+    expect(g4).toBeGreaterThan(g3);
+    await pruneOldRows(store.db, { cutoffMs: 5000, yieldBetween: () => Promise.resolve() });
+    expect(store.generation()).toBeGreaterThan(g4);
+  });
+});
+
 describe('retention', () => {
   it('deletes old edges, endpoints, DNS rows, ownership and batches in bounded transactions', async () => {
     const a = store.ensureIdentity(workload('shop', 'checkout'));

@@ -227,6 +227,8 @@ export class GraphStore {
     findBatch: Statement;
     insertBatch: Statement;
     upsertOwnership: Statement;
+    bumpGeneration: Statement;
+    generation: Statement;
   };
 
   constructor(readonly db: Db) {
@@ -242,8 +244,11 @@ export class GraphStore {
           `SELECT id FROM edges WHERE client_id = ? AND server_id = ? AND via_id = ? AND protocol = ? AND port = ?`,
         )
         .pluck(),
+      // DO NOTHING on a key conflict: a new edge costs one insert and no prior lookup; `changes`
+      // tells the rare known-but-uncached edge (e.g. after a restart) to take the lookup path.
       insertEdge: db.prepare(
-        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO edges (client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+         ON CONFLICT (client_id, server_id, via_id, protocol, port) DO NOTHING`,
       ),
       updateEdge: db.prepare(
         `UPDATE edges SET first_seen = min(first_seen, ?), last_seen = max(last_seen, ?), count = count + ?, sources = sources | ?
@@ -268,6 +273,8 @@ export class GraphStore {
          VALUES (?, ?, ?, ?, ?, ?, ?)
          ON CONFLICT (ip, pod_uid, valid_from) DO UPDATE SET valid_to = excluded.valid_to, identity_id = excluded.identity_id`,
       ),
+      bumpGeneration: db.prepare(BUMP_GENERATION_SQL),
+      generation: db.prepare(`SELECT generation FROM store_generation WHERE id = 1`).pluck(),
     };
   }
 
@@ -286,8 +293,17 @@ export class GraphStore {
       labels: JSON.stringify(sortKeys(identity.labels)),
       attrs: JSON.stringify(sortKeys(identity.attrs)),
     }) as { id: number };
+    this.stmt.bumpGeneration.run();
     this.identityIds.set(key, row.id);
     return row.id;
+  }
+
+  /**
+   * The store's generation: it grows with every write (edges, DNS names, identities, ownership,
+   * retention), in the same transaction, so a reader can reuse what it computed while it is unchanged.
+   */
+  generation(): number {
+    return this.stmt.generation.get() as number;
   }
 
   /** Updates an identity's labels and attributes (e.g. after a watch event), keeping its id. */
@@ -368,6 +384,7 @@ export class GraphStore {
         s.upsertDns.run(d.clientId, d.name, d.ip, d.ttl, d.firstSeen, d.lastSeen, d.count);
         nDns++;
       }
+      if (edges.length > 0 || nDns > 0) s.bumpGeneration.run();
       return { edges: edges.length, endpoints: nEndpoints, dnsNames: nDns };
     });
   }
@@ -376,8 +393,8 @@ export class GraphStore {
    * Merges one aggregated edge into its row and returns the row id. A known edge (id cached) is an
    * UPDATE by rowid, about 3x cheaper than an upsert through the 5-column unique index; the key
    * columns stay in the WHERE so a stale id (row deleted by retention or another process, rowid
-   * reused) updates nothing and falls through to the lookup. An unknown edge is looked up once,
-   * then inserted.
+   * reused) updates nothing and falls through. An uncached edge is inserted; only when it exists
+   * already (the insert did nothing) is it looked up and updated.
    */
   private writeEdge(e: EdgeAgg): number {
     const s = this.stmt;
@@ -399,9 +416,21 @@ export class GraphStore {
       if (r.changes === 1) return cached;
       this.edgeIds.delete(key);
     }
-    const found = s.findEdge.get(e.clientId, e.serverId, e.viaId, e.protocol, e.port) as number | undefined;
+    const inserted = s.insertEdge.run(
+      e.clientId,
+      e.serverId,
+      e.viaId,
+      e.protocol,
+      e.port,
+      e.firstSeen,
+      e.lastSeen,
+      e.count,
+      e.sources,
+    );
     let id: number;
-    if (found !== undefined) {
+    if (inserted.changes === 1) id = Number(inserted.lastInsertRowid);
+    else {
+      const found = s.findEdge.get(e.clientId, e.serverId, e.viaId, e.protocol, e.port) as number;
       s.updateEdge.run(
         e.firstSeen,
         e.lastSeen,
@@ -415,20 +444,6 @@ export class GraphStore {
         e.port,
       );
       id = found;
-    } else {
-      id = Number(
-        s.insertEdge.run(
-          e.clientId,
-          e.serverId,
-          e.viaId,
-          e.protocol,
-          e.port,
-          e.firstSeen,
-          e.lastSeen,
-          e.count,
-          e.sources,
-        ).lastInsertRowid,
-      );
     }
     this.edgeIds.set(key, id);
     return id;
@@ -460,6 +475,7 @@ export class GraphStore {
           r.validFrom,
           r.validTo,
         );
+      if (rows.length > 0) this.stmt.bumpGeneration.run();
     });
   }
 
@@ -573,6 +589,9 @@ export class GraphStore {
     };
   }
 }
+
+/** Advances store_generation; run inside the transaction of the write it marks. */
+export const BUMP_GENERATION_SQL = `UPDATE store_generation SET generation = generation + 1 WHERE id = 1`;
 
 function upsertEndpointsSql(rows: number): string {
   return `INSERT INTO edge_endpoints (edge_id, client_ip, server_ip, first_seen, last_seen, count)

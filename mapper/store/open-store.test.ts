@@ -31,11 +31,22 @@ afterEach(() => {
 
 const sha = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
 
-/** A migrations folder holding the shipped 0001 plus the given extra files. */
-function migrationsDir(name: string, extra: Record<string, string> = {}, edit0001 = ''): string {
+const SHIPPED = readdirSync(defaultMigrationsDir())
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
+/** The number the next test migration gets (after every shipped one). */
+const NEXT = String(SHIPPED.length + 1).padStart(4, '0');
+
+/** A migrations folder holding the shipped migrations (or only the first `upTo`) plus the given extra files. */
+function migrationsDir(
+  name: string,
+  extra: Record<string, string> = {},
+  edit0001 = '',
+  upTo = SHIPPED.length,
+): string {
   const d = join(dir, name);
   mkdirSync(d);
-  copyFileSync(join(defaultMigrationsDir(), '0001_init.sql'), join(d, '0001_init.sql'));
+  for (const f of SHIPPED.slice(0, upTo)) copyFileSync(join(defaultMigrationsDir(), f), join(d, f));
   if (edit0001 !== '')
     writeFileSync(join(d, '0001_init.sql'), readFileSync(join(d, '0001_init.sql'), 'utf8') + edit0001);
   for (const [f, sql] of Object.entries(extra)) writeFileSync(join(d, f), sql);
@@ -101,7 +112,7 @@ function expectRefusal(
 }
 
 describe('openDatabase', () => {
-  it('creates a fresh database with WAL, a busy timeout, foreign keys and migration 1 recorded', () => {
+  it('creates a fresh database with WAL, a busy timeout, foreign keys and every migration recorded', () => {
     const file = join(dir, 'data', 'fresh.db');
     const db = openDatabase(file);
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
@@ -112,7 +123,10 @@ describe('openDatabase', () => {
       name: string;
       checksum: string;
     }[];
-    expect(applied.map((m) => [m.id, m.name])).toEqual([[1, 'init']]);
+    expect(applied.map((m) => [m.id, m.name])).toEqual([
+      [1, 'init'],
+      [2, 'lean_edges'],
+    ]);
     expect(applied[0]?.checksum).toBe(
       createHash('sha256')
         .update(readFileSync(join(defaultMigrationsDir(), '0001_init.sql'), 'utf8'))
@@ -132,26 +146,73 @@ describe('openDatabase', () => {
         'edge_endpoints',
         'edge_dns_names',
         'ingest_batches',
+        'store_generation',
       ]),
     );
     db.close();
     // Reopening applies nothing more.
     const again = openDatabase(file);
-    expect((again.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(1);
+    expect((again.prepare('SELECT count(*) AS n FROM schema_migrations').get() as { n: number }).n).toBe(
+      SHIPPED.length,
+    );
     again.close();
   });
 
-  it('upgrades a version-1 database by applying 0002, keeping the data', () => {
+  it('upgrades a schema-v1 database with the shipped 0002: edges rebuilt, nothing cascaded away', () => {
+    const file = join(dir, 'v1.db');
+    // A database as intentmap 0001 left it, written with plain SQL (GraphStore is the v2 code).
+    const v1 = openDatabase(file, { migrationsDir: migrationsDir('only1', {}, '', 1) });
+    v1.exec(`INSERT INTO identities (id, key, kind, name) VALUES (1, 'a', 'workload', 'a'), (2, 'b', 'workload', 'b');
+      INSERT INTO edges (id, client_id, server_id, protocol, port, first_seen, last_seen, count, sources)
+        VALUES (7, 1, 2, 'TCP', 80, 10, 20, 3, 2), (9, 2, 1, 'UDP', 53, 11, 21, 4, 1);
+      INSERT INTO edge_endpoints VALUES (7, '10.0.0.1', '10.0.0.2', 10, 20, 3), (9, '10.0.0.2', '10.0.0.1', 11, 21, 4);
+      INSERT INTO edge_dns_names VALUES (7, 'b.ns.svc.cluster.local');`);
+    v1.close();
+    const db = openDatabase(file);
+    expect(
+      (db.prepare('SELECT id FROM schema_migrations ORDER BY id').all() as { id: number }[]).map((r) => r.id),
+    ).toEqual([1, 2]);
+    expect(db.prepare('SELECT id, protocol, port, count FROM edges ORDER BY id').all()).toEqual([
+      { id: 7, protocol: 'TCP', port: 80, count: 3 },
+      { id: 9, protocol: 'UDP', port: 53, count: 4 },
+    ]);
+    // The rebuild must not have cascaded into the tables that reference edges.
+    expect((db.prepare('SELECT count(*) AS n FROM edge_endpoints').get() as { n: number }).n).toBe(2);
+    expect((db.prepare('SELECT count(*) AS n FROM edge_dns_names').get() as { n: number }).n).toBe(1);
+    expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'edges_last_seen'`).get()).toBeUndefined();
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    // The constraints survive the rebuild, and the cascade still works afterwards.
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO edges (client_id, server_id, protocol, port, first_seen, last_seen, count) VALUES (1, 2, 'ICMP', 1, 0, 0, 1)`,
+        )
+        .run(),
+    ).toThrow(/CHECK constraint/);
+    expect(() =>
+      db
+        .prepare(
+          `INSERT INTO edges (client_id, server_id, protocol, port, first_seen, last_seen, count) VALUES (1, 99, 'TCP', 1, 0, 0, 1)`,
+        )
+        .run(),
+    ).toThrow(/FOREIGN KEY/);
+    db.prepare('DELETE FROM edges WHERE id = 7').run();
+    expect((db.prepare('SELECT count(*) AS n FROM edge_endpoints').get() as { n: number }).n).toBe(1);
+    expect(new GraphStore(db).generation()).toBe(1);
+    db.close();
+  });
+
+  it('upgrades a database by applying a newer migration, keeping the data', () => {
     const file = join(dir, 'up.db');
     makeDb(file, migrationsDir('v1'));
     const v2 = migrationsDir('v2', {
-      '0002_edge_notes.sql':
+      [`${NEXT}_edge_notes.sql`]:
         'CREATE TABLE edge_notes (edge_id INTEGER NOT NULL, note TEXT NOT NULL);\nALTER TABLE identities ADD COLUMN note TEXT;\n',
     });
     const db = openDatabase(file, { migrationsDir: v2 });
     expect(
       (db.prepare('SELECT id FROM schema_migrations ORDER BY id').all() as { id: number }[]).map((r) => r.id),
-    ).toEqual([1, 2]);
+    ).toEqual([...SHIPPED.map((_, i) => i + 1), SHIPPED.length + 1]);
     expect((db.prepare('SELECT count(*) AS n FROM edges').get() as { n: number }).n).toBe(2000);
     db.prepare(`INSERT INTO edge_notes VALUES (1, 'x')`).run();
     expect(db.prepare('SELECT note FROM identities').get()).toEqual({ note: null });
@@ -162,12 +223,31 @@ describe('openDatabase', () => {
     const file = join(dir, 'fail.db');
     makeDb(file, migrationsDir('v1'));
     const bad = migrationsDir('bad', {
-      '0002_bad.sql': 'CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n',
+      [`${NEXT}_bad.sql`]: 'CREATE TABLE half (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n',
     });
     expect(() => openDatabase(file, { migrationsDir: bad })).toThrow(/no_such_table/);
     const db = new Database(file, { readonly: true });
-    expect((db.prepare('SELECT max(id) AS v FROM schema_migrations').get() as { v: number }).v).toBe(1);
+    expect((db.prepare('SELECT max(id) AS v FROM schema_migrations').get() as { v: number }).v).toBe(
+      SHIPPED.length,
+    );
     expect(db.prepare(`SELECT name FROM sqlite_master WHERE name = 'half'`).get()).toBeUndefined();
+    db.close();
+  });
+
+  it('refuses a migration that would leave rows pointing at missing rows (foreign keys are off while migrating)', () => {
+    const file = join(dir, 'dangling.db');
+    makeDb(file, migrationsDir('v1'));
+    const bad = migrationsDir('dangling', {
+      [`${NEXT}_dangling.sql`]: `INSERT INTO edge_dns_names (edge_id, name) VALUES (999999, 'x');\n`,
+    });
+    expect(() => openDatabase(file, { migrationsDir: bad })).toThrow(
+      /migration \d+ "dangling" would leave 1 row\(s\) of edge_dns_names pointing at missing edges rows/,
+    );
+    const db = openDatabase(file);
+    expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
+    expect(db.prepare(`SELECT count(*) AS n FROM edge_dns_names WHERE edge_id = 999999`).get()).toEqual({
+      n: 0,
+    });
     db.close();
   });
 
@@ -201,9 +281,11 @@ describe('openDatabase', () => {
 
   it('refuses a database written by a newer version (an unknown migration applied)', () => {
     const file = join(dir, 'newer.db');
-    makeDb(file, migrationsDir('v2', { '0002_future.sql': 'CREATE TABLE future (x INTEGER);\n' }));
+    makeDb(file, migrationsDir('v2', { [`${NEXT}_future.sql`]: 'CREATE TABLE future (x INTEGER);\n' }));
     const err = expectRefusal(file, 'newer-database', { migrationsDir: migrationsDir('v1') });
-    expect(err.message).toMatch(/newer intentmap.*migration 2 "future".*Upgrade intentmap/);
+    expect(err.message).toMatch(
+      new RegExp(`newer intentmap.*migration ${SHIPPED.length + 1} "future".*Upgrade intentmap`),
+    );
   });
 
   it('refuses a database whose applied migration file was edited (checksum mismatch)', () => {
@@ -244,7 +326,7 @@ describe('openDatabase', () => {
     expect(sha(file)).toBe(before);
     expectRefusal(file, 'newer-database', {
       readonly: true,
-      migrationsDir: migrationsDir('v2', { '0002_x.sql': 'CREATE TABLE x (y);\n' }),
+      migrationsDir: migrationsDir('v2', { [`${NEXT}_x.sql`]: 'CREATE TABLE x (y);\n' }),
     });
   });
 });

@@ -250,11 +250,29 @@ function applyMigrations(db: Db, pending: readonly Migration[]): void {
   const record = db.prepare(
     `INSERT INTO ${MIGRATIONS_TABLE} (id, name, checksum, applied_at) VALUES (?, ?, ?, ?)`,
   );
-  for (const m of pending) {
-    // Each migration in its own transaction: a failure leaves the database at the previous version.
-    db.transaction(() => {
-      db.exec(m.sql);
-      record.run(m.id, m.name, m.checksum, new Date().toISOString());
-    })();
+  if (pending.length === 0) return;
+  // Foreign keys off while migrating (the pragma is a no-op inside a transaction, so it is set
+  // around them): a migration that rebuilds a table (create, copy, drop, rename; SQLite cannot alter
+  // a constraint in place) would otherwise cascade the DROP into the rows that reference it.
+  // foreign_key_check before each commit keeps the guarantee the constraint gave.
+  db.pragma('foreign_keys = OFF');
+  try {
+    for (const m of pending) {
+      // Each migration in its own transaction: a failure leaves the database at the previous version.
+      db.transaction(() => {
+        db.exec(m.sql);
+        const broken = db.pragma('foreign_key_check') as { table: string; parent: string }[];
+        if (broken.length > 0) {
+          const first = broken[0];
+          throw new StoreError(
+            `migration ${m.id} "${m.name}" would leave ${broken.length} row(s) of ${first?.table ?? '?'} pointing at missing ${first?.parent ?? '?'} rows; nothing was changed. Report this as a bug.`,
+            'corrupt',
+          );
+        }
+        record.run(m.id, m.name, m.checksum, new Date().toISOString());
+      })();
+    }
+  } finally {
+    db.pragma('foreign_keys = ON');
   }
 }

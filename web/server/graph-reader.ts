@@ -72,10 +72,7 @@ export class WebGraphReader {
   ) {
     const db = store.db;
     this.stmt = {
-      version: db.prepare(
-        `SELECT (SELECT max(id) FROM edges) AS e, (SELECT max(last_seen) FROM edges) AS l, (SELECT max(id) FROM identities) AS i,
-                (SELECT count(*) FROM identities) AS n`,
-      ),
+      version: db.prepare(`SELECT generation FROM store_generation WHERE id = 1`).pluck(),
       edgeCount: db.prepare(`SELECT count(*) AS n FROM edges`),
       allEdges: db.prepare(`SELECT ${EDGE_COLUMNS} FROM edges`),
       byClientOrServer: db.prepare(
@@ -95,10 +92,12 @@ export class WebGraphReader {
     };
   }
 
-  /** A fingerprint of the data: changes when edges or identities are added or seen again. */
+  /**
+   * A fingerprint of the data: the store's generation, which every write (edges seen again,
+   * identities, retention) advances in its own transaction. One row read.
+   */
   version(): string {
-    const r = this.stmt.version.get() as { e: number | null; l: number | null; i: number | null; n: number };
-    return `${r.e ?? 0}.${r.l ?? 0}.${r.i ?? 0}.${r.n}`;
+    return String(this.stmt.version.get());
   }
 
   /** Every identity by id and by key, cached per data version. */
