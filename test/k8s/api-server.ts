@@ -10,7 +10,8 @@
 //   metadata.namespace, spec.nodeName, status.phase; =, ==, !=);
 // - timeoutSeconds on watches; Bearer-token authentication.
 // Test controls change objects (emitting watch events), compact history, drop every open watch,
-// and pause the server (hang: requests are held unanswered; refuse: connections are reset).
+// and pause the server (hang: requests are held unanswered; refuse: connections are reset), or
+// slow it down (every list answer and every watch line reaches the client `latencyMs` late).
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -83,6 +84,8 @@ export interface KubeApiServerOptions {
   readonly unserved?: readonly string[];
   /** Resources (plurals) answered with 403, as RBAC without list/watch permission would. */
   readonly forbidden?: readonly string[];
+  /** Delay added to every answer and every watch line (see setLatency); default 0. */
+  readonly latencyMs?: number;
 }
 
 /** One request, as the server saw it. */
@@ -205,6 +208,8 @@ export class KubeApiServer extends EventEmitter {
   private goneMode: GoneMode;
   private unserved: ReadonlySet<string> = new Set();
   private forbidden: ReadonlySet<string> = new Set();
+  private latencyMs = 0;
+  private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
 
   private constructor(
     private readonly server: Server,
@@ -237,6 +242,7 @@ export class KubeApiServer extends EventEmitter {
     );
     api.unserved = new Set(options.unserved ?? []);
     api.forbidden = new Set(options.forbidden ?? []);
+    api.latencyMs = options.latencyMs ?? 0;
     server.on('connection', (s: Socket) => {
       if (api.paused === 'refuse') {
         s.destroy();
@@ -395,8 +401,23 @@ export class KubeApiServer extends EventEmitter {
     }
   }
 
+  /**
+   * Makes the server slow, not dead: from now on every answer (list, GET, errors) and every watch
+   * line (events, bookmarks) is written `ms` after the server produced it, as an overloaded
+   * apiserver or a congested link would. Contents reflect the state when they were produced, so a
+   * slow list is stale on arrival. Lines already delayed keep their delay; 0 turns it off. Writes
+   * on one connection stay in order (timers of equal delay fire in creation order).
+   */
+  setLatency(ms: number): void {
+    if (!Number.isFinite(ms) || ms < 0)
+      throw new Error(`latency must be a non-negative number of ms, got ${ms}`);
+    this.latencyMs = ms;
+  }
+
   /** Stops the server and every connection. */
   async close(): Promise<void> {
+    for (const t of this.delayed) clearTimeout(t);
+    this.delayed.clear();
     for (const w of [...this.watchers]) this.endWatch(w, true);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -432,20 +453,43 @@ export class KubeApiServer extends EventEmitter {
     else if (now) type = 'ADDED';
     else if (before) type = 'DELETED'; // moved out of the selector
     w.lastRv = e.rv;
-    if (type !== null) w.res.write(`${JSON.stringify({ type, object: e.object })}\n`);
+    if (type !== null) this.write(w.res, `${JSON.stringify({ type, object: e.object })}\n`);
   }
 
   private endWatch(w: Watcher, abrupt: boolean): void {
     if (!this.watchers.delete(w)) return;
     for (const t of w.timers) clearTimeout(t);
     if (abrupt) w.res.socket?.destroy();
-    else w.res.end();
+    else this.later(() => w.res.end()); // after the lines still delayed
+  }
+
+  /** Runs `fn` now, or `latencyMs` later when the server is slow. */
+  private later(fn: () => void): void {
+    if (this.latencyMs === 0) {
+      fn();
+      return;
+    }
+    const t = setTimeout(() => {
+      this.delayed.delete(t);
+      fn();
+    }, this.latencyMs);
+    this.delayed.add(t);
+  }
+
+  /** Writes one watch line (at once, or late when the server is slow). */
+  private write(res: ServerResponse, line: string): void {
+    this.later(() => {
+      if (!res.destroyed && !res.writableEnded) res.write(line);
+    });
   }
 
   private send(res: ServerResponse, code: number, body: unknown): void {
     const text = JSON.stringify(body);
-    res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-    res.end(text);
+    this.later(() => {
+      if (res.destroyed || res.headersSent) return;
+      res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+      res.end(text);
+    });
   }
 
   private handle(req: IncomingMessage, res: ServerResponse): void {
@@ -570,15 +614,19 @@ export class KubeApiServer extends EventEmitter {
       const gone = status(410, 'Expired', `too old resource version: ${fromRv} (${this.compactedRv})`);
       log(route.def.plural, 410);
       if (this.goneMode === 'status') this.send(res, 410, gone);
-      else {
-        res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-        res.end(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
-      }
+      else
+        this.later(() => {
+          if (res.destroyed) return;
+          res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
+          res.end(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
+        });
       return;
     }
     log(route.def.plural, 200);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    res.flushHeaders();
+    this.later(() => {
+      if (!res.destroyed) res.flushHeaders();
+    });
     const w: Watcher = {
       resource: route.def,
       namespace: route.namespace,
@@ -589,7 +637,7 @@ export class KubeApiServer extends EventEmitter {
       timers: [],
     };
     if (fromRv === null)
-      for (const o of items) res.write(`${JSON.stringify({ type: 'ADDED', object: o })}\n`);
+      for (const o of items) this.write(res, `${JSON.stringify({ type: 'ADDED', object: o })}\n`);
     else
       for (const e of this.history) if (e.resource === route.def.plural && e.rv > fromRv) this.deliver(w, e);
     this.watchers.add(w);
@@ -607,7 +655,7 @@ export class KubeApiServer extends EventEmitter {
             metadata: { resourceVersion: String(this.rv) },
           };
           w.lastRv = this.rv;
-          res.write(`${JSON.stringify({ type: 'BOOKMARK', object: bookmark })}\n`);
+          this.write(res, `${JSON.stringify({ type: 'BOOKMARK', object: bookmark })}\n`);
         }
         w.timers.push(setTimeout(tick, this.bookmarkIntervalMs).unref());
       };

@@ -1,0 +1,232 @@
+// A slow (not dead) Kubernetes API server, seen from the real `intentmap mapper --kubeconfig`
+// process. test/reliability/kube-faults.test.ts covers an unreachable server; here every list
+// answer and every watch line reaches the mapper seconds late (KubeApiServer.setLatency), as from
+// an overloaded apiserver: the watch stays connected, so nothing looks broken. The questions are
+// the same: resolution continues from the cache, and a flow made while the state is behind is
+// resolved once it catches up, or stored as unresolved, never as the IP's previous owner.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { postReport, startMapperProcess, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import { KubeApiServer } from '../k8s/api-server.js';
+import { namespace, pod } from '../k8s/objects.js';
+
+const TOKEN = 'kube-slow-token-0123456789abcdef0';
+const REUSED_IP = '10.244.2.5';
+const SERVER_IP = '10.244.2.9';
+const OTHER_IP = '10.244.2.7';
+/** Latency of every answer while the mapper starts (lists and the watches' initial events). */
+const START_LATENCY_MS = 1500;
+/** Latency of watch events later: longer than the state's settle margin (2 s). */
+const EVENT_LATENCY_MS = 4000;
+/** Latency while the informers reconnect after a dropped watch: longer than one ingest round trip. */
+const RECONNECT_LATENCY_MS = 5000;
+let dir: string;
+let api: KubeApiServer;
+let m: MapperProcess;
+let seq = 0;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'intentmap-kubeslow-'));
+  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
+  api = await KubeApiServer.start({ latencyMs: START_LATENCY_MS });
+  const t = Date.now() - 600_000;
+  api.apply(namespace('shop'));
+  api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
+  api.apply(pod('other', { ip: OTHER_IP, startMs: t, uid: 'uid-other' }));
+  api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server' }));
+  m = await startMapperProcess({
+    db: join(dir, 'kube.db'),
+    tokenFile: join(dir, 'token'),
+    extra: [
+      '--kubeconfig',
+      await api.writeKubeconfig(join(dir, 'kubeconfig')),
+      '--pod-cidr',
+      '10.244.0.0/16',
+    ],
+  });
+  await until(async () => (await fetch(`${m.url}/readyz`)).status === 200);
+});
+
+afterAll(async () => {
+  if (m !== undefined) await stopProcess(m);
+  await api?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Polls `check` (an HTTP probe or a store read: there is no event to wait on across processes). */
+async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Posts one connection record from `src` to the server (`sequence` for a retry); returns the answer. */
+async function send(
+  src: string,
+  at: number,
+  count: number,
+  dport: number,
+  sequence = seq++,
+): Promise<{ status: number; code: unknown; sequence: number }> {
+  const r = await postReport(m.url, TOKEN, {
+    version: 1,
+    reporter: 'node-1',
+    sequence,
+    sentAt: Date.now(),
+    connections: [
+      {
+        src,
+        dst: SERVER_IP,
+        dport,
+        protocol: 'TCP',
+        source: 'tcp-syn',
+        count,
+        firstSeen: at,
+        lastSeen: at,
+      },
+    ],
+    dns: [],
+  });
+  return { status: r.status, code: r.json['code'], sequence };
+}
+
+/**
+ * Sends a batch and, as the sniffer does, re-sends it (same sequence) while the mapper answers
+ * 503 cluster-state-behind; returns every answer's status.
+ */
+async function deliver(src: string, at: number, count: number, dport: number): Promise<number[]> {
+  const first = await send(src, at, count, dport);
+  const statuses = [first.status];
+  if (first.status === 503) expect(first.code).toBe('cluster-state-behind');
+  await until(async () => {
+    if (statuses.at(-1) !== 503) return true;
+    statuses.push((await send(src, at, count, dport, first.sequence)).status);
+    return statuses.at(-1) !== 503;
+  });
+  return statuses;
+}
+
+/** Whether the store records `podName` as an owner of the reused IP. */
+function ownsIp(podName: string): boolean {
+  const db = new Database(join(dir, 'kube.db'), { readonly: true });
+  try {
+    return (
+      db.prepare('SELECT 1 FROM ip_ownership WHERE ip = ? AND pod_name = ?').get(REUSED_IP, podName) !==
+      undefined
+    );
+  } finally {
+    db.close();
+  }
+}
+
+/** Edge counts on `dport`, by client identity (kind:name), read from the store. */
+function clientsOn(dport: number): Record<string, number> {
+  const db = new Database(join(dir, 'kube.db'), { readonly: true });
+  try {
+    const rows = db
+      .prepare(
+        `SELECT c.name AS name, c.kind AS kind, sum(e.count) AS n FROM edges e JOIN identities c ON c.id = e.client_id
+         WHERE e.port = ? GROUP BY c.id`,
+      )
+      .all(dport) as { name: string; kind: string; n: number }[];
+    return Object.fromEntries(rows.map((r) => [`${r.kind}:${r.name}`, r.n]));
+  } finally {
+    db.close();
+  }
+}
+
+const watchFailed = (): boolean =>
+  m.logs.some((l) => /list\/watch failed|informer restart failed/.test(String(l['msg'])));
+
+/** What the lagging-events test saw of the flow made during the lag (read by the known-bug test). */
+let lagged: { answer: number; attributed: Record<string, number> } | undefined;
+
+describe('a slow Kubernetes API server, through the mapper process', () => {
+  it('the mapper syncs through slow lists and resolves from its cache', async () => {
+    // Every list was answered late, yet the mapper became ready without a single failure.
+    const lists = api.requests.filter((r) => !r.watch && r.resource === 'pods');
+    expect(lists.length).toBeGreaterThan(0);
+    expect(watchFailed()).toBe(false);
+    // Ready means listed, not yet watching: until the slow watches are open and a heartbeat has
+    // vouched for the flow's time, the batch may be deferred (503), then it is accepted.
+    expect((await deliver(REUSED_IP, Date.now() - 1000, 5, 80)).at(-1)).toBe(201);
+    expect(clientsOn(80)).toEqual({ 'workload:alpha': 5 });
+    expect(watchFailed()).toBe(false);
+  });
+
+  it('watch events seconds late while an IP is reused: the cache keeps resolving and the state catches up', async () => {
+    api.setLatency(EVENT_LATENCY_MS);
+    const reusedAt = Date.now();
+    api.remove('Pod', 'shop', 'alpha');
+    api.apply(pod('beta', { ip: REUSED_IP, startMs: reusedAt, uid: 'uid-beta' }));
+    // A flow from beta, ingested while the mapper has not yet heard that beta exists: its answer
+    // comes before the delayed events can have arrived.
+    const during = await send(REUSED_IP, reusedAt + 500, 7, 81);
+    expect(Date.now() - reusedAt).toBeLessThan(EVENT_LATENCY_MS);
+    expect(ownsIp('beta')).toBe(false);
+    expect([201, 503]).toContain(during.status);
+    // Resolution of everything else continues from the cache meanwhile.
+    expect((await send(OTHER_IP, Date.now() - 10_000, 2, 83)).status).toBe(201);
+    expect(clientsOn(83)).toEqual({ 'workload:other': 2 });
+
+    // Caught up once the delayed events have arrived and beta's ownership is in the store.
+    await until(() => ownsIp('beta'));
+    if (during.status !== 201) {
+      // The sniffer's retry of the same batch.
+      const retry = await send(REUSED_IP, reusedAt + 500, 7, 81, during.sequence);
+      expect(retry.status).toBe(201);
+    }
+    await until(() => Object.keys(clientsOn(81)).length > 0);
+    const attributed = clientsOn(81);
+    lagged = { answer: during.status, attributed };
+    expect(Object.values(attributed).reduce((s, n) => s + n, 0)).toBe(7);
+    // Slow is not dead: no watch failed or was restarted.
+    expect(watchFailed()).toBe(false);
+
+    // Once caught up, a new flow resolves to beta, and alpha's earlier edge is unchanged.
+    expect((await send(REUSED_IP, Date.now() - 100, 3, 82)).status).toBe(201);
+    expect(clientsOn(82)).toEqual({ 'workload:beta': 3 });
+    expect(clientsOn(80)).toEqual({ 'workload:alpha': 5 });
+  });
+
+  // KNOWN BUG (reported to the lead): a connected watch counts as current for any time
+  // (cluster-source.ts isCurrentAt: `watch.isHealthy() || ...`), so while its events arrive late
+  // the batch is accepted (201) and resolved with the state from before the reuse: beta's flow is
+  // stored as alpha's. Remove `.fails` once a lagging watch defers such a batch (503) like an
+  // unreachable one does.
+  it.fails('KNOWN BUG: the flow made during the lag is not stored as the previous owner’s', () => {
+    // Without the data of the test above this must fail outright, not count as the expected failure.
+    if (lagged === undefined) return;
+    expect(lagged.attributed['workload:alpha'], JSON.stringify(lagged)).toBeUndefined();
+  });
+
+  it('watches dropped while the server is slow: old flows resolve from the cache, new ones wait (503) until the watches are back', async () => {
+    api.setLatency(RECONNECT_LATENCY_MS);
+    const requestsBefore = api.requests.length;
+    expect(api.dropWatches()).toBeGreaterThan(0);
+    await until(watchFailed);
+    // Made well before the drop: the cache vouches for it.
+    expect((await send(OTHER_IP, Date.now() - 10_000, 4, 84)).status).toBe(201);
+    expect(clientsOn(84)).toEqual({ 'workload:other': 4 });
+    // Made now, while the informers reconnect through the slow server: deferred, never guessed.
+    const madeAt = Date.now();
+    const fresh = await send(OTHER_IP, madeAt, 6, 85);
+    expect(fresh).toMatchObject({ status: 503, code: 'cluster-state-behind' });
+    expect(clientsOn(85)).toEqual({});
+    // The sniffer retries the same batch until the watches are back.
+    await until(
+      async () => (await send(OTHER_IP, madeAt, 6, 85, fresh.sequence)).status === 201,
+      RECONNECT_LATENCY_MS * 4,
+    );
+    expect(clientsOn(85)).toEqual({ 'workload:other': 6 });
+    // The informers resumed their watches from the last resourceVersion (no relist was needed).
+    const resumed = api.requests.slice(requestsBefore).filter((r) => r.watch);
+    expect(resumed.length).toBeGreaterThan(0);
+    expect(resumed.every((r) => r.query['resourceVersion'] !== undefined)).toBe(true);
+  });
+});
