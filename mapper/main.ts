@@ -246,8 +246,11 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
       await closed;
       clearTimeout(grace);
       await cluster.stop();
-      // Batches are applied synchronously inside request handlers, so once the server has closed
-      // every connection, no transaction is open: closing checkpoints the WAL into the file.
+      // A batch whose connection was cut at the end of the grace period may still wait for its
+      // group commit: write it (its sniffer retries it, and the retry is applied as a duplicate).
+      // Group commits are synchronous, so after this no transaction is open: closing checkpoints
+      // the WAL into the file.
+      mapperApp.drainIngest();
       store.db.close();
       logger.info('mapper stopped');
     })();

@@ -16,6 +16,7 @@ export const INGEST_OUTCOMES = [
   'cluster_state_behind',
   'store_error',
   'shutting_down',
+  'overloaded',
 ] as const;
 /** An ingest outcome label. */
 export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
@@ -29,6 +30,12 @@ export interface MapperMetrics {
   readonly clockSkew: Counter<'action'>;
   readonly ignored: Counter<'kind'>;
   readonly applySeconds: Histogram;
+  /** Batches written per group commit (mapper/ingest/group-commit.ts). */
+  readonly commitBatches: Histogram;
+  /** Time of one group commit, BEGIN to COMMIT. */
+  readonly commitSeconds: Histogram;
+  /** Batches waiting for a group commit. */
+  readonly ingestQueue: Gauge;
   readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
   readonly watchRestarts: Counter;
   readonly retentionDeleted: Counter<'table'>;
@@ -83,8 +90,25 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
   });
   const applySeconds = new Histogram({
     name: 'intentmap_ingest_apply_seconds',
-    help: 'Time to resolve and commit one batch.',
+    help: 'Time to resolve and write one batch (in its own savepoint of a group commit).',
     buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers,
+  });
+  const commitBatches = new Histogram({
+    name: 'intentmap_ingest_commit_batches',
+    help: 'Report batches written in one group commit (one SQLite transaction).',
+    buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256],
+    registers,
+  });
+  const commitSeconds = new Histogram({
+    name: 'intentmap_ingest_commit_seconds',
+    help: 'Time of one group commit, from BEGIN to COMMIT, its batches resolved and written included.',
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+  const ingestQueue = new Gauge({
+    name: 'intentmap_ingest_queue_batches',
+    help: 'Report batches received and waiting for a group commit.',
     registers,
   });
   const requestSeconds = new Histogram({
@@ -142,6 +166,9 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
     clockSkew,
     ignored,
     applySeconds,
+    commitBatches,
+    commitSeconds,
+    ingestQueue,
     requestSeconds,
     watchRestarts,
     retentionDeleted,

@@ -4,6 +4,11 @@
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express';
 import type { Logger } from 'pino';
 import type { GraphStore } from '../store/index.js';
+import {
+  createGroupCommitter,
+  type GroupCommitLimits,
+  type GroupCommitResult,
+} from '../ingest/group-commit.js';
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { IngestOutcome, MapperMetrics } from '../metrics.js';
 import type { Authenticator, Principal } from './auth.js';
@@ -43,6 +48,10 @@ export interface MapperAppOptions {
   readonly extraRouters?: readonly ExtraRouter[];
   /** Largest request body in bytes (default WIRE_LIMITS.maxBodyBytes). */
   readonly maxBodyBytes?: number;
+  /** Bounds of a group commit and of its queue (default DEFAULT_GROUP_COMMIT_LIMITS). */
+  readonly groupCommit?: Partial<GroupCommitLimits>;
+  /** Runs a group commit later (default setImmediate); tests hold it to fill a group. */
+  readonly scheduleCommit?: (flush: () => void) => void;
 }
 
 /** The app plus the switches the composition root needs for a graceful shutdown. */
@@ -52,6 +61,10 @@ export interface MapperApp {
   beginShutdown(): void;
   /** Ingest requests received and not yet answered. */
   inFlight(): number;
+  /** Batches parsed and waiting for their group commit. */
+  queuedBatches(): number;
+  /** Writes every batch still waiting for a group commit (before the database closes). */
+  drainIngest(): void;
 }
 
 type Locals = { principal?: Principal };
@@ -64,6 +77,13 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
   app.set('query parser', 'simple');
   let shuttingDown = false;
   let inFlight = 0;
+  const committer = createGroupCommitter({
+    store,
+    ingest,
+    metrics,
+    ...(options.groupCommit !== undefined ? { limits: options.groupCommit } : {}),
+    ...(options.scheduleCommit !== undefined ? { schedule: options.scheduleCommit } : {}),
+  });
 
   app.use((req, res, next) => {
     const end = metrics.requestSeconds.startTimer();
@@ -143,7 +163,7 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
         next(err);
       });
     },
-    (req, res) => {
+    async (req, res) => {
       const body = req.body as unknown;
       const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
       const parsed = parseJsonBounded(text);
@@ -168,9 +188,9 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
           `this token belongs to node "${principal.node}" and cannot report as "${batch.value.reporter}"`,
         );
       }
-      let result;
+      let result: GroupCommitResult;
       try {
-        result = ingest.ingest(batch.value);
+        result = await committer.submit(batch.value);
       } catch (err) {
         countOutcome('store_error');
         logger.error(
@@ -180,7 +200,7 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
         throw err;
       }
       if (!result.ok) {
-        countOutcome(result.reason === 'clock-skew' ? 'clock_skew' : 'cluster_state_behind');
+        countOutcome(OUTCOME_OF_REFUSAL[result.reason]);
         logger.warn({ reporter: batch.value.reporter, sequence: batch.value.sequence }, result.message);
         throw new ApiError(result.reason, result.message);
       }
@@ -194,7 +214,7 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
         },
         'batch ingested',
       );
-      // Committed above (applyBatch is synchronous): only now may the sniffer drop its copy.
+      // Settled after the COMMIT of its group: only now may the sniffer drop its copy.
       res.status(result.ack.applied ? 201 : 200).json(result.ack);
     },
   );
@@ -247,5 +267,15 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
       shuttingDown = true;
     },
     inFlight: () => inFlight,
+    queuedBatches: () => committer.queued().batches,
+    drainIngest: () => committer.drain(),
   };
 }
+
+const OUTCOME_OF_REFUSAL: Readonly<
+  Record<Exclude<GroupCommitResult, { ok: true }>['reason'], IngestOutcome>
+> = {
+  'clock-skew': 'clock_skew',
+  'cluster-state-behind': 'cluster_state_behind',
+  overloaded: 'overloaded',
+};

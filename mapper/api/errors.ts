@@ -19,6 +19,7 @@ export const API_ERRORS = {
   'shutting-down': 503,
   'store-unavailable': 503,
   'cluster-state-behind': 503,
+  overloaded: 503,
   internal: 500,
 } as const;
 
@@ -50,7 +51,12 @@ export interface ApiErrorBody {
 /** Sends an error in the catalogue's shape. */
 export function sendApiError(res: Response, err: ApiError): void {
   const body: ApiErrorBody = { code: err.code, message: err.message };
-  if (err.code === 'shutting-down' || err.code === 'store-unavailable' || err.code === 'cluster-state-behind')
+  if (
+    err.code === 'shutting-down' ||
+    err.code === 'store-unavailable' ||
+    err.code === 'cluster-state-behind' ||
+    err.code === 'overloaded'
+  )
     res.setHeader('Retry-After', '5');
   res.status(err.status).json(body);
 }

@@ -1,6 +1,8 @@
-// The ingest use case: guard the clock, skip known duplicates early, resolve, and apply in one
-// transaction. The HTTP handler and the offline importer both go through here; time and the
-// resolver are injected.
+// The ingest use case: guard the clock, skip known duplicates early, resolve, and apply at most once
+// per (reporter, sequence). The HTTP handler and the offline importer both go through here; time and
+// the resolver are injected. `ingest` applies one batch in its own transaction (the importer);
+// `prepare` + `PreparedBatch.write` let a caller apply several batches in one outer transaction,
+// each in its own savepoint (the HTTP API's group commit, group-commit.ts).
 import type { ReportAck, ReportBatch } from '../api/wire.js';
 import type { MapperMetrics } from '../metrics.js';
 import type { GraphStore } from '../store/index.js';
@@ -11,14 +13,45 @@ import type { ResolvedReport } from './resolved.js';
 /** Resolves a (clock-guarded) batch's IPs to identities at each record's own time. */
 export type ReportResolver = (batch: ReportBatch) => ResolvedReport;
 
+/** Why a batch is refused before anything is written; each maps to an API error code. */
+export type IngestRefusal = 'clock-skew' | 'cluster-state-behind';
+
 /** The outcome of ingesting one batch. */
 export type IngestResult =
   | { readonly ok: true; readonly ack: ReportAck; readonly clamped: number }
-  | { readonly ok: false; readonly reason: 'clock-skew' | 'cluster-state-behind'; readonly message: string };
+  | { readonly ok: false; readonly reason: IngestRefusal; readonly message: string };
+
+/**
+ * A batch that passed the checks and is waiting to be written. `write` resolves it and applies it
+ * at most once (GraphStore.applyBatch: a savepoint when the caller holds a transaction), and throws
+ * what the store throws; `countCommitted` counts its records in the metrics, and must be called
+ * only once the transaction holding the write has committed.
+ */
+export interface PreparedBatch {
+  readonly reporter: string;
+  readonly sequence: number;
+  /** Records in the batch (connections + DNS): what bounds a group commit. */
+  readonly observations: number;
+  /** Records whose timestamps the clock guard clamped. */
+  readonly clamped: number;
+  /** Resolves and writes the batch; false when this (reporter, sequence) was applied before. */
+  write(): boolean;
+  /** Counts what `write` applied (observations, resolution outcomes, ignored rows). */
+  countCommitted(): void;
+}
+
+/** What `prepare` decided: refused, already applied (answer at once), or to be written. */
+export type PrepareResult =
+  | Exclude<IngestResult, { readonly ok: true }>
+  | { readonly ok: true; readonly kind: 'duplicate'; readonly result: IngestResult & { readonly ok: true } }
+  | { readonly ok: true; readonly kind: 'ready'; readonly batch: PreparedBatch };
 
 /** Ingests report batches into a store. */
 export interface IngestService {
+  /** Checks, resolves and applies one batch in its own transaction. */
   ingest(batch: ReportBatch): IngestResult;
+  /** Checks one batch (clock guard, known duplicate, cluster state) without writing anything. */
+  prepare(batch: ReportBatch): PrepareResult;
 }
 
 /** Dependencies of the ingest service. */
@@ -84,55 +117,86 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
   const { store, resolve, now, metrics } = options;
   const clockGuard = options.clockGuard ?? DEFAULT_CLOCK_GUARD;
   const ignored = new Set(options.ignoreNamespaces ?? []);
+
+  const prepare = (input: ReportBatch): PrepareResult => {
+    const receivedAt = now();
+    const guarded = guardBatchClock(input, receivedAt, clockGuard);
+    if (!guarded.ok) {
+      metrics?.clockSkew.inc({ action: 'refused' });
+      return { ok: false, reason: 'clock-skew', message: guarded.message };
+    }
+    if (guarded.clamped > 0) metrics?.clockSkew.inc({ action: 'clamped' }, guarded.clamped);
+    const batch = guarded.batch;
+    const { reporter, sequence } = batch;
+    const clamped = guarded.clamped;
+    // Cheap early exit for re-sent batches; applyBatch checks again inside its transaction (which
+    // is what catches two copies of one batch waiting for the same group commit).
+    if (store.hasBatch(reporter, sequence))
+      return {
+        ok: true,
+        kind: 'duplicate',
+        result: { ok: true, ack: { reporter, sequence, applied: false }, clamped },
+      };
+    if (options.isStateCurrentAt !== undefined) {
+      const latest = latestRecordMs(batch);
+      if (latest !== null && !options.isStateCurrentAt(latest)) {
+        return {
+          ok: false,
+          reason: 'cluster-state-behind',
+          message: `the mapper's view of the cluster is behind this batch (records up to ${new Date(latest).toISOString()}; the Kubernetes watch is not current); retry later`,
+        };
+      }
+    }
+    let count: (() => void) | null = null;
+    return {
+      ok: true,
+      kind: 'ready',
+      batch: {
+        reporter,
+        sequence,
+        observations: batch.connections.length + batch.dns.length,
+        clamped,
+        write() {
+          const end = metrics?.applySeconds.startTimer();
+          const clusterOnly = withoutHostOnlySockets(resolve(batch));
+          const kept = withoutIgnoredNamespaces(clusterOnly.report, ignored);
+          const report = kept.report;
+          const r = applyResolvedReport(store, { reporter, sequence, receivedAt }, report);
+          end?.();
+          count =
+            r.applied && metrics !== undefined
+              ? () => {
+                  metrics.ingestObservations.inc({ kind: 'connection' }, batch.connections.length);
+                  metrics.ingestObservations.inc({ kind: 'dns' }, batch.dns.length);
+                  metrics.resolutionOutcomes.inc({ outcome: 'resolved' }, report.outcomes.resolved);
+                  metrics.resolutionOutcomes.inc({ outcome: 'external' }, report.outcomes.external);
+                  metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, report.outcomes.unresolved);
+                  if (kept.edges > 0) metrics.ignored.inc({ kind: 'edge' }, kept.edges);
+                  if (kept.dns > 0) metrics.ignored.inc({ kind: 'dns' }, kept.dns);
+                  if (clusterOnly.dropped > 0)
+                    metrics.ignored.inc({ kind: 'host-only' }, clusterOnly.dropped);
+                }
+              : null;
+          return r.applied;
+        },
+        countCommitted() {
+          count?.();
+          count = null;
+        },
+      },
+    };
+  };
+
   return {
+    prepare,
     ingest(input) {
-      const receivedAt = now();
-      const guarded = guardBatchClock(input, receivedAt, clockGuard);
-      if (!guarded.ok) {
-        metrics?.clockSkew.inc({ action: 'refused' });
-        return { ok: false, reason: 'clock-skew', message: guarded.message };
-      }
-      if (guarded.clamped > 0) metrics?.clockSkew.inc({ action: 'clamped' }, guarded.clamped);
-      const batch = guarded.batch;
-      const ack = (applied: boolean): ReportAck => ({
-        reporter: batch.reporter,
-        sequence: batch.sequence,
-        applied,
-      });
-      // Cheap early exit for re-sent batches; applyBatch checks again inside its transaction.
-      if (store.hasBatch(batch.reporter, batch.sequence))
-        return { ok: true, ack: ack(false), clamped: guarded.clamped };
-      if (options.isStateCurrentAt !== undefined) {
-        const latest = latestRecordMs(batch);
-        if (latest !== null && !options.isStateCurrentAt(latest)) {
-          return {
-            ok: false,
-            reason: 'cluster-state-behind',
-            message: `the mapper's view of the cluster is behind this batch (records up to ${new Date(latest).toISOString()}; the Kubernetes watch is not current); retry later`,
-          };
-        }
-      }
-      const end = metrics?.applySeconds.startTimer();
-      const clusterOnly = withoutHostOnlySockets(resolve(batch));
-      const kept = withoutIgnoredNamespaces(clusterOnly.report, ignored);
-      const report = kept.report;
-      const r = applyResolvedReport(
-        store,
-        { reporter: batch.reporter, sequence: batch.sequence, receivedAt },
-        report,
-      );
-      end?.();
-      if (r.applied && metrics !== undefined) {
-        metrics.ingestObservations.inc({ kind: 'connection' }, batch.connections.length);
-        metrics.ingestObservations.inc({ kind: 'dns' }, batch.dns.length);
-        metrics.resolutionOutcomes.inc({ outcome: 'resolved' }, report.outcomes.resolved);
-        metrics.resolutionOutcomes.inc({ outcome: 'external' }, report.outcomes.external);
-        metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, report.outcomes.unresolved);
-        if (kept.edges > 0) metrics.ignored.inc({ kind: 'edge' }, kept.edges);
-        if (kept.dns > 0) metrics.ignored.inc({ kind: 'dns' }, kept.dns);
-        if (clusterOnly.dropped > 0) metrics.ignored.inc({ kind: 'host-only' }, clusterOnly.dropped);
-      }
-      return { ok: true, ack: ack(r.applied), clamped: guarded.clamped };
+      const p = prepare(input);
+      if (!p.ok) return p;
+      if (p.kind === 'duplicate') return p.result;
+      const b = p.batch;
+      const applied = b.write(); // its own transaction: committed when it returns
+      b.countCommitted();
+      return { ok: true, ack: { reporter: b.reporter, sequence: b.sequence, applied }, clamped: b.clamped };
     },
   };
 }
