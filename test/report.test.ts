@@ -14,15 +14,22 @@ import {
   mergeClusterViews,
   type ClusterView,
 } from '../mapper/intents/cluster.js';
+import type { GraphEdge } from '../mapper/graph/model.js';
 import type { ClientIntents } from '../mapper/intents/model.js';
 import { renderClientIntentsYaml } from '../mapper/intents/render.js';
 import { suggestIntents } from '../mapper/intents/suggest.js';
 import { loadManifests, parseManifests } from '../mapper/kube/manifests.js';
-import { candidateFromIntents, candidateFromSuggested } from '../mapper/report/candidate.js';
+import { candidateFromIntents, candidateFromSuggested, type Candidate } from '../mapper/report/candidate.js';
 import { countRuns, nextRun, parseCron } from '../mapper/report/cron.js';
 import { decodeManifestPolicies } from '../mapper/report/policy-engine.js';
 import { escapeHtml, renderReportHtml, renderReportMarkdown } from '../mapper/report/render.js';
-import { buildReport, decodeReportJson, type ReportJson } from '../mapper/report/report.js';
+import {
+  buildReport,
+  decodeReportJson,
+  type ReportInput,
+  type ReportJson,
+  type ServerEntry,
+} from '../mapper/report/report.js';
 import { reportForGraph } from '../mapper/report/index.js';
 import { GraphStore, openDatabase } from '../mapper/store/index.js';
 import type { ReplayEdge } from '../mapper/report/replay.js';
@@ -50,14 +57,23 @@ beforeAll(async () => {
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** A built scenario: its store's file, its edges with endpoints and the cluster view. */
+interface Scenario {
+  readonly edges: ReplayEdge[];
+  readonly cluster: ClusterView;
+  readonly db: string;
+}
+
+/** Every edge of `store` with its endpoints, as the report replays them. */
+function replayEdges(store: GraphStore): ReplayEdge[] {
+  return store.queryEdges().map((edge) => ({ edge, endpoints: store.edgeEndpoints(edge.id) }));
+}
+
 /** A scenario: a real store for the options, its edges and the cluster view (store + snapshot). */
-function scenario(
-  options: Omit<BoutiqueOptions, 'now'>,
-  extraManifests = '',
-): { edges: ReplayEdge[]; cluster: ClusterView; db: string } {
+function scenario(options: Omit<BoutiqueOptions, 'now'>, extraManifests = ''): Scenario {
   const db = join(dir, `s${++counter}.db`);
   const store = buildBoutiqueStore(db, { now: NOW, ...options });
-  const edges = store.queryEdges().map((edge) => ({ edge, endpoints: store.edgeEndpoints(edge.id) }));
+  const edges = replayEdges(store);
   const extra = extraManifests !== '' ? parseManifests(extraManifests, 'extra.yaml').objects : [];
   const cluster = mergeClusterViews(
     clusterFromIdentities(store.listIdentities().map((r) => r.identity)),
@@ -79,19 +95,58 @@ function verdicts(r: ReportJson): Record<string, string> {
   return Object.fromEntries(r.servers.map((s) => [s.server, s.verdict]));
 }
 
+/** A boutique CronJob manifest (one YAML document) running one container on `schedule`. */
+function cronJobYaml(name: string, schedule: string, container: string): string {
+  return `apiVersion: batch/v1
+kind: CronJob
+metadata: {name: ${name}, namespace: boutique}
+spec:
+  schedule: "${schedule}"
+  jobTemplate:
+    spec:
+      template:
+        metadata: {labels: {app: ${name}}}
+        spec: {containers: [{name: ${container}, image: x}]}
+`;
+}
+
+/** Runs the real `intentmap report` CLI with `args`. */
+function runReportCli(args: readonly string[]): Promise<{ stdout: string; stderr: string }> {
+  return run('node', [CLI, 'report', ...args]);
+}
+
+/** The report entry of one server (`namespace/name`), if any. */
+function serverEntry(r: ReportJson, server: string): ServerEntry | undefined {
+  return r.servers.find((s) => s.server === server);
+}
+
+/** The plain graph edges of a scenario. */
+function graphEdges(s: Scenario): GraphEdge[] {
+  return s.edges.map((e) => e.edge);
+}
+
+/** The report at NOW (unless `more` says otherwise) with no current policies, for a candidate. */
+function reportFor(s: Scenario, candidate: Candidate, more: Partial<ReportInput> = {}): ReportJson {
+  return buildReport({ now: NOW, edges: s.edges, cluster: s.cluster, candidate, current: [], ...more });
+}
+
+/** The report whose candidate is the suggested intents of the scenario's own edges. */
+function reportSuggested(s: Scenario, more: Partial<ReportInput> = {}): ReportJson {
+  return reportFor(s, candidateFromSuggested(graphEdges(s), s.cluster), more);
+}
+
+/** The report whose candidate is the policies generated from `intents`. */
+function reportIntents(
+  s: Scenario,
+  intents: readonly ClientIntents[],
+  options?: Parameters<typeof candidateFromIntents>[4],
+): ReportJson {
+  return reportFor(s, candidateFromIntents(intents, s.cluster, graphEdges(s), 'test', options));
+}
+
 describe('buildReport', () => {
   it('calls every boutique server safe under its own suggested intents after 10 quiet days', () => {
-    const { edges, cluster } = scenario({});
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current: [],
-    });
+    const r = reportSuggested(scenario({}));
     expect(r.summary.servers['safe-to-enforce']).toBe(10);
     expect(r.summary.edges['would-be-blocked']).toBe(0);
     expect(r.summary.edges['explicitly-allowed']).toBe(15);
@@ -102,29 +157,16 @@ describe('buildReport', () => {
   });
 
   it('removing one intent names exactly the flows that would break, and why', () => {
-    const { edges, cluster } = scenario({});
-    const intents = withoutTarget(
-      suggestIntents(edges.map((e) => e.edge)).intents,
-      'frontend',
-      'cartservice',
+    const s = scenario({});
+    const r = reportIntents(
+      s,
+      withoutTarget(suggestIntents(graphEdges(s)).intents, 'frontend', 'cartservice'),
     );
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromIntents(
-        intents,
-        cluster,
-        edges.map((e) => e.edge),
-        'test',
-      ),
-      current: [],
-    });
     const blocked = r.flows.filter((f) => f.verdict === 'would-be-blocked');
     expect(blocked.map((f) => `${f.client} -> ${f.server} ${f.protocol}/${f.port} x${f.count}`)).toEqual([
       'boutique/frontend -> boutique/cartservice TCP/7070 x100',
     ]);
-    const cart = r.servers.find((s) => s.server === 'boutique/cartservice');
+    const cart = serverEntry(r, 'boutique/cartservice');
     expect(cart?.verdict).toBe('would-block');
     expect(cart?.blockedFlows).toHaveLength(1);
     expect(cart?.blockedFlows[0]?.hint).toBe('no ClientIntents of boutique/frontend lists cartservice');
@@ -142,8 +184,8 @@ describe('buildReport', () => {
   });
 
   it('a declared port missing from the observed-ports annotation is named as such', () => {
-    const { edges, cluster } = scenario({});
-    const intents = suggestIntents(edges.map((e) => e.edge)).intents.map((ci) =>
+    const s = scenario({});
+    const intents = suggestIntents(graphEdges(s)).intents.map((ci) =>
       ci.name === 'cartservice'
         ? {
             ...ci,
@@ -153,35 +195,13 @@ describe('buildReport', () => {
           }
         : ci,
     );
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromIntents(
-        intents,
-        cluster,
-        edges.map((e) => e.edge),
-        'test',
-      ),
-      current: [],
-    });
-    const redis = r.servers.find((s) => s.server === 'boutique/redis-cart');
+    const redis = serverEntry(reportIntents(s, intents), 'boutique/redis-cart');
     expect(redis?.verdict).toBe('would-block');
     expect(redis?.blockedFlows[0]?.hint).toContain('lists redis-cart but not TCP/6379');
   });
 
   it('a too-short window: not enough evidence for every server', () => {
-    const { edges, cluster } = scenario({ observedForMs: 3 * DAY });
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current: [],
-    });
+    const r = reportSuggested(scenario({ observedForMs: 3 * DAY }));
     expect(r.window.sufficient).toBe(false);
     expect(r.summary.servers['not-enough-evidence']).toBe(10);
     expect(r.safeNext).toEqual([]);
@@ -190,7 +210,7 @@ describe('buildReport', () => {
   });
 
   it('unresolved sources and a new client inside the quiet period', () => {
-    const { edges, cluster } = scenario({
+    const s = scenario({
       extra: [
         {
           client: unresolved('10.0.5.5'),
@@ -208,54 +228,27 @@ describe('buildReport', () => {
         },
       ],
     });
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current: [],
-    });
+    const r = reportSuggested(s);
     const v = verdicts(r);
     expect(v['boutique/cartservice']).toBe('not-enough-evidence');
-    expect(r.servers.find((s) => s.server === 'boutique/cartservice')?.reasons).toContain(
+    expect(serverEntry(r, 'boutique/cartservice')?.reasons).toContain(
       '1 unresolved source(s) reached it (10.0.5.5)',
     );
     expect(v['boutique/frontend']).toBe('not-enough-evidence');
-    expect(r.servers.find((s) => s.server === 'boutique/frontend')?.reasons[0]).toMatch(
+    expect(serverEntry(r, 'boutique/frontend')?.reasons[0]).toMatch(
       /^new client boutique\/loadgenerator first seen 2026-01-14T12:00:00.000Z, within the 2d quiet period$/,
     );
     expect(v['boutique/redis-cart']).toBe('safe-to-enforce');
   });
 
   it('a CronJob whose schedule did not run inside the window; one that did is fine', () => {
-    const cron = `apiVersion: batch/v1
-kind: CronJob
-metadata: {name: monthly-report, namespace: boutique}
-spec:
-  schedule: "0 3 1 * *"
-  jobTemplate:
-    spec:
-      template:
-        metadata: {labels: {app: monthly-report}}
-        spec: {containers: [{name: r, image: x}]}
----
-apiVersion: batch/v1
-kind: CronJob
-metadata: {name: cleanup, namespace: boutique}
-spec:
-  schedule: "*/5 * * * *"
-  jobTemplate:
-    spec:
-      template:
-        metadata: {labels: {app: cleanup}}
-        spec: {containers: [{name: c, image: x}]}
-`;
-    const { edges, cluster } = scenario({}, cron);
+    const cron = [
+      cronJobYaml('monthly-report', '0 3 1 * *', 'r'),
+      cronJobYaml('cleanup', '*/5 * * * *', 'c'),
+    ];
+    const s = scenario({}, cron.join('---\n'));
     const intents: ClientIntents[] = [
-      ...suggestIntents(edges.map((e) => e.edge)).intents,
+      ...suggestIntents(graphEdges(s)).intents,
       {
         name: 'monthly-report',
         namespace: 'boutique',
@@ -264,19 +257,8 @@ spec:
         infrastructure: [],
       },
     ];
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromIntents(
-        intents,
-        cluster,
-        edges.map((e) => e.edge),
-        'test',
-      ),
-      current: [],
-    });
-    const email = r.servers.find((s) => s.server === 'boutique/emailservice');
+    const r = reportIntents(s, intents);
+    const email = serverEntry(r, 'boutique/emailservice');
     expect(email?.verdict).toBe('not-enough-evidence');
     expect(email?.reasons).toEqual([
       'CronJob boutique/monthly-report (schedule "0 3 1 * *") was not due to run inside the 10d window',
@@ -286,7 +268,6 @@ spec:
   });
 
   it('already enforced servers, and flows blocked today by the current policies', () => {
-    const { edges, cluster } = scenario({});
     const current = decodeManifestPolicies(
       parseManifests(
         `apiVersion: networking.k8s.io/v1
@@ -299,17 +280,8 @@ spec:
         'current.yaml',
       ).objects,
     ).policies;
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current,
-    });
-    const redis = r.servers.find((s) => s.server === 'boutique/redis-cart');
+    const r = reportSuggested(scenario({}), { current });
+    const redis = serverEntry(r, 'boutique/redis-cart');
     expect(redis?.verdict).toBe('already-enforced');
     expect(redis?.reasons).toEqual([
       'ingress is already isolated by boutique/redis-only-checkout',
@@ -319,32 +291,12 @@ spec:
   });
 
   it('compares with a previous report', () => {
-    const short = scenario({ observedForMs: 3 * DAY });
-    const before = buildReport({
-      now: NOW,
-      edges: short.edges,
-      cluster: short.cluster,
-      candidate: candidateFromSuggested(
-        short.edges.map((e) => e.edge),
-        short.cluster,
-      ),
-      current: [],
-    });
+    const before = reportSuggested(scenario({ observedForMs: 3 * DAY }));
     const full = scenario({});
     const previous = decodeReportJson(JSON.parse(JSON.stringify(before)));
     expect(previous.ok).toBe(true);
     if (!previous.ok) return;
-    const after = buildReport({
-      now: NOW + DAY,
-      edges: full.edges,
-      cluster: full.cluster,
-      candidate: candidateFromSuggested(
-        full.edges.map((e) => e.edge),
-        full.cluster,
-      ),
-      current: [],
-      previous: previous.value,
-    });
+    const after = reportSuggested(full, { now: NOW + DAY, previous: previous.value });
     expect(after.comparison?.becameSafe).toHaveLength(10);
     expect(after.comparison?.sentence).toBe(
       '10 servers became safe since the last report (2026-01-15T12:00:00.000Z).',
@@ -354,7 +306,7 @@ spec:
   });
 
   it('HTML is one self-contained, printable file with every name escaped', () => {
-    const { edges, cluster } = scenario({
+    const s = scenario({
       extra: [
         {
           client: unresolved('<img src=x onerror=alert(1)>'),
@@ -365,16 +317,7 @@ spec:
         },
       ],
     });
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current: [],
-    });
+    const r = reportSuggested(s);
     const html = renderReportHtml(r);
     expect(html.startsWith('<!doctype html>')).toBe(true);
     expect(html).toContain('@media print');
@@ -387,7 +330,7 @@ spec:
 
 describe('buildReport with egress policies', () => {
   it('external destinations are allowed by declared internet targets and listed when they would be blocked', () => {
-    const { edges, cluster } = scenario({
+    const s = scenario({
       extra: [
         {
           client: workload('paymentservice'),
@@ -399,25 +342,12 @@ describe('buildReport with egress policies', () => {
         },
       ],
     });
-    const plain = edges.map((e) => e.edge);
-    const suggested = suggestIntents(plain).intents;
-    const ok = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromIntents(suggested, cluster, plain, 'test', { egress: true }),
-      current: [],
-    });
+    const suggested = suggestIntents(graphEdges(s)).intents;
+    const ok = reportIntents(s, suggested, { egress: true });
     expect(ok.summary.edges['would-be-blocked']).toBe(0);
     expect(ok.flows.find((f) => f.server === '203.0.113.7')?.verdict).toBe('explicitly-allowed');
     const without = suggested.map((ci) => (ci.name === 'paymentservice' ? { ...ci, targets: [] } : ci));
-    const bad = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromIntents(without, cluster, plain, 'test', { egress: true }),
-      current: [],
-    });
+    const bad = reportIntents(s, without, { egress: true });
     expect(bad.otherBlockedFlows.map((f) => `${f.client} -> ${f.server} ${f.protocol}/${f.port}`)).toEqual([
       'boutique/paymentservice -> 203.0.113.7 TCP/443',
     ]);
@@ -439,7 +369,7 @@ describe('host-network sources', () => {
       labels: {},
       attrs: {},
     };
-    const { edges, cluster } = scenario({
+    const s = scenario({
       extra: [
         {
           client: node,
@@ -451,16 +381,7 @@ describe('host-network sources', () => {
         },
       ],
     });
-    const r = buildReport({
-      now: NOW,
-      edges,
-      cluster,
-      candidate: candidateFromSuggested(
-        edges.map((e) => e.edge),
-        cluster,
-      ),
-      current: [],
-    });
+    const r = reportSuggested(s);
     const probe = r.flows.find((f) => f.client === 'node/node-1');
     expect(probe?.verdict).toBe('implicitly-allowed');
     expect(probe?.why).toMatch(/^allowed from the pod's own node only/);
@@ -473,8 +394,11 @@ describe('reportForGraph (the web UI entry point)', () => {
   it('builds the suggested-intents report from store identities alone', () => {
     const { db } = scenario({});
     const store = new GraphStore(openDatabase(db, { readonly: true }));
-    const edges = store.queryEdges().map((edge) => ({ edge, endpoints: store.edgeEndpoints(edge.id) }));
-    const r = reportForGraph({ edges, identities: store.listIdentities().map((x) => x.identity), now: NOW });
+    const r = reportForGraph({
+      edges: replayEdges(store),
+      identities: store.listIdentities().map((x) => x.identity),
+      now: NOW,
+    });
     store.db.close();
     expect(r.summary.servers['safe-to-enforce']).toBe(10);
     expect(r.summary.edges['would-be-blocked']).toBe(0);
@@ -528,19 +452,14 @@ describe('cron schedules', () => {
 
 describe('intentmap report (real CLI)', () => {
   it('--intents with one target removed: JSON, HTML to --out, and --previous', async () => {
-    const { db, edges } = scenario({});
+    const s = scenario({});
+    const { db } = s;
     const intentsDir = join(dir, 'cli-intents');
     mkdirSync(intentsDir, { recursive: true });
-    const intents = withoutTarget(
-      suggestIntents(edges.map((e) => e.edge)).intents,
-      'frontend',
-      'cartservice',
-    );
+    const intents = withoutTarget(suggestIntents(graphEdges(s)).intents, 'frontend', 'cartservice');
     writeFileSync(join(intentsDir, 'all.yaml'), renderClientIntentsYaml(intents));
     const now = '2026-01-15T12:00:00Z';
-    const json = await run('node', [
-      CLI,
-      'report',
+    const json = await runReportCli([
       '--db',
       db,
       '--snapshot',
@@ -553,14 +472,12 @@ describe('intentmap report (real CLI)', () => {
       now,
     ]);
     const r = JSON.parse(json.stdout) as ReportJson;
-    expect(r.servers.find((s) => s.server === 'boutique/cartservice')?.verdict).toBe('would-block');
+    expect(serverEntry(r, 'boutique/cartservice')?.verdict).toBe('would-block');
     expect(r.summary.servers['safe-to-enforce']).toBe(9);
     const prev = join(dir, 'prev.json');
     writeFileSync(prev, json.stdout);
     const out = join(dir, 'report.html');
-    const html = await run('node', [
-      CLI,
-      'report',
+    const html = await runReportCli([
       '--db',
       db,
       '--snapshot',
@@ -577,19 +494,12 @@ describe('intentmap report (real CLI)', () => {
     expect(html.stderr).toContain('10 safe to enforce');
     const text = readFileSync(out, 'utf8');
     expect(text).toContain('1 server became safe since the last report');
-    const md = await run('node', [CLI, 'report', '--db', db, '--min-window', '30d', '--now', now]);
+    const md = await runReportCli(['--db', db, '--min-window', '30d', '--now', now]);
     expect(md.stdout).toContain('## intentmap: safe-to-enforce report');
     expect(md.stdout).toContain('less than the 30d minimum window');
-    const bad = await run('node', [
-      CLI,
-      'report',
-      '--db',
-      db,
-      '--intents',
-      intentsDir,
-      '--policies',
-      intentsDir,
-    ]).catch((e: { code: number; stderr: string }) => e);
+    const bad = await runReportCli(['--db', db, '--intents', intentsDir, '--policies', intentsDir]).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect('code' in bad ? bad.code : 0).toBe(2);
   });
 });
