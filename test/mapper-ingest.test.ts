@@ -1,7 +1,8 @@
 // The ingest and graph API over real HTTP (express on port 0, fetch) and a real SQLite file:
 // authentication, body limits, hostile JSON, schema errors naming the field, idempotency, the
 // clock-skew guard, per-node tokens, graph filters, probes and metrics. After every refused
-// request, nothing is applied.
+// request, nothing is applied. Group commit: concurrent batches share one transaction, each in its
+// own savepoint (a failing batch fails alone, a failing COMMIT fails the group), bounded queue.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -9,7 +10,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createMapperApp, type MapperApp } from '../mapper/api/app.js';
+import { performance } from 'node:perf_hooks';
+import { createMapperApp, type MapperApp, type MapperAppOptions } from '../mapper/api/app.js';
 import { createAuthenticator } from '../mapper/api/auth.js';
 import type { ReportBatch } from '../mapper/api/wire.js';
 import type { Identity } from '../mapper/graph/model.js';
@@ -30,7 +32,7 @@ let base: string;
 let mapperApp: MapperApp;
 let ready = true;
 
-async function start(): Promise<void> {
+async function start(over: Partial<MapperAppOptions> = {}): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'intentmap-ingest-'));
   store = new GraphStore(openDatabase(join(dir, 'm.db')));
   metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
@@ -49,17 +51,22 @@ async function start(): Promise<void> {
     now,
     readiness: () => ({ cluster: { ok: ready, message: ready ? 'synced' : 'waiting' } }),
     maxBodyBytes: 64 * 1024,
+    ...over,
   });
   server = createServer(mapperApp.app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
-beforeEach(start);
-afterEach(async () => {
+async function stop(): Promise<void> {
   await new Promise<void>((r) => server.close(() => r()));
   store.db.close();
   rmSync(dir, { recursive: true, force: true });
+}
+
+beforeEach(() => start());
+afterEach(async () => {
+  await stop();
   ready = true;
 });
 
@@ -256,6 +263,268 @@ describe('POST /api/v1/reports', () => {
     const r = await post(batch());
     expect(r).toMatchObject({ status: 503, json: { code: 'shutting-down' } });
     nothingApplied();
+  });
+});
+
+describe('group commit (POST /api/v1/reports under concurrency)', () => {
+  /** Group commits wait until the test releases them, one group per release. */
+  function holdCommits(): { schedule: (flush: () => void) => void; release: () => void } {
+    const held: (() => void)[] = [];
+    return {
+      schedule: (flush) => void held.push(flush),
+      release() {
+        const flush = held.shift();
+        if (flush === undefined) throw new Error('no group commit is waiting');
+        flush();
+      },
+    };
+  }
+
+  /** Waits, turn by turn of the event loop, until `n` batches wait for their group commit. */
+  async function untilQueued(n: number): Promise<void> {
+    const deadline = performance.now() + 10_000;
+    while (mapperApp.queuedBatches() < n) {
+      if (performance.now() > deadline)
+        throw new Error(`only ${mapperApp.queuedBatches()} of ${n} batches reached the queue`);
+      await new Promise((r) => setImmediate(r));
+    }
+  }
+
+  /** A batch from `reporter` with one connection to its own port, so each batch is its own edge. */
+  const numbered = (reporter: string, sequence: number, dport: number, count = 3): ReportBatch => {
+    const b = batch({ reporter, sequence });
+    return { ...b, connections: [{ ...b.connections[0]!, dport, count }], dns: [] };
+  };
+
+  /** POSTs every batch at once; `settled` counts the answers received so far. */
+  function postAll(batches: readonly ReportBatch[]): {
+    answers: Promise<{ status: number; json: Record<string, unknown> }[]>;
+    settled: () => number;
+  } {
+    let settled = 0;
+    const answers = Promise.all(
+      batches.map((b) =>
+        post(b).then((r) => {
+          settled++;
+          return r;
+        }),
+      ),
+    );
+    return { answers, settled: () => settled };
+  }
+
+  async function plainMetric(name: string): Promise<number> {
+    const text = await (await fetch(`${base}/metrics`)).text();
+    const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+    return line === undefined ? NaN : Number(line.split(' ').pop());
+  }
+
+  const storedCountByPort = (): Record<number, number> =>
+    Object.fromEntries(store.queryEdges({}).map((e) => [e.port, e.count]));
+
+  it('writes concurrent batches in ONE commit, answers each only after it, and applies two copies of a batch once', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule });
+    const batches = [1, 2, 3, 4, 5].map((i) => numbered(`node-${i}`, i, 8000 + i, i));
+    // The sixth request is a second copy of the first batch, in the same group.
+    const { answers, settled } = postAll([...batches, batches[0]!]);
+    await untilQueued(6);
+    expect(settled()).toBe(0);
+    expect(store.counts().batches).toBe(0);
+    hold.release();
+    const r = await answers;
+    expect(r.slice(1, 5).map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    // Both copies succeed: one applied it (201), the other found it applied (200, applied:false).
+    expect([r[0]!.status, r[5]!.status].sort()).toEqual([200, 201]);
+    expect([r[0]!.json['applied'], r[5]!.json['applied']].sort()).toEqual([false, true]);
+    expect(store.counts()).toMatchObject({ batches: 5, edges: 5 });
+    expect(storedCountByPort()).toEqual({ 8001: 1, 8002: 2, 8003: 3, 8004: 4, 8005: 5 });
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBe(1);
+    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(6);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="applied"')).toBe(5);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="duplicate"')).toBe(1);
+    expect(await metricValue('intentmap_ingest_observations_total', 'kind="connection"')).toBe(5);
+    expect(await plainMetric('intentmap_ingest_queue_batches')).toBe(0);
+  });
+
+  it('groups batches by itself under real concurrency (no held commits): every batch acknowledged once and stored', async () => {
+    const batches = Array.from({ length: 40 }, (_, i) => numbered(`node-${i % 8}`, i, 7000 + i, 2));
+    const r = await postAll(batches).answers;
+    expect(r.map((a) => a.status)).toEqual(batches.map(() => 201));
+    expect(store.counts()).toMatchObject({ batches: 40, edges: 40 });
+    expect(Object.values(storedCountByPort()).reduce((a, b) => a + b, 0)).toBe(80);
+    // Every batch went through a group commit; how they were grouped depends on arrival times.
+    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(40);
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBeLessThanOrEqual(40);
+  });
+
+  it('rolls back only the batch that fails in its savepoint (its own error); the rest of the group commits', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule });
+    // A real SQLite failure inside one batch's savepoint, after its edges were written: recording
+    // (reporter, sequence) aborts for this reporter.
+    store.db.exec(`CREATE TEMP TRIGGER poison BEFORE INSERT ON main.ingest_batches
+      WHEN NEW.reporter = 'node-poison' BEGIN SELECT RAISE(ABORT, 'poisoned batch'); END`);
+    const good = [1, 2, 3].map((i) => numbered(`node-${i}`, i, 8000 + i));
+    const poison = numbered('node-poison', 9, 9999);
+    const { answers } = postAll([good[0]!, poison, good[1]!, good[2]!]);
+    await untilQueued(4);
+    hold.release();
+    const r = await answers;
+    expect(r.map((a) => a.status)).toEqual([201, 500, 201, 201]);
+    expect(r[1]!.json).toEqual({ code: 'internal', message: 'internal error; see the mapper log' });
+    expect(store.counts()).toMatchObject({ batches: 3, edges: 3 });
+    expect(storedCountByPort()).toEqual({ 8001: 3, 8002: 3, 8003: 3 });
+    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(4);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="store_error"')).toBe(1);
+    expect(await metricValue('intentmap_ingest_observations_total', 'kind="connection"')).toBe(3);
+    // Fixed, the retried batch is applied (the identity cache survived the rollback consistently).
+    store.db.exec('DROP TRIGGER temp.poison');
+    const retry = postAll([poison]);
+    await untilQueued(1);
+    hold.release();
+    expect((await retry.answers)[0]!.status).toBe(201);
+    expect(storedCountByPort()).toEqual({ 8001: 3, 8002: 3, 8003: 3, 9999: 3 });
+  });
+
+  it('fails every request of the group when its COMMIT fails, keeps nothing of it, and applies the retries once', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule });
+    // A deferred foreign-key violation, made by one batch, is only checked at COMMIT: the COMMIT
+    // itself fails (as it does on a full disk), after every savepoint was released.
+    store.db.exec(`CREATE TEMP TABLE doom_parent (id INTEGER PRIMARY KEY);
+      CREATE TEMP TABLE doom_child (parent INTEGER REFERENCES doom_parent (id) DEFERRABLE INITIALLY DEFERRED);
+      CREATE TEMP TRIGGER doom AFTER INSERT ON main.ingest_batches WHEN NEW.reporter = 'node-doom'
+      BEGIN INSERT INTO doom_child (parent) VALUES (42); END`);
+    const batches = [
+      numbered('node-1', 1, 8001),
+      numbered('node-doom', 2, 8002),
+      numbered('node-3', 3, 8003),
+    ];
+    const first = postAll(batches);
+    await untilQueued(3);
+    hold.release();
+    const r = await first.answers;
+    expect(r.map((a) => a.status)).toEqual([500, 500, 500]);
+    expect(store.counts()).toMatchObject({ batches: 0, edges: 0, identities: 0 });
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="store_error"')).toBe(3);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="applied"')).toBe(0);
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBe(0);
+    store.db.exec('DROP TRIGGER temp.doom');
+    const again = postAll(batches);
+    await untilQueued(3);
+    hold.release();
+    expect((await again.answers).map((a) => a.status)).toEqual([201, 201, 201]);
+    expect(storedCountByPort()).toEqual({ 8001: 3, 8002: 3, 8003: 3 });
+  });
+
+  it('fails the whole group with 503 store-unavailable when SQLite rolls the transaction back (SQLITE_FULL mid-group)', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule });
+    const wide = (reporter: string, sequence: number): ReportBatch => {
+      const b = batch({ reporter, sequence });
+      const c = b.connections[0]!;
+      return {
+        ...b,
+        connections: Array.from({ length: 300 }, (_, k) => ({ ...c, dport: sequence * 1000 + k })),
+      };
+    };
+    // The database may grow by a few pages only: the group's second or third batch hits SQLITE_FULL,
+    // which makes SQLite roll back the whole transaction, the batches before it included.
+    const pages = store.db.pragma('page_count', { simple: true }) as number;
+    store.db.pragma(`max_page_count = ${pages + 4}`);
+    const batches = [1, 2, 3, 4].map((i) => wide(`node-${i}`, i));
+    const first = postAll(batches);
+    await untilQueued(4);
+    hold.release();
+    const r = await first.answers;
+    expect(r.map((a) => a.status)).toEqual([503, 503, 503, 503]);
+    for (const a of r) {
+      expect(a.json['code']).toBe('store-unavailable');
+      expect(a.json['message']).toMatch(/SQLITE_FULL.*retry later/);
+    }
+    expect(store.counts()).toMatchObject({ batches: 0, edges: 0 });
+    store.db.pragma('max_page_count = 1073741823');
+    const again = postAll(batches);
+    await untilQueued(4);
+    hold.release();
+    expect((await again.answers).map((a) => a.status)).toEqual([201, 201, 201, 201]);
+    expect(store.counts()).toMatchObject({ batches: 4, edges: 1200 });
+  });
+
+  it('bounds a group by batches and by records', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule, groupCommit: { maxGroupBatches: 2 } });
+    const five = postAll([1, 2, 3, 4, 5].map((i) => numbered(`node-${i}`, i, 8000 + i)));
+    await untilQueued(5);
+    hold.release();
+    expect(mapperApp.queuedBatches()).toBe(3);
+    hold.release();
+    hold.release();
+    expect((await five.answers).map((a) => a.status)).toEqual([201, 201, 201, 201, 201]);
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBe(3);
+    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(5);
+
+    await stop();
+    const hold2 = holdCommits();
+    // 2 records per batch (a connection and a DNS record): 5 records hold two batches, never three.
+    await start({ scheduleCommit: hold2.schedule, groupCommit: { maxGroupObservations: 5 } });
+    const three = postAll([1, 2, 3].map((i) => batch({ reporter: `node-${i}`, sequence: i })));
+    await untilQueued(3);
+    hold2.release();
+    expect(mapperApp.queuedBatches()).toBe(1);
+    hold2.release();
+    expect((await three.answers).map((a) => a.status)).toEqual([201, 201, 201]);
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBe(2);
+  });
+
+  it('answers 503 overloaded with Retry-After when the queue is full, and accepts the retry once there is room', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule, groupCommit: { maxQueueBatches: 2 } });
+    const two = postAll([numbered('node-1', 1, 8001), numbered('node-2', 2, 8002)]);
+    await untilQueued(2);
+    const res = await fetch(`${base}/api/v1/reports`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      body: JSON.stringify(numbered('node-3', 3, 8003)),
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get('retry-after')).toBe('5');
+    const body = (await res.json()) as Record<string, unknown>;
+    expect(body['code']).toBe('overloaded');
+    expect(body['message']).toMatch(/ingest queue is full \(2 batches.*retry the batch later/);
+    expect(await metricValue('intentmap_ingest_batches_total', 'outcome="overloaded"')).toBe(1);
+    expect(await plainMetric('intentmap_ingest_queue_batches')).toBe(2);
+    hold.release();
+    expect((await two.answers).map((a) => a.status)).toEqual([201, 201]);
+    const retry = postAll([numbered('node-3', 3, 8003)]);
+    await untilQueued(1);
+    hold.release();
+    expect((await retry.answers)[0]!.status).toBe(201);
+    expect(store.counts()).toMatchObject({ batches: 3, edges: 3 });
+  });
+
+  it('refuses clock-skewed batches and answers known duplicates at once, without waiting for a commit', async () => {
+    await stop();
+    const hold = holdCommits();
+    await start({ scheduleCommit: hold.schedule });
+    const first = postAll([numbered('node-1', 1, 8001)]);
+    await untilQueued(1);
+    hold.release();
+    expect((await first.answers)[0]!.status).toBe(201);
+    // No commit is released below: both answers come without one.
+    expect(await post(numbered('node-1', 1, 8001))).toMatchObject({ status: 200, json: { applied: false } });
+    expect(await post({ ...numbered('node-2', 2, 8002), sentAt: NOW + 3_600_000 })).toMatchObject({
+      status: 422,
+      json: { code: 'clock-skew' },
+    });
+    expect(mapperApp.queuedBatches()).toBe(0);
   });
 });
 
