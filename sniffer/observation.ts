@@ -6,6 +6,22 @@
 /** A capture timestamp in integer nanoseconds since the epoch; null when the record has none (pcapng SPB). */
 export type TimestampNs = bigint | null;
 
+/**
+ * The same timestamp split into numbers for the offline hot path, so that a record costs no
+ * BigInt: `sec` whole seconds (floor; an integer, negative only with a pcapng if_tsoffset) and
+ * `nsec` in [0, 1e9). `hasTime` false stands for a null TimestampNs.
+ */
+export interface PacketTime {
+  readonly hasTime: boolean;
+  readonly sec: number;
+  readonly nsec: number;
+}
+
+/** The TimestampNs of a PacketTime. */
+export function packetTimeToNs(t: PacketTime): TimestampNs {
+  return t.hasTime ? BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec) : null;
+}
+
 /** An A, AAAA or CNAME record from the answer section, in wire order. */
 export interface DnsAnswer {
   readonly type: 'A' | 'AAAA' | 'CNAME';

@@ -2,9 +2,10 @@
 // The same function serves the CLI and the capture tests, so both exercise one code path.
 import { readCaptureFile } from './capture/file-source.js';
 import type { CaptureStop } from './capture/capture-format.js';
-import { createPacketDecoder, type DecoderStats, type ObservationSink } from './decode/packet-decoder.js';
+import { formatIpv4, formatIpv6 } from './decode/ip-text.js';
+import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
 import { NdjsonWriter } from './ndjson.js';
-import type { UdpFlowObservation } from './observation.js';
+import { packetTimeToNs, type UdpFlowObservation } from './observation.js';
 
 /** Where ndjson goes. `write` may return a promise to apply backpressure; it owns the chunk. */
 export interface OfflineOutput {
@@ -42,28 +43,36 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
     ...(options.maxTcpStreams === undefined ? {} : { maxTcpStreams: options.maxTcpStreams }),
   });
   const flows = new Map<string, { first: UdpFlowObservation; packets: number }>();
+  // The writer is the decoder's sink: SYNs and DNS responses are written straight from the packet
+  // bytes; udp-flow packets are merged per (src, dst, dport) and written at the end.
   const lines = new NdjsonWriter();
-  // Created once: SYNs go straight to the writer; udp-flow packets are merged per flow.
-  const sink: ObservationSink = {
-    tcpSyn: (isAck, ts, frame, ipVersion, srcOffset, sport, dstOffset, dport) =>
-      lines.tcpSyn(isAck, ts, frame, ipVersion, srcOffset, sport, dstOffset, dport),
-    observation: (obs) => {
-      if (obs.type !== 'udp-flow') {
-        lines.write(obs);
-        return;
-      }
-      const key = `${obs.src} ${obs.dst} ${obs.dport}`;
+  if (udpFlows) {
+    lines.onUdpFlow = (time, frame, ipVersion, srcOffset, sport, dstOffset, dport) => {
+      const format = ipVersion === 4 ? formatIpv4 : formatIpv6;
+      const src = format(frame, srcOffset);
+      const dst = format(frame, dstOffset);
+      const key = `${src} ${dst} ${dport}`;
       const flow = flows.get(key);
-      if (flow === undefined) flows.set(key, { first: obs, packets: 1 });
-      else flow.packets++;
-    },
-  };
+      if (flow !== undefined) flow.packets++;
+      else {
+        const first: UdpFlowObservation = {
+          type: 'udp-flow',
+          ts: packetTimeToNs(time),
+          src,
+          sport,
+          dst,
+          dport,
+        };
+        flows.set(key, { first, packets: 1 });
+      }
+    };
+  }
 
   const result = await readCaptureFile(
     options.file,
     async (parser) => {
       for (let r = parser.next(); r !== null; r = parser.next())
-        decoder.decodeTo(r.linkType, r.data, r.tsNs, sink);
+        decoder.decodeAt(r.linkType, r.buf, r.start, r.end, r, lines);
       if (lines.hasFull) for (const chunk of lines.take(false)) await output.write(chunk);
       return !output.closed;
     },

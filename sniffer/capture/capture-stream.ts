@@ -1,7 +1,7 @@
 // A streaming capture-file parser over chunks: detects pcap or pcapng from the first bytes and
 // hands out packet records. Pure: the caller reads the file (see file-source.ts) and pushes chunks.
 import { detectCaptureFormat, type CaptureFormat, type CaptureStop } from './capture-format.js';
-import { ChunkInput, type CaptureRecord } from './chunk-input.js';
+import { ChunkInput, type RecordCursor } from './chunk-input.js';
 import { PcapParser } from './pcap-file.js';
 import { PcapngParser } from './pcapng-file.js';
 
@@ -31,6 +31,19 @@ export class CaptureStreamParser {
     this.input.push(chunk);
   }
 
+  /** The unread bytes carried into the next chunk (a view; see `pushAfterUnread`). */
+  unread(): Uint8Array {
+    return this.input.unread();
+  }
+
+  /**
+   * Pushes the next chunk when its first bytes are already a copy of `unread()` (the file
+   * adapter reads behind them), so no joined array is built.
+   */
+  pushAfterUnread(window: Uint8Array): void {
+    this.input.replace(window);
+  }
+
   /** Declares the end of the file, so that a partial record becomes a `truncated-record` stop. */
   end(): void {
     this.input.ended = true;
@@ -40,13 +53,13 @@ export class CaptureStreamParser {
    * The next record, or null when more input is needed, the file is done, or reading stopped.
    * Before returning null for "more input", unread bytes are detached from the pushed chunk.
    */
-  next(): CaptureRecord | null {
+  next(): RecordCursor | null {
     const r = this.read();
     if (r === null) this.input.detach();
     return r;
   }
 
-  private read(): CaptureRecord | null {
+  private read(): RecordCursor | null {
     if (this.notCapture !== null) return null;
     if (this.parser === null) {
       if (this.input.available < 4) {

@@ -1,6 +1,7 @@
 // The byte window a streaming capture parser reads from: chunks are appended as they arrive, and
 // records are returned as views into the current window. Bytes left over when more input is
 // needed are copied out, so the caller may reuse its read buffer for the next chunk.
+import type { PacketTime } from '../observation.js';
 
 /** One packet record of a capture file. The `data` view is valid until the next `push`. */
 export interface CaptureRecord {
@@ -14,6 +15,55 @@ export interface CaptureRecord {
   readonly originalLength: number;
   /** Byte offset of the record in the file. */
   readonly offset: number;
+}
+
+const EMPTY = new Uint8Array(0);
+
+/**
+ * The record the readers hand out, reused for every record: the frame is a range of the window
+ * (`buf[start, end)`) and the time is split into numbers, so the offline hot path allocates
+ * nothing per record. `data` and `tsNs` build the view and the BigInt only when read.
+ */
+export class RecordCursor implements CaptureRecord, PacketTime {
+  linkType = 0;
+  /** The window the frame lies in, and its bounds. Valid until the next `push`. */
+  buf: Uint8Array = EMPTY;
+  start = 0;
+  end = 0;
+  originalLength = 0;
+  offset = 0;
+  hasTime = false;
+  sec = 0;
+  nsec = 0;
+
+  /** The captured bytes, as a view of the window. */
+  get data(): Uint8Array {
+    return this.buf.subarray(this.start, this.end);
+  }
+
+  /** The timestamp in nanoseconds, or null. */
+  get tsNs(): bigint | null {
+    return this.hasTime ? BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec) : null;
+  }
+
+  /** Sets the time from nanoseconds (floor division: `nsec` is never negative). */
+  setTimeNs(ns: bigint | null): void {
+    if (ns === null) {
+      this.hasTime = false;
+      this.sec = 0;
+      this.nsec = 0;
+      return;
+    }
+    let sec = ns / 1_000_000_000n;
+    let nsec = ns % 1_000_000_000n;
+    if (nsec < 0n) {
+      sec -= 1n;
+      nsec += 1_000_000_000n;
+    }
+    this.hasTime = true;
+    this.sec = Number(sec);
+    this.nsec = Number(nsec);
+  }
 }
 
 /** A growable window over a stream of chunks, with its position in the file. */
@@ -40,6 +90,21 @@ export class ChunkInput {
       this.base += this.pos;
       this.buf = joined;
     }
+    this.pos = 0;
+  }
+
+  /** The unread bytes (a view of the window). */
+  unread(): Uint8Array {
+    return this.buf.subarray(this.pos);
+  }
+
+  /**
+   * Replaces the window with `window`, whose first bytes are a copy of the current unread bytes
+   * (the file adapter places them in front of the next read, so no joined array is built).
+   */
+  replace(window: Uint8Array): void {
+    this.base += this.pos;
+    this.buf = window;
     this.pos = 0;
   }
 

@@ -8,6 +8,12 @@ import type { CaptureRecord } from './chunk-input.js';
 
 /** Bytes read per system call: large enough to amortise the call, small enough for the cache. */
 export const READ_CHUNK_BYTES = 1024 * 1024;
+/**
+ * Room kept in front of each read for the unread tail of the previous chunk (a record cut by the
+ * chunk boundary), so the parser's window is one contiguous array without a joined copy. A tail
+ * longer than this (a record above 64 KiB) takes the slower joining path.
+ */
+const CARRY_BYTES = 64 * 1024;
 
 /** Called once per chunk with all records it completed; return false to stop reading. */
 export type RecordBatchHandler = (parser: CaptureStreamParser) => boolean | Promise<boolean>;
@@ -24,7 +30,8 @@ export interface CaptureFileResult {
 
 /**
  * Reads `path` chunk by chunk. After each chunk `onChunk` must drain `parser.next()` (each
- * record is valid only until then); it may await output before the next chunk is read.
+ * record is valid only until then); it may await output before the next chunk is read. Two
+ * buffers alternate: the next chunk is read (on libuv's thread pool) while this one is decoded.
  */
 export async function readCaptureFile(
   path: string,
@@ -32,25 +39,40 @@ export async function readCaptureFile(
   onProgress?: (bytesRead: number, fileBytes: number) => void,
 ): Promise<CaptureFileResult> {
   const handle = await open(path, 'r');
+  let pending: Promise<{ bytesRead: number }> | null = null;
   try {
     const fileBytes = (await handle.stat()).size;
     const parser = new CaptureStreamParser();
-    const chunk = new Uint8Array(READ_CHUNK_BYTES);
+    let chunk = new Uint8Array(CARRY_BYTES + READ_CHUNK_BYTES);
+    let spare = new Uint8Array(CARRY_BYTES + READ_CHUNK_BYTES);
     let bytesRead = 0;
+    let next: Promise<{ bytesRead: number }> = handle.read(chunk, CARRY_BYTES, READ_CHUNK_BYTES, null);
     for (;;) {
-      const { bytesRead: n } = await handle.read(chunk, 0, chunk.length, null);
+      pending = next;
+      const { bytesRead: n } = await next;
+      pending = null;
       if (n === 0) parser.end();
       else {
         bytesRead += n;
-        parser.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+        // The spare buffer's records were drained (its tail copied out): read into it meanwhile.
+        next = handle.read(spare, CARRY_BYTES, READ_CHUNK_BYTES, null);
+        pending = next;
+        const tail = parser.unread();
+        if (tail.length <= CARRY_BYTES) {
+          chunk.set(tail, CARRY_BYTES - tail.length);
+          parser.pushAfterUnread(chunk.subarray(CARRY_BYTES - tail.length, CARRY_BYTES + n));
+        } else parser.push(chunk.subarray(CARRY_BYTES, CARRY_BYTES + n));
       }
       const keepGoing = await onChunk(parser);
+      [chunk, spare] = [spare, chunk];
       onProgress?.(bytesRead, fileBytes);
       if (!keepGoing) return { bytesRead, fileBytes, stop: parser.stop, cancelled: true };
       if (n === 0 || parser.stop !== null)
         return { bytesRead, fileBytes, stop: parser.stop, cancelled: false };
     }
   } finally {
+    // A read still in flight must finish before the file is closed.
+    if (pending !== null) await pending.catch(() => undefined);
     await handle.close();
   }
 }
@@ -61,6 +83,14 @@ export function parseCaptureBytes(bytes: Uint8Array): { records: CaptureRecord[]
   parser.push(bytes);
   parser.end();
   const records: CaptureRecord[] = [];
-  for (let r = parser.next(); r !== null; r = parser.next()) records.push({ ...r, data: r.data.slice() });
+  for (let r = parser.next(); r !== null; r = parser.next()) {
+    records.push({
+      linkType: r.linkType,
+      tsNs: r.tsNs,
+      data: r.data.slice(),
+      originalLength: r.originalLength,
+      offset: r.offset,
+    });
+  }
   return { records, stop: parser.stop };
 }

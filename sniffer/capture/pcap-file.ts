@@ -9,18 +9,10 @@ import {
   PCAP_MAGIC,
   type CaptureStop,
 } from './capture-format.js';
-import type { ChunkInput, CaptureRecord } from './chunk-input.js';
+import { RecordCursor, type ChunkInput } from './chunk-input.js';
 
 const FILE_HEADER_BYTES = 24;
 const RECORD_HEADER_BYTES = 16;
-
-interface MutableRecord {
-  linkType: number;
-  tsNs: bigint | null;
-  data: Uint8Array;
-  originalLength: number;
-  offset: number;
-}
 
 /** Reads pcap records from a ChunkInput. */
 export class PcapParser {
@@ -30,13 +22,7 @@ export class PcapParser {
   private recordHeaderBytes = RECORD_HEADER_BYTES;
   private linkType = 0;
   private maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
-  private readonly record: MutableRecord = {
-    linkType: 0,
-    tsNs: null,
-    data: new Uint8Array(0),
-    originalLength: 0,
-    offset: 0,
-  };
+  private readonly record = new RecordCursor();
   /** Set when reading stopped before the end of the file. */
   stop: CaptureStop | null = null;
 
@@ -48,7 +34,7 @@ export class PcapParser {
   }
 
   /** The next record, or null when more bytes are needed, the file ended, or reading stopped. */
-  next(): CaptureRecord | null {
+  next(): RecordCursor | null {
     if (this.stop !== null) return null;
     const input = this.input;
     if (!this.headerRead) {
@@ -97,15 +83,25 @@ export class PcapParser {
     const sec = input.u32(0, le);
     const frac = input.u32(4, le);
     const r = this.record;
-    // Exact in a double: sec * 1e6 + usec < 2^53 for every 32-bit sec, so one BigInt per record.
-    r.tsNs = this.isNano
-      ? BigInt(sec) * 1_000_000_000n + BigInt(frac)
-      : BigInt(sec * 1_000_000 + frac) * 1000n;
+    // Split into whole seconds and nanoseconds with numbers only (no BigInt per record); a
+    // fraction of a second or more carries into the seconds. Exact: every value is below 2^53.
+    r.hasTime = true;
+    if (this.isNano) {
+      const carry = frac >= 1_000_000_000 ? Math.floor(frac / 1_000_000_000) : 0;
+      r.sec = sec + carry;
+      r.nsec = frac - carry * 1_000_000_000;
+    } else {
+      const carry = frac >= 1_000_000 ? Math.floor(frac / 1_000_000) : 0;
+      r.sec = sec + carry;
+      r.nsec = (frac - carry * 1_000_000) * 1000;
+    }
     r.linkType = this.linkType;
     r.originalLength = input.u32(12, le);
     r.offset = input.offset;
     const start = input.pos + this.recordHeaderBytes;
-    r.data = input.buf.subarray(start, start + capLen);
+    r.buf = input.buf;
+    r.start = start;
+    r.end = start + capLen;
     input.pos = start + capLen;
     return r;
   }

@@ -10,7 +10,7 @@ import {
   PCAPNG_BYTE_ORDER_MAGIC,
   type CaptureStop,
 } from './capture-format.js';
-import type { ChunkInput, CaptureRecord } from './chunk-input.js';
+import { RecordCursor, type ChunkInput } from './chunk-input.js';
 
 /** One interface of the current section. */
 interface PcapngInterface {
@@ -21,14 +21,6 @@ interface PcapngInterface {
   readonly binaryExponent: number;
   /** if_tsoffset in seconds. */
   readonly offsetSeconds: bigint;
-}
-
-interface MutableRecord {
-  linkType: number;
-  tsNs: bigint | null;
-  data: Uint8Array;
-  originalLength: number;
-  offset: number;
 }
 
 const MIN_BLOCK_BYTES = 12;
@@ -62,13 +54,7 @@ export function pcapngTimestampToNs(high: number, low: number, iface: PcapngInte
 export class PcapngParser {
   private littleEndian = true;
   private interfaces: PcapngInterface[] = [];
-  private readonly record: MutableRecord = {
-    linkType: 0,
-    tsNs: null,
-    data: new Uint8Array(0),
-    originalLength: 0,
-    offset: 0,
-  };
+  private readonly record = new RecordCursor();
   /** Set when reading stopped before the end of the file. */
   stop: CaptureStop | null = null;
   /** Packet blocks skipped because they name an interface the section did not describe. */
@@ -82,7 +68,7 @@ export class PcapngParser {
   }
 
   /** The next packet record, or null when more bytes are needed, the file ended, or reading stopped. */
-  next(): CaptureRecord | null {
+  next(): RecordCursor | null {
     const input = this.input;
     // Bounded: each iteration consumes one whole block (at least 12 bytes) or returns.
     while (this.stop === null) {
@@ -165,10 +151,12 @@ export class PcapngParser {
           if (iface.snapLength > 0 && capLen > iface.snapLength) capLen = iface.snapLength;
           const r = this.record;
           r.linkType = iface.linkType;
-          r.tsNs = null;
+          r.setTimeNs(null);
           r.originalLength = originalLength;
           r.offset = blockOffset;
-          r.data = input.buf.subarray(p + 12, p + 12 + capLen);
+          r.buf = input.buf;
+          r.start = p + 12;
+          r.end = p + 12 + capLen;
           return r;
         }
         default:
@@ -187,7 +175,7 @@ export class PcapngParser {
     tsLow: number,
     capLenAt: number,
     blockOffset: number,
-  ): CaptureRecord | null {
+  ): RecordCursor | null {
     const input = this.input;
     const iface = this.interfaces[interfaceId];
     if (iface === undefined) {
@@ -206,10 +194,24 @@ export class PcapngParser {
     }
     const r = this.record;
     r.linkType = iface.linkType;
-    r.tsNs = pcapngTimestampToNs(tsHigh, tsLow, iface);
+    if (
+      iface.binaryExponent < 0 &&
+      iface.decimalExponent === 6 &&
+      tsHigh < 0x200000 &&
+      iface.offsetSeconds === 0n
+    ) {
+      // The common microsecond case with numbers only (units < 2^53): no BigInt per record.
+      const units = tsHigh * 4294967296 + tsLow;
+      const sec = Math.floor(units / 1_000_000);
+      r.hasTime = true;
+      r.sec = sec;
+      r.nsec = (units - sec * 1_000_000) * 1000;
+    } else r.setTimeNs(pcapngTimestampToNs(tsHigh, tsLow, iface));
     r.originalLength = input.u32Abs(p + capLenAt + 4, this.littleEndian);
     r.offset = blockOffset;
-    r.data = input.buf.subarray(p + 28, p + 28 + capLen);
+    r.buf = input.buf;
+    r.start = p + 28;
+    r.end = p + 28 + capLen;
     return r;
   }
 

@@ -8,7 +8,7 @@ import { parseCaptureBytes } from '../capture/file-source.js';
 import { formatObservation, NdjsonWriter } from '../ndjson.js';
 import { decodeDnsMessage } from './dns.js';
 import { LINKTYPE } from './link.js';
-import { createPacketDecoder, type ObservationSink } from './packet-decoder.js';
+import { createPacketDecoder } from './packet-decoder.js';
 
 const LINK_TYPES = [...Object.values(LINKTYPE), 147];
 const SEED = 20261123;
@@ -75,14 +75,10 @@ describe('fuzz', () => {
     const objects = createPacketDecoder({ udpFlows: true });
     const direct = createPacketDecoder({ udpFlows: true });
     const writer = new NdjsonWriter();
-    const sink: ObservationSink = {
-      tcpSyn: (isAck, ts, frame, v, so, sp, dof, dp) => writer.tcpSyn(isAck, ts, frame, v, so, sp, dof, dp),
-      observation: (o) => writer.write(o),
-    };
     let expected = '';
     const check = (linkType: number, frame: Uint8Array, ts: bigint | null): void => {
       for (const o of objects.decode(linkType, frame, ts)) expected += formatObservation(o) + '\n';
-      direct.decodeTo(linkType, frame, ts, sink);
+      direct.decodeTo(linkType, frame, ts, writer);
     };
     for (const f of realFrames) check(f.linkType, f.data, 1_700_000_000_123_456_789n);
     fc.assert(

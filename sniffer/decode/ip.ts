@@ -93,27 +93,27 @@ export function createIpScratch(): IpScratch {
 }
 
 /**
- * Reads an IPv4 header at `offset` into `out`; returns null on success or the reason. A total
+ * Reads an IPv4 header at `offset` of a frame ending at `end` into `out`; null or the reason. A total
  * length beyond the captured bytes is allowed (the packet was cut by the snap length; the
  * transport header may still be whole); a total length of 0 is taken as "unknown" (TCP
  * segmentation offload), anything else below the header length is malformed. A total length
  * below the captured bytes trims link-layer padding.
  */
-export function readIpv4(frame: Uint8Array, offset: number, out: IpScratch): IpReason | null {
-  if (offset + 20 > frame.length) return 'ip-truncated';
+export function readIpv4(frame: Uint8Array, offset: number, end: number, out: IpScratch): IpReason | null {
+  if (offset + 20 > end) return 'ip-truncated';
   const b0 = frame[offset] ?? 0;
   if (b0 >> 4 !== 4) return 'ip-bad-version';
   const headerLength = (b0 & 0x0f) * 4;
   if (headerLength < 20) return 'ip-bad-header-length';
-  if (offset + headerLength > frame.length) return 'ip-truncated';
+  if (offset + headerLength > end) return 'ip-truncated';
   const totalLength = readU16(frame, offset + 2);
   if (totalLength !== 0 && totalLength < headerLength) return 'ip-bad-total-length';
-  const declaredEnd = totalLength === 0 ? frame.length : offset + totalLength;
+  const declaredEnd = totalLength === 0 ? end : offset + totalLength;
   out.version = 4;
   out.protocol = frame[offset + 9] ?? 0;
   out.srcOffset = offset + 12;
   out.dstOffset = headerLength > 20 ? sourceRouteDestination(frame, offset, headerLength) : offset + 16;
-  out.payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  out.payloadEnd = declaredEnd < end ? declaredEnd : end;
   // RFC 791: MF is bit 13 of the flags/fragment-offset word, the offset its low 13 bits.
   out.isFragment = (readU16(frame, offset + 6) & 0x3fff) !== 0;
   out.next = offset + headerLength;
@@ -125,13 +125,13 @@ export function readIpv4(frame: Uint8Array, offset: number, out: IpScratch): IpR
  * and fragment headers (RFC 8200 §4). A fragment header with offset 0 and M=0 is an atomic
  * fragment (RFC 6946) and the packet is complete; any other fragment is reported as such.
  */
-export function readIpv6(frame: Uint8Array, offset: number, out: IpScratch): IpReason | null {
-  if (offset + 40 > frame.length) return 'ip-truncated';
+export function readIpv6(frame: Uint8Array, offset: number, end: number, out: IpScratch): IpReason | null {
+  if (offset + 40 > end) return 'ip-truncated';
   if ((frame[offset] ?? 0) >> 4 !== 6) return 'ip-bad-version';
   const payloadLength = readU16(frame, offset + 4);
   // Payload length 0 with a hop-by-hop header is a jumbogram (RFC 2675): use the captured bytes.
-  const declaredEnd = payloadLength === 0 ? frame.length : offset + 40 + payloadLength;
-  const payloadEnd = declaredEnd < frame.length ? declaredEnd : frame.length;
+  const declaredEnd = payloadLength === 0 ? end : offset + 40 + payloadLength;
+  const payloadEnd = declaredEnd < end ? declaredEnd : end;
   let next = frame[offset + 6] ?? 0;
   let o = offset + 40;
   let isFragment = false;
@@ -171,11 +171,11 @@ function toResult(reason: IpReason | null, h: IpScratch): DecodeResult<IpHeader,
 /** Decodes an IPv4 header at `offset` (see `readIpv4`). */
 export function decodeIpv4(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
   const h = createIpScratch();
-  return toResult(readIpv4(frame, offset, h), h);
+  return toResult(readIpv4(frame, offset, frame.length, h), h);
 }
 
 /** Decodes an IPv6 header and its extension headers at `offset` (see `readIpv6`). */
 export function decodeIpv6(frame: Uint8Array, offset: number): DecodeResult<IpHeader, IpReason> {
   const h = createIpScratch();
-  return toResult(readIpv6(frame, offset, h), h);
+  return toResult(readIpv6(frame, offset, frame.length, h), h);
 }

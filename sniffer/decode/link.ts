@@ -63,11 +63,16 @@ function set(out: LinkScratch, ethertype: number, next: number): null {
   return null;
 }
 
-/** Skips 802.1Q / 802.1ad tags starting at the Ethertype at `typeOffset`. */
-function skipVlanTags(frame: Uint8Array, typeOffset: number, out: LinkScratch): LinkReason | null {
+/** Skips 802.1Q / 802.1ad tags starting at the Ethertype at `typeOffset` (frame ends at `end`). */
+function skipVlanTags(
+  frame: Uint8Array,
+  typeOffset: number,
+  end: number,
+  out: LinkScratch,
+): LinkReason | null {
   let o = typeOffset;
   for (let tags = 0; tags <= MAX_VLAN_TAGS; tags++) {
-    if (o + 2 > frame.length) return 'link-truncated';
+    if (o + 2 > end) return 'link-truncated';
     const type = readU16(frame, o);
     if (type !== ETHERTYPE.vlan && type !== ETHERTYPE.qinq && type !== ETHERTYPE.qinqLegacy) {
       return set(out, type, o + 2);
@@ -92,11 +97,11 @@ function familyToEthertype(value: number): number {
  * big-endian. When neither half is zero an Ethertype may sit in one half (seen as `0f 00 08 00`),
  * which Wireshark's null dissector also accepts.
  */
-function nullHeaderToEthertype(frame: Uint8Array, isLoop: boolean): number {
-  const b0 = frame[0] ?? 0;
-  const b1 = frame[1] ?? 0;
-  const b2 = frame[2] ?? 0;
-  const b3 = frame[3] ?? 0;
+function nullHeaderToEthertype(frame: Uint8Array, start: number, isLoop: boolean): number {
+  const b0 = frame[start] ?? 0;
+  const b1 = frame[start + 1] ?? 0;
+  const b2 = frame[start + 2] ?? 0;
+  const b3 = frame[start + 3] ?? 0;
   if (isLoop) {
     // LINKTYPE_LOOP: a big-endian address family and nothing else (tshark decodes no other form).
     if (b0 !== 0 || b1 !== 0) return 0;
@@ -113,44 +118,52 @@ function nullHeaderToEthertype(frame: Uint8Array, isLoop: boolean): number {
 }
 
 /** Ethertype for a raw-IP frame, from the IP version nibble; 0 when it is neither 4 nor 6. */
-function rawIpEthertype(frame: Uint8Array): number {
-  const version = (frame[0] ?? 0) >> 4;
+function rawIpEthertype(frame: Uint8Array, start: number): number {
+  const version = (frame[start] ?? 0) >> 4;
   if (version === 4) return ETHERTYPE.ipv4;
   if (version === 6) return ETHERTYPE.ipv6;
   return 0;
 }
 
 /**
- * Reads the link-layer header of `frame` for `linkType` into `out` (allocation-free; the packet
- * decoder's hot path). Returns null on success or the reason.
+ * Reads the link-layer header of the frame `frame[start, end)` for `linkType` into `out`
+ * (allocation-free; the packet decoder's hot path). `out.next` is absolute in `frame`. Returns
+ * null on success or the reason.
  */
-export function readLink(linkType: number, frame: Uint8Array, out: LinkScratch): LinkReason | null {
+export function readLink(
+  linkType: number,
+  frame: Uint8Array,
+  start: number,
+  end: number,
+  out: LinkScratch,
+): LinkReason | null {
+  const length = end - start;
   switch (linkType) {
     case LINKTYPE.ethernet:
       // IEEE 802.3: dst(6) src(6) type(2); 802.1Q/802.1ad tags may precede the type.
-      if (frame.length < 14) return 'link-truncated';
-      return skipVlanTags(frame, 12, out);
+      if (length < 14) return 'link-truncated';
+      return skipVlanTags(frame, start + 12, end, out);
     case LINKTYPE.linuxSll:
       // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL.html: 16 bytes, protocol last.
-      if (frame.length < 16) return 'link-truncated';
-      return skipVlanTags(frame, 14, out);
+      if (length < 16) return 'link-truncated';
+      return skipVlanTags(frame, start + 14, end, out);
     case LINKTYPE.linuxSll2:
       // https://www.tcpdump.org/linktypes/LINKTYPE_LINUX_SLL2.html: 20 bytes, protocol first.
-      if (frame.length < 20) return 'link-truncated';
-      return set(out, readU16(frame, 0), 20);
+      if (length < 20) return 'link-truncated';
+      return set(out, readU16(frame, start), start + 20);
     case LINKTYPE.raw:
     case LINKTYPE.rawDlt12:
     case LINKTYPE.rawDlt14:
-      if (frame.length < 1) return 'link-truncated';
-      return set(out, rawIpEthertype(frame), 0);
+      if (length < 1) return 'link-truncated';
+      return set(out, rawIpEthertype(frame, start), start);
     case LINKTYPE.ipv4:
-      return set(out, ETHERTYPE.ipv4, 0);
+      return set(out, ETHERTYPE.ipv4, start);
     case LINKTYPE.ipv6:
-      return set(out, ETHERTYPE.ipv6, 0);
+      return set(out, ETHERTYPE.ipv6, start);
     case LINKTYPE.null:
     case LINKTYPE.loop:
-      if (frame.length < 4) return 'link-truncated';
-      return set(out, nullHeaderToEthertype(frame, linkType === LINKTYPE.loop), 4);
+      if (length < 4) return 'link-truncated';
+      return set(out, nullHeaderToEthertype(frame, start, linkType === LINKTYPE.loop), start + 4);
     default:
       return 'link-unsupported-type';
   }
@@ -162,6 +175,6 @@ export function readLink(linkType: number, frame: Uint8Array, out: LinkScratch):
  */
 export function decodeLink(linkType: number, frame: Uint8Array): DecodeResult<number, LinkReason> {
   const out = createLinkScratch();
-  const reason = readLink(linkType, frame, out);
+  const reason = readLink(linkType, frame, 0, frame.length, out);
   return reason === null ? ok(out.ethertype, out.next) : fail(reason);
 }

@@ -2,8 +2,8 @@
 // by the offline reader (sniffer/offline.ts) and by live capture, which hands it `cap`'s reused
 // buffer: everything kept is copied out (strings, or the TCP reassembly buffer) before returning.
 // Pure: no clock, no I/O; the only state is DNS-over-TCP reassembly and the counters.
-import type { DnsObservation, Observation, TimestampNs } from '../observation.js';
-import { decodeDnsMessage, isDnsResponse, type DnsReason } from './dns.js';
+import type { DnsObservation, Observation, PacketTime, TimestampNs } from '../observation.js';
+import { decodeDnsMessage, isDnsResponse, type DnsMessage, type DnsReason } from './dns.js';
 import { createIpScratch, IPPROTO, readIpv4, readIpv6, type IpReason } from './ip.js';
 import { formatIpv4, formatIpv6 } from './ip-text.js';
 import { createLinkScratch, ETHERTYPE, readLink, type LinkReason } from './link.js';
@@ -71,15 +71,15 @@ export interface PacketDecoderOptions {
 }
 
 /**
- * Where `decodeTo` delivers observations. SYN and SYN-ACK segments arrive as frame offsets so a
- * serialising consumer (the offline ndjson writer) can write them without building strings; the
- * frame is only valid during the call.
+ * Where `decodeTo` / `decodeAt` deliver observations, as byte offsets rather than objects, so a
+ * serialising consumer (the offline ndjson writer) can write them without building strings. The
+ * frame and message bytes, and `time`, are only valid during the call.
  */
 export interface ObservationSink {
   /** A `tcp-syn` (isAck false) or `tcp-synack`; addresses are 4 or 16 bytes at the offsets. */
   tcpSyn(
     isAck: boolean,
-    ts: TimestampNs,
+    time: PacketTime,
     frame: Uint8Array,
     ipVersion: 4 | 6,
     srcOffset: number,
@@ -87,16 +87,49 @@ export interface ObservationSink {
     dstOffset: number,
     dport: number,
   ): void;
-  /** Any other observation (dns, udp-flow, and SYNs from port 53 that also carry DNS data). */
-  observation(obs: Observation): void;
+  /**
+   * A DNS response (QR set) in `msg[start, end)`, sent from `serverOffset` to `clientOffset` of
+   * `frame`. The sink decodes it (see dns.ts) and returns null when it kept an observation, or
+   * the reason the message is malformed (then it kept nothing).
+   */
+  dns(
+    msg: Uint8Array,
+    start: number,
+    end: number,
+    time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    clientOffset: number,
+    serverOffset: number,
+    transport: 'udp' | 'tcp',
+  ): DnsReason | null;
+  /** An in-scope UDP packet (only with `udpFlows`). */
+  udpFlow(
+    time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    srcOffset: number,
+    sport: number,
+    dstOffset: number,
+    dport: number,
+  ): void;
 }
 
-/** A stateful decoder: call `decode` (or `decodeTo`) for each frame in capture order. */
+/** A stateful decoder: call `decode` (or `decodeTo` / `decodeAt`) for each frame in capture order. */
 export interface PacketDecoder {
   /** Decodes one frame synchronously; the frame may be reused by the caller afterwards. */
   decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[];
-  /** Same decoding, delivered to `sink` instead of returned (no observation objects for SYNs). */
+  /** Same decoding, delivered to `sink` instead of returned. */
   decodeTo(linkType: number, frame: Uint8Array, tsNs: bigint | null, sink: ObservationSink): void;
+  /** Same decoding of the frame `buf[start, end)` with a split timestamp (the offline hot path). */
+  decodeAt(
+    linkType: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    time: PacketTime,
+    sink: ObservationSink,
+  ): void;
   readonly stats: DecoderStats;
 }
 
@@ -113,6 +146,149 @@ interface MutableStats {
   tcpStreams: number;
   tcpStreamsEvicted: number;
   tcpGaps: number;
+}
+
+/** A mutable PacketTime for the BigInt entry points. */
+interface TimeScratch {
+  hasTime: boolean;
+  sec: number;
+  nsec: number;
+}
+
+/**
+ * The key of one server→client TCP stream: ports and address bytes as UTF-16 code units (one
+ * short flat string, no address text). IPv4 and IPv6 keys differ in length, so never collide.
+ */
+function streamKey(
+  frame: Uint8Array,
+  ipVersion: 4 | 6,
+  src: number,
+  sport: number,
+  dst: number,
+  dport: number,
+): string {
+  const u16 = (o: number): number => ((frame[o] ?? 0) << 8) | (frame[o + 1] ?? 0);
+  if (ipVersion === 4)
+    return String.fromCharCode(sport, dport, u16(src), u16(src + 2), u16(dst), u16(dst + 2));
+  let key = String.fromCharCode(sport, dport);
+  for (let i = 0; i < 16; i += 2) key += String.fromCharCode(u16(src + i), u16(dst + i));
+  return key;
+}
+
+/**
+ * Builds observation objects from the sink calls: the `decode()` path (live capture, replay).
+ * `ts` is the exact TimestampNs of the current frame, set before each frame.
+ */
+class ObjectSink implements ObservationSink {
+  out: Observation[] | null = null;
+  ts: TimestampNs = null;
+
+  take(): readonly Observation[] {
+    const result = this.out;
+    this.out = null;
+    return result ?? NO_OBSERVATIONS;
+  }
+
+  tcpSyn(
+    isAck: boolean,
+    _time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    srcOffset: number,
+    sport: number,
+    dstOffset: number,
+    dport: number,
+  ): void {
+    const format = ipVersion === 4 ? formatIpv4 : formatIpv6;
+    (this.out ??= []).push({
+      type: isAck ? 'tcp-synack' : 'tcp-syn',
+      ts: this.ts,
+      src: format(frame, srcOffset),
+      sport,
+      dst: format(frame, dstOffset),
+      dport,
+    });
+  }
+
+  dns(
+    msg: Uint8Array,
+    start: number,
+    end: number,
+    _time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    clientOffset: number,
+    serverOffset: number,
+    transport: 'udp' | 'tcp',
+  ): DnsReason | null {
+    const r = decodeDnsMessage(msg, start, end);
+    if (!r.ok) return r.reason;
+    const format = ipVersion === 4 ? formatIpv4 : formatIpv6;
+    (this.out ??= []).push(
+      toDnsObservation(r.value, this.ts, format(frame, clientOffset), format(frame, serverOffset), transport),
+    );
+    return null;
+  }
+
+  udpFlow(
+    _time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    srcOffset: number,
+    sport: number,
+    dstOffset: number,
+    dport: number,
+  ): void {
+    const format = ipVersion === 4 ? formatIpv4 : formatIpv6;
+    (this.out ??= []).push({
+      type: 'udp-flow',
+      ts: this.ts,
+      src: format(frame, srcOffset),
+      sport,
+      dst: format(frame, dstOffset),
+      dport,
+    });
+  }
+}
+
+/** The observation of a decoded DNS response. */
+export function toDnsObservation(
+  m: DnsMessage,
+  ts: TimestampNs,
+  client: string,
+  server: string,
+  transport: 'udp' | 'tcp',
+): DnsObservation {
+  const first = m.questions[0];
+  const qname = first === undefined ? null : first.name;
+  const qtype = first === undefined ? null : first.type;
+  // Two literal shapes rather than a spread: this is the hot path of every DNS response.
+  return m.questions.length > 1
+    ? {
+        type: 'dns',
+        ts,
+        client,
+        server,
+        id: m.id,
+        qname,
+        qtype,
+        rcode: m.rcode,
+        answers: m.answers,
+        transport,
+        questions: m.questions,
+      }
+    : {
+        type: 'dns',
+        ts,
+        client,
+        server,
+        id: m.id,
+        qname,
+        qtype,
+        rcode: m.rcode,
+        answers: m.answers,
+        transport,
+      };
 }
 
 /** Creates a packet decoder with its own DNS-over-TCP reassembly state and counters. */
@@ -135,186 +311,174 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     tcpGaps: 0,
   };
 
-  // Per-segment context for the reassembly sink (set before each call; avoids a closure per packet).
-  let out: Observation[] | null = null;
-  let segClient = '';
-  let segServer = '';
+  // Per-segment context for the reassembly callback (set before each call; no closure per packet).
+  let segSink: ObservationSink | null = null;
+  let segTime: PacketTime | null = null;
+  let segFrame: Uint8Array = new Uint8Array(0);
+  let segVersion: 4 | 6 = 4;
+  let segClient = 0;
+  let segServer = 0;
 
   function emitDns(
-    bytes: Uint8Array,
+    sink: ObservationSink,
+    msg: Uint8Array,
     start: number,
     end: number,
-    ts: TimestampNs,
-    client: string,
-    server: string,
+    time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    clientOffset: number,
+    serverOffset: number,
     transport: 'udp' | 'tcp',
   ): void {
-    if (!isDnsResponse(bytes, start, end)) {
+    if (!isDnsResponse(msg, start, end)) {
       // A query (or a message too short to say). Empty or 1-2 byte messages are malformed.
       if (end - start < 3) malformed['dns-truncated']++;
       return;
     }
-    const r = decodeDnsMessage(bytes, start, end);
-    if (!r.ok) {
-      malformed[r.reason]++;
-      return;
-    }
-    const m = r.value;
-    const first = m.questions[0];
-    const qname = first === undefined ? null : first.name;
-    const qtype = first === undefined ? null : first.type;
-    // Two literal shapes rather than a spread: this is the hot path of every DNS response.
-    const obs: DnsObservation =
-      m.questions.length > 1
-        ? {
-            type: 'dns',
-            ts,
-            client,
-            server,
-            id: m.id,
-            qname,
-            qtype,
-            rcode: m.rcode,
-            answers: m.answers,
-            transport,
-            questions: m.questions,
-          }
-        : {
-            type: 'dns',
-            ts,
-            client,
-            server,
-            id: m.id,
-            qname,
-            qtype,
-            rcode: m.rcode,
-            answers: m.answers,
-            transport,
-          };
-    (out ??= []).push(obs);
+    const reason = sink.dns(msg, start, end, time, frame, ipVersion, clientOffset, serverOffset, transport);
+    if (reason === null) stats.observations++;
+    else malformed[reason]++;
   }
 
-  const tcpSink = (bytes: Uint8Array, start: number, end: number, ts: TimestampNs): void => {
-    emitDns(bytes, start, end, ts, segClient, segServer, 'tcp');
+  const tcpMessage = (msg: Uint8Array, start: number, end: number): void => {
+    if (segSink === null || segTime === null) return; // unreachable: set around every segment() call
+    emitDns(segSink, msg, start, end, segTime, segFrame, segVersion, segClient, segServer, 'tcp');
   };
-
-  function countMalformed(reason: MalformedReason): readonly Observation[] {
-    malformed[reason]++;
-    return NO_OBSERVATIONS;
-  }
 
   // One scratch header per layer, reused for every frame: no allocation for frames that yield nothing.
   const link = createLinkScratch();
   const h = createIpScratch();
   const tcp = createTcpScratch();
   const udp = createUdpScratch();
+  const objects = new ObjectSink();
+  const time: TimeScratch = { hasTime: false, sec: 0, nsec: 0 };
+
+  /** Splits a BigInt timestamp for the sink (exact for |ts| below 2^53 s, i.e. any capture). */
+  function setTime(tsNs: bigint | null): void {
+    if (tsNs === null) {
+      time.hasTime = false;
+      time.sec = 0;
+      time.nsec = 0;
+      return;
+    }
+    let sec = tsNs / 1_000_000_000n;
+    let nsec = tsNs % 1_000_000_000n;
+    if (nsec < 0n) {
+      sec -= 1n;
+      nsec += 1_000_000_000n;
+    }
+    time.hasTime = true;
+    time.sec = Number(sec);
+    time.nsec = Number(nsec);
+  }
 
   function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
-    return run(linkType, frame, tsNs, null);
+    objects.ts = tsNs;
+    run(linkType, frame, 0, frame.length, time, objects);
+    return objects.take();
   }
 
   function decodeTo(linkType: number, frame: Uint8Array, tsNs: bigint | null, sink: ObservationSink): void {
-    const obs = run(linkType, frame, tsNs, sink);
-    for (let i = 0; i < obs.length; i++) {
-      const o = obs[i];
-      if (o !== undefined) sink.observation(o);
-    }
+    setTime(tsNs);
+    run(linkType, frame, 0, frame.length, time, sink);
   }
 
-  /** The decoder proper; with a sink, SYNs not from port 53 go to it directly. */
+  function decodeAt(
+    linkType: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    t: PacketTime,
+    sink: ObservationSink,
+  ): void {
+    run(linkType, buf, start, end, t, sink);
+  }
+
+  /** The decoder proper: link → IP → TCP/UDP → DNS, each observation to `sink`. */
   function run(
     linkType: number,
     frame: Uint8Array,
-    tsNs: bigint | null,
-    sink: ObservationSink | null,
-  ): readonly Observation[] {
+    start: number,
+    end: number,
+    t: PacketTime,
+    sink: ObservationSink,
+  ): void {
     stats.packets++;
-    const linkReason = readLink(linkType, frame, link);
+    const linkReason = readLink(linkType, frame, start, end, link);
     if (linkReason !== null) {
-      if (linkReason === 'link-unsupported-type') {
-        stats.ignored++;
-        return NO_OBSERVATIONS;
-      }
-      return countMalformed(linkReason);
+      if (linkReason === 'link-unsupported-type') stats.ignored++;
+      else malformed[linkReason]++;
+      return;
     }
     let ipReason: IpReason | null;
-    if (link.ethertype === ETHERTYPE.ipv4) ipReason = readIpv4(frame, link.next, h);
-    else if (link.ethertype === ETHERTYPE.ipv6) ipReason = readIpv6(frame, link.next, h);
+    if (link.ethertype === ETHERTYPE.ipv4) ipReason = readIpv4(frame, link.next, end, h);
+    else if (link.ethertype === ETHERTYPE.ipv6) ipReason = readIpv6(frame, link.next, end, h);
     else {
       stats.ignored++;
-      return NO_OBSERVATIONS;
+      return;
     }
-    if (ipReason !== null) return countMalformed(ipReason);
+    if (ipReason !== null) {
+      malformed[ipReason]++;
+      return;
+    }
     if (h.isFragment) {
       // Fragments are counted, not reassembled (the transport header may be elsewhere).
       stats.fragments++;
-      return NO_OBSERVATIONS;
+      return;
     }
-    const format = h.version === 4 ? formatIpv4 : formatIpv6;
     if (h.protocol === IPPROTO.tcp) {
       const tcpReason = readTcp(frame, h.next, h.payloadEnd, tcp);
-      if (tcpReason !== null) return countMalformed(tcpReason);
+      if (tcpReason !== null) {
+        malformed[tcpReason]++;
+        return;
+      }
       stats.decoded++;
       const isSyn = (tcp.flags & TCP_FLAG.syn) !== 0;
       const isDnsServerSide = tcp.srcPort === DNS_PORT;
-      if (!isSyn && !isDnsServerSide) return NO_OBSERVATIONS;
-      if (sink !== null && !isDnsServerSide) {
+      if (isSyn) {
         stats.observations++;
         const isAck = (tcp.flags & TCP_FLAG.ack) !== 0;
-        sink.tcpSyn(isAck, tsNs, frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
-        return NO_OBSERVATIONS;
-      }
-      const src = format(frame, h.srcOffset);
-      const dst = format(frame, h.dstOffset);
-      out = null;
-      if (isSyn) {
-        out = [
-          {
-            type: (tcp.flags & TCP_FLAG.ack) !== 0 ? 'tcp-synack' : 'tcp-syn',
-            ts: tsNs,
-            src,
-            sport: tcp.srcPort,
-            dst,
-            dport: tcp.dstPort,
-          },
-        ];
+        sink.tcpSyn(isAck, t, frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
       }
       if (isDnsServerSide && tcp.hasFullHeader) {
-        segClient = dst;
-        segServer = src;
+        segSink = sink;
+        segTime = t;
+        segFrame = frame;
+        segVersion = h.version;
+        segClient = h.dstOffset;
+        segServer = h.srcOffset;
         const isEnd = (tcp.flags & (TCP_FLAG.fin | TCP_FLAG.rst)) !== 0;
-        const key = `${src} ${tcp.srcPort} ${dst} ${tcp.dstPort}`;
-        streams.segment(key, tcp.seq, isSyn, isEnd, frame, tcp.next, tcp.payloadEnd, tsNs, tcpSink);
+        const key = streamKey(frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
+        streams.segment(key, tcp.seq, isSyn, isEnd, frame, tcp.next, tcp.payloadEnd, tcpMessage);
+        segSink = null;
+        segTime = null;
         stats.tcpStreams = streams.size;
         stats.tcpStreamsEvicted = streams.stats.evicted;
         stats.tcpGaps = streams.stats.gaps;
       }
-      return finish();
+      return;
     }
     if (h.protocol === IPPROTO.udp) {
       const udpReason = readUdp(frame, h.next, h.payloadEnd, udp);
-      if (udpReason !== null) return countMalformed(udpReason);
+      if (udpReason !== null) {
+        malformed[udpReason]++;
+        return;
+      }
       stats.decoded++;
+      if (udpFlows) {
+        stats.observations++;
+        sink.udpFlow(t, frame, h.version, h.srcOffset, udp.srcPort, h.dstOffset, udp.dstPort);
+      }
+      // Without flow tracking a non-response is skipped silently; with it, a 1-2 byte message on
+      // port 53 is also counted as malformed (as before the sink interface: same counters).
       const isDns = udp.srcPort === DNS_PORT || udp.dstPort === DNS_PORT;
-      if (!udpFlows && !(isDns && isDnsResponse(frame, udp.next, udp.payloadEnd))) return NO_OBSERVATIONS;
-      const src = format(frame, h.srcOffset);
-      const dst = format(frame, h.dstOffset);
-      out = null;
-      if (udpFlows) out = [{ type: 'udp-flow', ts: tsNs, src, sport: udp.srcPort, dst, dport: udp.dstPort }];
-      if (isDns) emitDns(frame, udp.next, udp.payloadEnd, tsNs, dst, src, 'udp');
-      return finish();
+      if (isDns && (udpFlows || isDnsResponse(frame, udp.next, udp.payloadEnd)))
+        emitDns(sink, frame, udp.next, udp.payloadEnd, t, frame, h.version, h.dstOffset, h.srcOffset, 'udp');
+      return;
     }
     stats.ignored++;
-    return NO_OBSERVATIONS;
   }
 
-  function finish(): readonly Observation[] {
-    const result = out;
-    out = null;
-    if (result === null) return NO_OBSERVATIONS;
-    stats.observations += result.length;
-    return result;
-  }
-
-  return { decode, decodeTo, stats };
+  return { decode, decodeTo, decodeAt, stats };
 }

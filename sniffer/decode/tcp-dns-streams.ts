@@ -3,10 +3,12 @@
 // segments, and one segment may carry several messages. The client direction is never needed, so
 // gaps in it cannot stall anything. State is bounded: at most one partial message (≤ 65535 bytes)
 // per stream and `maxStreams` streams, the least recently used evicted first.
-import type { TimestampNs } from '../observation.js';
 
-/** Called with each complete DNS message: bytes, its bounds, and the ts of the completing segment. */
-export type TcpDnsMessageSink = (bytes: Uint8Array, start: number, end: number, ts: TimestampNs) => void;
+/**
+ * Called with each complete DNS message (bytes and bounds), synchronously during the `segment`
+ * call of the segment that completes it (whose timestamp and addresses the caller knows).
+ */
+export type TcpDnsMessageSink = (bytes: Uint8Array, start: number, end: number) => void;
 
 /** Reassembly state of one direction of one connection. */
 interface StreamState {
@@ -72,7 +74,6 @@ export class TcpDnsStreams {
     data: Uint8Array,
     start: number,
     end: number,
-    ts: TimestampNs,
     sink: TcpDnsMessageSink,
   ): void {
     let st = this.streams.get(key);
@@ -98,7 +99,7 @@ export class TcpDnsStreams {
       this.release(st);
       seq = st.nextSeq;
     }
-    if (start < end) this.payload(st, seq, data, start, end, ts, sink);
+    if (start < end) this.payload(st, seq, data, start, end, sink);
     if (isEnd) {
       this.release(st);
       this.streams.delete(key);
@@ -112,7 +113,6 @@ export class TcpDnsStreams {
     data: Uint8Array,
     start: number,
     end: number,
-    ts: TimestampNs,
     sink: TcpDnsMessageSink,
   ): void {
     let s = start;
@@ -141,7 +141,7 @@ export class TcpDnsStreams {
           const len = ((data[s] ?? 0) << 8) | (data[s + 1] ?? 0);
           s += 2;
           if (end - s >= len) {
-            sink(data, s, s + len, ts);
+            sink(data, s, s + len);
             s += len;
             continue;
           }
@@ -163,7 +163,7 @@ export class TcpDnsStreams {
       st.have += n;
       s += n;
       if (st.have === st.msgLen) {
-        sink(buf, 0, st.msgLen, ts);
+        sink(buf, 0, st.msgLen);
         st.prefixHave = 0;
         st.have = 0;
         this.release(st);
