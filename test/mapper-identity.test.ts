@@ -2,32 +2,22 @@
 // resolver. No I/O: events are built in memory with the same object builders the API server uses.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { ConnectionRecord, DnsRecord, ReportBatch } from '../mapper/api/wire.js';
 import {
   ClusterState,
   DnsHistory,
   IntervalIndex,
   normalizeIp,
   parseCidr,
-  parseCidrList,
   resolveReport,
   stableLabels,
   walkOwners,
-  type Cidr,
   type ClusterEventType,
   type ControllerInfo,
 } from '../mapper/identity/index.js';
 import { toClusterObject } from '../mapper/kube/convert.js';
+import { batch, cidrs, conn, dnsRec, T0 } from './helpers/identity-fixtures.js';
 import type { KubeObject } from './k8s/api-server.js';
 import { controller, endpointSlice, node, pod, service } from './k8s/objects.js';
-
-const T0 = Date.parse('2026-11-20T10:00:00Z');
-
-function cidrs(list: string[]): Cidr[] {
-  const r = parseCidrList(list);
-  if (!r.ok) throw new Error(r.reason);
-  return r.value;
-}
 
 function newState(): ClusterState {
   return new ClusterState({ podCidrs: cidrs(['10.244.0.0/16']), serviceCidrs: cidrs(['10.96.0.0/12']) });
@@ -37,38 +27,6 @@ function apply(state: ClusterState, type: ClusterEventType, raw: KubeObject, atM
   const r = toClusterObject(raw);
   if (!r.ok) throw new Error(r.reason);
   state.apply({ type, object: r.value, atMs });
-}
-
-function conn(
-  src: string,
-  dst: string,
-  dport: number,
-  at: number,
-  extra: Partial<ConnectionRecord> = {},
-): ConnectionRecord {
-  return {
-    src,
-    dst,
-    dport,
-    protocol: 'TCP',
-    source: 'tcp-syn',
-    count: 1,
-    firstSeen: at,
-    lastSeen: at,
-    ...extra,
-  };
-}
-function dnsRec(
-  client: string,
-  name: string,
-  ips: string[],
-  at: number,
-  extra: Partial<DnsRecord> = {},
-): DnsRecord {
-  return { client, name, cnames: [], ips, ttl: 30, count: 1, firstSeen: at, lastSeen: at, ...extra };
-}
-function batch(connections: ConnectionRecord[], dns: DnsRecord[] = []): ReportBatch {
-  return { version: 1, reporter: 'node-1', sequence: 1, sentAt: T0, connections, dns };
 }
 
 describe('stableLabels', () => {

@@ -6,15 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig, makeInformer, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { ConnectionRecord, DnsRecord, ReportBatch } from '../mapper/api/wire.js';
-import {
-  ClusterState,
-  parseCidrList,
-  type Cidr,
-  persistOwnership,
-  resolveReport,
-  restoreOwnership,
-} from '../mapper/identity/index.js';
+import { ClusterState, persistOwnership, resolveReport, restoreOwnership } from '../mapper/identity/index.js';
 import {
   loadKubeConfig,
   watchIntoState,
@@ -22,40 +14,9 @@ import {
   type WatchIntoStateOptions,
 } from '../mapper/kube/index.js';
 import { GraphStore, openDatabase } from '../mapper/store/index.js';
+import { batch, cidrs, conn, dnsRec, T0 } from './helpers/identity-fixtures.js';
 import { KubeApiServer, type KubeObject } from './k8s/api-server.js';
 import { controller, endpointSlice, namespace, node, pod, service } from './k8s/objects.js';
-
-const T0 = Date.parse('2026-11-20T10:00:00Z');
-
-function cidrs(list: string[]): Cidr[] {
-  const r = parseCidrList(list);
-  if (!r.ok) throw new Error(r.reason);
-  return r.value;
-}
-
-function batch(connections: ConnectionRecord[], dns: DnsRecord[] = []): ReportBatch {
-  return { version: 1, reporter: 'node-1', sequence: 1, sentAt: T0, connections, dns };
-}
-
-function conn(
-  src: string,
-  dst: string,
-  dport: number,
-  at: number,
-  extra: Partial<ConnectionRecord> = {},
-): ConnectionRecord {
-  return {
-    src,
-    dst,
-    dport,
-    protocol: 'TCP',
-    source: 'tcp-syn',
-    count: 1,
-    firstSeen: at,
-    lastSeen: at,
-    ...extra,
-  };
-}
 
 interface Harness {
   api: KubeApiServer;
@@ -174,11 +135,59 @@ const shopObjects = (): KubeObject[] => [
   ),
 ];
 
+/** Runs `body` against a fresh test API server and a temp dir, and closes and removes both after. */
+async function withApiServer(
+  body: (api: KubeApiServer, dir: string) => Promise<void>,
+  options: Parameters<typeof KubeApiServer.start>[0] = {},
+): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
+  const api = await KubeApiServer.start(options);
+  try {
+    await body(api, dir);
+  } finally {
+    await api.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Options of servedWorkload(). */
+interface ServedWorkloadOptions {
+  readonly kind: string;
+  readonly name: string;
+  readonly uid: string;
+  readonly namespace?: string;
+  readonly pod: string;
+  readonly ip: string;
+  readonly labels: Record<string, string>;
+  readonly service: string;
+  readonly clusterIP: string;
+  readonly port: number;
+}
+
+/** A controller, one pod it owns directly (started at T0) and a Service selecting that pod's labels. */
+function servedWorkload(o: ServedWorkloadOptions): KubeObject[] {
+  return [
+    controller(o.kind, o.name, { uid: o.uid, namespace: o.namespace }),
+    pod(o.pod, {
+      namespace: o.namespace,
+      ip: o.ip,
+      labels: o.labels,
+      owner: { kind: o.kind, name: o.name, uid: o.uid },
+      startMs: T0,
+    }),
+    service(o.service, {
+      namespace: o.namespace,
+      clusterIP: o.clusterIP,
+      selector: o.labels,
+      ports: [o.port],
+      createdMs: T0 - 1000,
+    }),
+  ];
+}
+
 describe('client-node informers against the test API server', () => {
   it('the plain client-node makeInformer lists and watches it', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
-    const api = await KubeApiServer.start();
-    try {
+    await withApiServer(async (api, dir) => {
       api.apply(pod('p1', { ip: '10.244.0.1' }));
       const kc = new KubeConfig();
       kc.loadFromFile(await api.writeKubeconfig(join(dir, 'kubeconfig')));
@@ -199,16 +208,11 @@ describe('client-node informers against the test API server', () => {
       expect(seen).toEqual(['p1', 'p2']);
       expect(api.requests.some((r) => r.watch && r.path === '/api/v1/namespaces/shop/pods')).toBe(true);
       await informer.stop();
-    } finally {
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('loads a plain-http kubeconfig without insecure-skip-tls-verify (as kubectl proxy or a test server writes it)', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
-    const api = await KubeApiServer.start();
-    try {
+    await withApiServer(async (api, dir) => {
       api.apply(pod('p1', { ip: '10.244.0.1' }));
       const file = join(dir, 'kubeconfig');
       writeFileSync(
@@ -219,36 +223,33 @@ describe('client-node informers against the test API server', () => {
       if (!kc.ok) throw new Error(kc.reason);
       const list = await kc.value.makeApiClient(CoreV1Api).listPodForAllNamespaces();
       expect(list.items.map((p) => p.metadata?.name)).toEqual(['p1']);
-    } finally {
-      await api.close();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
 
   it('serves label and field selectors, and refuses a wrong token', async () => {
-    const api = await KubeApiServer.start({ token: 'secret' });
-    try {
-      api.apply(pod('a', { labels: { app: 'x', tier: 'web' }, nodeName: 'n1' }));
-      api.apply(pod('b', { labels: { app: 'y' }, nodeName: 'n2', phase: 'Pending' }));
-      const get = async (q: string, token = 'secret'): Promise<{ status: number; names: string[] }> => {
-        const res = await fetch(`${api.url}/api/v1/pods?${q}`, {
-          headers: { authorization: `Bearer ${token}` },
-        });
-        const body = (await res.json()) as { items?: { metadata: { name: string } }[] };
-        return { status: res.status, names: (body.items ?? []).map((i) => i.metadata.name) };
-      };
-      expect((await get('labelSelector=app%3Dx')).names).toEqual(['a']);
-      expect((await get('labelSelector=app%20in%20(x,y),tier')).names).toEqual(['a']);
-      expect((await get('labelSelector=!tier')).names).toEqual(['b']);
-      expect((await get('fieldSelector=spec.nodeName%3Dn2')).names).toEqual(['b']);
-      expect((await get('fieldSelector=status.phase!%3DPending,metadata.namespace%3Dshop')).names).toEqual([
-        'a',
-      ]);
-      expect((await get('fieldSelector=spec.bogus%3D1')).status).toBe(400);
-      expect((await get('', 'wrong')).status).toBe(401);
-    } finally {
-      await api.close();
-    }
+    await withApiServer(
+      async (api) => {
+        api.apply(pod('a', { labels: { app: 'x', tier: 'web' }, nodeName: 'n1' }));
+        api.apply(pod('b', { labels: { app: 'y' }, nodeName: 'n2', phase: 'Pending' }));
+        const get = async (q: string, token = 'secret'): Promise<{ status: number; names: string[] }> => {
+          const res = await fetch(`${api.url}/api/v1/pods?${q}`, {
+            headers: { authorization: `Bearer ${token}` },
+          });
+          const body = (await res.json()) as { items?: { metadata: { name: string } }[] };
+          return { status: res.status, names: (body.items ?? []).map((i) => i.metadata.name) };
+        };
+        expect((await get('labelSelector=app%3Dx')).names).toEqual(['a']);
+        expect((await get('labelSelector=app%20in%20(x,y),tier')).names).toEqual(['a']);
+        expect((await get('labelSelector=!tier')).names).toEqual(['b']);
+        expect((await get('fieldSelector=spec.nodeName%3Dn2')).names).toEqual(['b']);
+        expect((await get('fieldSelector=status.phase!%3DPending,metadata.namespace%3Dshop')).names).toEqual([
+          'a',
+        ]);
+        expect((await get('fieldSelector=spec.bogus%3D1')).status).toBe(400);
+        expect((await get('', 'wrong')).status).toBe(401);
+      },
+      { token: 'secret' },
+    );
   });
 });
 
@@ -358,18 +359,16 @@ describe('cluster state from informers', () => {
   it('resolves a ClusterIP to its backends through EndpointSlices, and through the selector without slices', async () => {
     const { api, state, until } = await setup([
       ...shopObjects(),
-      controller('Deployment', 'currency', { uid: 'dep-cur' }),
-      pod('currency-1', {
+      ...servedWorkload({
+        kind: 'Deployment',
+        name: 'currency',
+        uid: 'dep-cur',
+        pod: 'currency-1',
         ip: '10.244.2.1',
         labels: { app: 'currency' },
-        owner: { kind: 'Deployment', name: 'currency', uid: 'dep-cur' },
-        startMs: T0,
-      }),
-      service('currency', {
+        service: 'currency',
         clusterIP: '10.96.0.20',
-        selector: { app: 'currency' },
-        ports: [7000],
-        createdMs: T0 - 1000,
+        port: 7000,
       }),
     ]);
     const r = resolveReport(
@@ -395,36 +394,23 @@ describe('cluster state from informers', () => {
   it('keeps a headless Service and its DNS name on edges to its pods', async () => {
     const { state } = await setup([
       ...shopObjects(),
-      controller('StatefulSet', 'redis', { uid: 'sts' }),
-      pod('redis-0', {
+      ...servedWorkload({
+        kind: 'StatefulSet',
+        name: 'redis',
+        uid: 'sts',
+        pod: 'redis-0',
         ip: '10.244.3.1',
         labels: { app: 'redis' },
-        owner: { kind: 'StatefulSet', name: 'redis', uid: 'sts' },
-        startMs: T0,
-      }),
-      service('redis', {
-        clusterIP: 'None',
-        selector: { app: 'redis' },
-        ports: [6379],
-        createdMs: T0 - 1000,
+        service: 'redis',
+        clusterIP: 'None', // headless
+        port: 6379,
       }),
     ]);
     const at = T0 + 5000;
     const r = resolveReport(
       batch(
         [conn('10.244.1.5', '10.244.3.1', 6379, at + 10)],
-        [
-          {
-            client: '10.244.1.5',
-            name: 'redis.shop.svc.cluster.local',
-            cnames: [],
-            ips: ['10.244.3.1'],
-            ttl: 30,
-            count: 1,
-            firstSeen: at,
-            lastSeen: at,
-          },
-        ],
+        [dnsRec('10.244.1.5', 'redis.shop.svc.cluster.local', ['10.244.3.1'], at)],
       ),
       state,
     );
@@ -476,20 +462,17 @@ describe('cluster state from informers', () => {
   it('names an external destination from the client DNS answer; unknown in-cluster addresses are unresolved', async () => {
     const { state } = await setup([
       ...shopObjects(),
-      controller('Deployment', 'coredns', { uid: 'dep-dns', namespace: 'kube-system' }),
-      pod('coredns-1', {
+      ...servedWorkload({
+        kind: 'Deployment',
+        name: 'coredns',
+        uid: 'dep-dns',
         namespace: 'kube-system',
+        pod: 'coredns-1',
         ip: '10.244.0.53',
         labels: { 'k8s-app': 'kube-dns' },
-        owner: { kind: 'Deployment', name: 'coredns', uid: 'dep-dns' },
-        startMs: T0,
-      }),
-      service('kube-dns', {
-        namespace: 'kube-system',
+        service: 'kube-dns',
         clusterIP: '10.96.0.53',
-        selector: { 'k8s-app': 'kube-dns' },
-        ports: [53],
-        createdMs: T0 - 1000,
+        port: 53,
       }),
     ]);
     const at = T0 + 5000;
@@ -501,17 +484,11 @@ describe('cluster state from informers', () => {
           conn('10.244.1.6', '198.51.100.1', 443, at),
         ],
         [
-          {
-            client: '10.244.1.6',
+          dnsRec('10.244.1.6', 'api.stripe.com', ['203.0.113.7'], at, {
             server: '10.96.0.53',
-            name: 'api.stripe.com',
-            cnames: [],
-            ips: ['203.0.113.7'],
             ttl: 60,
             count: 2,
-            firstSeen: at,
-            lastSeen: at,
-          },
+          }),
         ],
       ),
       state,
