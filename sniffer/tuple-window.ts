@@ -1,0 +1,239 @@
+// A bounded set of recently seen flow tuples, each with the time it was last seen: what the
+// aggregator de-duplicates SYN retransmissions, UDP flows and doubly captured DNS responses with.
+//
+// Why not a Map<string, number>: at 20,000 new connections/s with a 5 s window, the Map held
+// 100,000 tuple strings (~56 bytes each) that all lived long enough to be copied by V8's young
+// generation GC, then promoted; that survival made V8 grow its young generation to the 2 × 16 MB
+// maximum, and every rehash of the Map's backing store (delete + re-insert on each refresh)
+// allocated a new multi-MB table in large-object space. Together ~50 MB of the sniffer's peak RSS
+// (BENCHMARKS.md, bench/sniffer/live). Here a tuple is two 32-bit hashes and a time in typed
+// arrays allocated when the table grows: no object per entry, nothing for the GC to copy.
+//
+// A tuple is identified by two independent 32-bit hashes of its fields (64 bits): two distinct
+// tuples are confused with probability about n / 2^64 per lookup (n remembered tuples; ~1e-14 at
+// 150,000), which would count one new connection as a retransmission. Pure: time is passed in.
+
+/** Options of {@link TupleWindow}. */
+export interface TupleWindowOptions {
+  /** A tuple seen less than this long ago is a repeat; older entries are forgotten. */
+  readonly windowMs: number;
+  /**
+   * Most tuples held (live or expired) before a compaction forgets the expired ones; when all are
+   * still live, the oldest quarter is forgotten.
+   */
+  readonly maxEntries: number;
+}
+
+/** Smallest table (slots); it grows by powers of two up to twice maxEntries. */
+const MIN_CAPACITY = 1024;
+
+/** Smallest power of two ≥ n (n ≤ 2^30). */
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
+/** murmur3's 32-bit finalizer: spreads every input bit over the output. */
+function fmix32(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+// The two running hashes of hashTuple: module state rather than a returned pair, so that hashing
+// allocates nothing. FNV-1a (x) and murmur3's block mix (y) over the same 32-bit input units.
+let hashX = 0;
+let hashY = 0;
+
+function mixHash(v: number): void {
+  hashX = Math.imul(hashX ^ v, 0x01000193);
+  let k = Math.imul(v, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  hashY ^= Math.imul(k, 0x1b873593);
+  hashY = (hashY << 13) | (hashY >>> 19);
+  hashY = (Math.imul(hashY, 5) + 0xe6546b64) | 0;
+}
+
+/** The open-addressing table (linear probing) of one capacity. */
+interface Slots {
+  readonly mask: number;
+  readonly used: Uint8Array;
+  readonly h1: Int32Array;
+  readonly h2: Int32Array;
+  readonly seen: Float64Array;
+}
+
+function allocateSlots(capacity: number): Slots {
+  return {
+    mask: capacity - 1,
+    used: new Uint8Array(capacity),
+    h1: new Int32Array(capacity),
+    h2: new Int32Array(capacity),
+    seen: new Float64Array(capacity),
+  };
+}
+
+/** Remembers flow tuples (string, number, string, number) for a sliding time window. */
+export class TupleWindow {
+  private readonly windowMs: number;
+  private readonly maxEntries: number;
+  private readonly maxCapacity: number;
+  private slots: Slots;
+  /** A table of the same capacity, reused by compactions so that steady state allocates nothing. */
+  private spare: Slots | null = null;
+  /** Slots in use, live or expired. */
+  private occupied = 0;
+  /** The hashes of the last tuple hashed (set by hashTuple, read right after: no allocation). */
+  private k1 = 0;
+  private k2 = 0;
+
+  /** Creates an empty window. */
+  constructor(options: TupleWindowOptions) {
+    this.windowMs = options.windowMs;
+    this.maxEntries = Math.max(4, Math.floor(options.maxEntries));
+    this.maxCapacity = Math.max(MIN_CAPACITY, nextPowerOfTwo(this.maxEntries * 2));
+    this.slots = allocateSlots(MIN_CAPACITY);
+  }
+
+  /** Slots in use (live or expired tuples), for tests and metrics. */
+  get size(): number {
+    return this.occupied;
+  }
+
+  /**
+   * Records that the tuple was seen at `t` and returns whether it had been seen less than the
+   * window before (or after: capture files may be out of order). The time is refreshed either way.
+   */
+  touch(a: string, b: number, c: string, d: number, t: number): boolean {
+    this.hashTuple(a, b, c, d);
+    const s = this.slots;
+    let i = this.k1 & s.mask;
+    let reusable = -1;
+    while (s.used[i] === 1) {
+      if (s.h1[i] === this.k1 && s.h2[i] === this.k2) {
+        const prev = s.seen[i] ?? t;
+        s.seen[i] = t;
+        return Math.abs(t - prev) < this.windowMs;
+      }
+      if (reusable < 0 && t - (s.seen[i] ?? t) >= this.windowMs) reusable = i;
+      i = (i + 1) & s.mask;
+    }
+    // Not present. An expired slot on the probe path can hold it without lengthening any chain.
+    if (reusable >= 0) {
+      this.write(s, reusable, t);
+      return false;
+    }
+    if (this.occupied + 1 > this.limit()) {
+      this.compact(t);
+      this.insertNew(t);
+      return false;
+    }
+    this.write(s, i, t);
+    this.occupied++;
+    return false;
+  }
+
+  /** When the tuple was last seen, or undefined when it is not held (never seen, or forgotten). */
+  lastSeen(a: string, b: number, c: string, d: number): number | undefined {
+    this.hashTuple(a, b, c, d);
+    const s = this.slots;
+    for (let i = this.k1 & s.mask; s.used[i] === 1; i = (i + 1) & s.mask) {
+      if (s.h1[i] === this.k1 && s.h2[i] === this.k2) return s.seen[i];
+    }
+    return undefined;
+  }
+
+  /** Slots that may be in use before a compaction: half the table, and never more than maxEntries. */
+  private limit(): number {
+    return Math.min((this.slots.mask + 1) >>> 1, this.maxEntries);
+  }
+
+  private write(s: Slots, i: number, t: number): void {
+    s.used[i] = 1;
+    s.h1[i] = this.k1;
+    s.h2[i] = this.k2;
+    s.seen[i] = t;
+  }
+
+  /** Inserts the last hashed tuple, known to be absent, into a table with room. */
+  private insertNew(t: number): void {
+    const s = this.slots;
+    let i = this.k1 & s.mask;
+    while (s.used[i] === 1) i = (i + 1) & s.mask;
+    this.write(s, i, t);
+    this.occupied++;
+  }
+
+  /**
+   * Rebuilds the table with only the live tuples (seen less than the window before `t`), in a
+   * table sized for them; when more than three quarters of maxEntries are live, only the newest
+   * three quarters are kept, so the next compaction is at least maxEntries / 4 inserts away.
+   */
+  private compact(t: number): void {
+    const old = this.slots;
+    const capacity = old.mask + 1;
+    let live = 0;
+    for (let i = 0; i < capacity; i++) {
+      if (old.used[i] === 1 && t - (old.seen[i] ?? t) < this.windowMs) live++;
+    }
+    const keep = Math.floor((this.maxEntries * 3) / 4);
+    // Oldest time still kept: the window's edge, or, when overloaded, the keep-th newest time.
+    let cutoff = t - this.windowMs;
+    if (live > keep) {
+      const times = new Float64Array(live);
+      let n = 0;
+      for (let i = 0; i < capacity; i++) {
+        const seen = old.seen[i] ?? t;
+        if (old.used[i] === 1 && t - seen < this.windowMs) times[n++] = seen;
+      }
+      times.sort();
+      cutoff = Math.max(cutoff, times[live - keep] ?? cutoff);
+    }
+    const kept = Math.min(live, keep);
+    const newCapacity = Math.min(this.maxCapacity, Math.max(MIN_CAPACITY, nextPowerOfTwo((kept + 1) * 4)));
+    let next: Slots;
+    if (this.spare !== null && this.spare.mask + 1 === newCapacity) {
+      next = this.spare;
+      next.used.fill(0);
+    } else {
+      next = allocateSlots(newCapacity);
+    }
+    let occupied = 0;
+    for (let i = 0; i < capacity; i++) {
+      if (old.used[i] !== 1) continue;
+      const seen = old.seen[i] ?? t;
+      // Strictly newer than the cutoff, and at most `keep` of them: ties at the cutoff go first.
+      if (seen <= cutoff || t - seen >= this.windowMs || occupied >= keep) continue;
+      const h1 = old.h1[i] ?? 0;
+      let j = h1 & next.mask;
+      while (next.used[j] === 1) j = (j + 1) & next.mask;
+      next.used[j] = 1;
+      next.h1[j] = h1;
+      next.h2[j] = old.h2[i] ?? 0;
+      next.seen[j] = seen;
+      occupied++;
+    }
+    this.spare = old;
+    this.slots = next;
+    this.occupied = occupied;
+  }
+
+  /** Hashes the tuple into k1 and k2. */
+  private hashTuple(a: string, b: number, c: string, d: number): void {
+    hashX = 0x811c9dc5 | 0;
+    hashY = 0x9747b28c | 0;
+    for (let i = 0; i < a.length; i++) mixHash(a.charCodeAt(i));
+    // Numbers go in as one 32-bit value after a marker no UTF-16 unit equals, so that field
+    // boundaries cannot shift ("1.2.3.4" + 5 never hashes like "1.2.3.45" + nothing).
+    mixHash(0x10000);
+    mixHash(b | 0);
+    for (let i = 0; i < c.length; i++) mixHash(c.charCodeAt(i));
+    mixHash(0x10001);
+    mixHash(d | 0);
+    this.k1 = fmix32(hashX ^ (a.length + c.length));
+    this.k2 = fmix32(hashY ^ (a.length + c.length));
+  }
+}
