@@ -96,6 +96,61 @@ metadata:
     expect(r.issues[0]!.message).toMatch(/alias/i);
   });
 
+  it('refuses deeply nested YAML and JSON with a depth error, not a stack overflow', () => {
+    const ok = 'apiVersion: v1\nkind: Namespace\nmetadata: {name: ok}\n';
+    const blockLevels = Array.from({ length: 3000 }, (_, i) => `${' '.repeat(i)}a:`).join('\n');
+    const cases = [
+      // 5,000 flow sequences: the composer would recurse past the stack.
+      { file: 'flow.yaml', text: `${ok}---\n${'['.repeat(5000)}${']'.repeat(5000)}\n---\n${ok}`, kept: 2 },
+      // Compact nested sequences on one line.
+      { file: 'dash.yaml', text: `${ok}---\n${'- '.repeat(600)}x\n---\n${ok}`, kept: 2 },
+      // 3,000 block levels closed at once: the parser itself runs out of stack.
+      { file: 'block.yaml', text: `${ok}---\n${blockLevels} 1\n---\n${ok}`, kept: 1 },
+      { file: 'deep.json', text: `${'['.repeat(100_000)}${']'.repeat(100_000)}`, kept: 0 },
+    ];
+    for (const c of cases) {
+      const r = parseManifests(c.text, c.file);
+      expect(
+        r.objects.map((o) => o.metadata.name),
+        c.file,
+      ).toEqual(new Array(c.kept).fill('ok'));
+      expect(r.issues, c.file).toHaveLength(1);
+      const line = formatIssue(r.issues[0]!);
+      expect(line).toMatch(
+        new RegExp(`^error: ${c.file.replace('.', '\\.')}#\\d+: (YAML|JSON) nests deeper than 256 levels`),
+      );
+      expect(line).toMatch(/fix the runaway brackets or indentation/);
+      expect(line).not.toMatch(/call stack/i);
+    }
+    expect(formatIssue(parseManifests(cases[0]!.text, 'flow.yaml').issues[0]!)).toMatch(
+      /^error: flow\.yaml#2: YAML nests deeper than 256 levels at line 5, column 257\. .*this document was skipped\.$/,
+    );
+    expect(parseManifests(cases[2]!.text, 'block.yaml').issues[0]!.message).toMatch(
+      /near line \d+\. .*this document and the rest of the file were skipped\.$/,
+    );
+  });
+
+  it('accepts nesting up to the depth limit, and honours maxDepth', () => {
+    const at = (levels: number): string =>
+      `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: ${'['.repeat(levels)}${']'.repeat(levels)}\n`;
+    // The document's mapping is level 1, so 255 brackets reach exactly 256.
+    expect(parseManifests(at(255), 'c.yaml').issues).toEqual([]);
+    expect(parseManifests(at(256), 'c.yaml').issues[0]!.message).toMatch(/deeper than 256 levels/);
+    expect(parseManifests(at(10), 'c.yaml', { maxDepth: 8 }).issues[0]!.message).toMatch(
+      /deeper than 8 levels at line 4, column 14/,
+    );
+    const json = JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: 'c' },
+      data: { a: {} },
+    });
+    expect(parseManifests(json, 'c.json', { maxDepth: 3 }).issues).toEqual([]);
+    expect(parseManifests(json, 'c.json', { maxDepth: 2 }).issues[0]!.message).toMatch(
+      /^JSON nests deeper than 2 levels\./,
+    );
+  });
+
   it('accepts YAML merge keys, as kubectl does', () => {
     const r = parseManifests(
       'apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n  labels:\n    <<: &common {app: web, tier: front}\n    extra: x\n',

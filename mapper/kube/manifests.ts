@@ -4,7 +4,7 @@
 // document, the object and the field, and one bad document never stops the others.
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { LineCounter, parseAllDocuments } from 'yaml';
+import { Composer, LineCounter, Parser, type CST } from 'yaml';
 
 /** Where an object came from: the file, the 0-based document in it, and the 0-based item of a List. */
 export interface ManifestSource {
@@ -70,6 +70,8 @@ export interface ManifestOptions {
   readonly maxFileBytes?: number;
   /** Largest number of alias expansions per document (default 100): stops "billion laughs" YAML bombs. */
   readonly maxAliasCount?: number;
+  /** Deepest nesting of mappings and sequences per document (default 256); deeper ones are skipped. */
+  readonly maxDepth?: number;
 }
 
 /** The result of parsing one text or loading a tree: objects in file then document order, and issues. */
@@ -84,6 +86,12 @@ export interface ManifestLoadResult {
 export const DEFAULT_MAX_FILE_BYTES = 32 * 1024 * 1024;
 /** Default cap on YAML alias expansions per document. */
 export const DEFAULT_MAX_ALIAS_COUNT = 100;
+/**
+ * Default cap on the nesting of mappings and sequences in one document. The YAML composer recurses
+ * once per level and exhausts Node's stack at about 800 levels; real objects stay far below 256
+ * (a CRD's openAPIV3Schema, among the deepest, takes two levels per schema level).
+ */
+export const DEFAULT_MAX_DEPTH = 256;
 const MANIFEST_EXTENSIONS: ReadonlySet<string> = new Set(['.yaml', '.yml', '.json']);
 // Lists nest only in theory; one level is what kubectl writes, a few more are tolerated.
 const MAX_LIST_DEPTH = 4;
@@ -122,6 +130,9 @@ export function parseManifests(
   const objects: ManifestObject[] = [];
   const issues: ManifestIssue[] = [];
   const maxAliasCount = options.maxAliasCount ?? DEFAULT_MAX_ALIAS_COUNT;
+  const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  const tooDeep = (kind: string, at: string, skipped = 'this document was skipped'): string =>
+    `${kind} nests deeper than ${maxDepth} levels${at}. No Kubernetes object nests this deep: fix the runaway brackets or indentation${at === '' ? '' : ' there'}, or split the object; ${skipped}.`;
   // Fast path for `kubectl get -o json` dumps: JSON.parse is far faster than the YAML parser. Text
   // that is not one valid JSON value falls through to the YAML parser, which locates the error.
   if (file.toLowerCase().endsWith('.json')) {
@@ -134,16 +145,57 @@ export function parseManifests(
       // not plain JSON: the YAML parser below reports where it breaks
     }
     if (parsed) {
-      if (value !== null) collectObject(value, { file, document: 0 }, undefined, 0, options, objects, issues);
+      // JSON.parse itself does not recurse, but later consumers (structuredClone, JSON.stringify) do.
+      if (exceedsDepth(value, maxDepth))
+        issues.push({ severity: 'error', file, document: 0, message: tooDeep('JSON', '') });
+      else if (value !== null)
+        collectObject(value, { file, document: 0 }, undefined, 0, options, objects, issues);
       return { objects, issues, files: [file] };
     }
   }
+  // What parseAllDocuments does, split in two so that nesting is checked between the parser
+  // (iterative) and the composer (recursive): a document thousands of levels deep would otherwise
+  // come back as "Maximum call stack size exceeded", which reads like a syntax error.
   const lineCounter = new LineCounter();
+  const deep = new Map<number, number>(); // document index → offset of the first level too deep
+  let documentIndex = 0;
+  const overflow: { line: number | null } = { line: null }; // set by checkedTokens()
+  // Streams tokens from the parser to the composer (as parseAllDocuments does), checking each
+  // document's depth on the way.
+  function* checkedTokens(): Generator<CST.Token> {
+    try {
+      for (const token of new Parser(lineCounter.addNewLine).parse(text)) {
+        if (token.type === 'document') {
+          const offset = firstTooDeep(token.value, maxDepth);
+          if (offset !== null) {
+            deep.set(documentIndex, offset);
+            delete token.value; // composed as an empty document, then reported below
+          }
+          documentIndex++;
+        }
+        yield token;
+      }
+    } catch (err) {
+      // The parser recurses once per level closed by one dedent: thousands of block levels closed
+      // at once exhaust the stack before the check above can run. Documents completed so far stay.
+      if (!(err instanceof RangeError)) throw err;
+      overflow.line = lineCounter.lineStarts.length;
+    }
+  }
   // merge: `<<: *anchor` keys, which Kubernetes' YAML 1.1 reader (go-yaml) accepts.
-  const docs = parseAllDocuments(text, { prettyErrors: false, lineCounter, merge: true });
-  // parseAllDocuments returns an EmptyStream (no documents) for empty input.
-  const list = Array.isArray(docs) ? docs : [];
+  const list = Array.from(new Composer({ prettyErrors: false, merge: true }).compose(checkedTokens()));
   list.forEach((doc, document) => {
+    const deepAt = deep.get(document);
+    if (deepAt !== undefined) {
+      const pos = lineCounter.linePos(deepAt);
+      issues.push({
+        severity: 'error',
+        file,
+        document,
+        message: tooDeep('YAML', ` at line ${pos.line}, column ${pos.col}`),
+      });
+      return;
+    }
     const first = doc.errors[0];
     if (first !== undefined) {
       const pos = lineCounter.linePos(first.pos[0]);
@@ -172,7 +224,49 @@ export function parseManifests(
     if (value === null || value === undefined) return; // an empty document, as between two `---`
     collectObject(value, { file, document }, undefined, 0, options, objects, issues);
   });
+  if (overflow.line !== null)
+    issues.push({
+      severity: 'error',
+      file,
+      document: documentIndex,
+      message: tooDeep(
+        'YAML',
+        ` in the document that ends near line ${overflow.line}`,
+        'this document and the rest of the file were skipped',
+      ),
+    });
   return { objects, issues, files: [file] };
+}
+
+/**
+ * The offset of the first collection nested deeper than `limit` under `root` (a document's CST
+ * value), or null. Iterative on purpose: it guards the recursive composer against deep input.
+ */
+function firstTooDeep(root: CST.Token | undefined, limit: number): number | null {
+  const stack: [CST.Token, number][] = root === undefined ? [] : [[root, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [token, depth] = next;
+    if (token.type !== 'block-map' && token.type !== 'block-seq' && token.type !== 'flow-collection')
+      continue;
+    if (depth + 1 > limit) return token.offset;
+    for (const item of token.items) {
+      if (item.key !== undefined && item.key !== null) stack.push([item.key, depth + 1]);
+      if (item.value !== undefined) stack.push([item.value, depth + 1]);
+    }
+  }
+  return null;
+}
+
+/** Whether a parsed JSON value nests arrays and objects deeper than `limit` (iterative). */
+function exceedsDepth(value: unknown, limit: number): boolean {
+  const stack: [unknown, number][] = [[value, 0]];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth + 1 > limit) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push([child, depth + 1]);
+  }
+  return false;
 }
 
 function collectObject(
