@@ -2,6 +2,7 @@
 // spool, each mostly taken by a ballast file. Filling them must give a clear error and a metric,
 // leave no corruption (PRAGMA integrity_check, every spool file whole), and recover once the
 // ballast is deleted: every acknowledged batch present once, the refused ones accepted on retry.
+// With concurrent sniffers the batches share group commits, and a failed commit fails them all.
 import { execFileSync } from 'node:child_process';
 import {
   mkdirSync,
@@ -128,6 +129,68 @@ describe.skipIf(!canMount)('disk full', () => {
     expect(store.integrity).toBe('ok');
     expect(store.batches.get('node-full')).toEqual(acked.map((a) => a.seq));
     expect(store.edgeCountSum).toBe(acked.reduce((s, a) => s + a.total, 0));
+  });
+
+  it('under the database with concurrent sniffers: a failed group commit fails every batch in it with 503 SQLITE_FULL, nothing acknowledged is lost, retries apply once', async () => {
+    const fs = join(dir, 'dbfs-group');
+    mountTmpfs(fs, '4m');
+    const db = join(fs, 'intentmap.db');
+    mapper = await startMapperProcess({ db, tokenFile, snapshot });
+    const ball = ballast(fs, 1536 * 1024);
+    const acked = new Map<string, number>();
+    const refused: { key: string; batch: ReportBatch; total: number; json: Record<string, unknown> }[] = [];
+    const now = Date.now();
+    // 8 sniffers post 200-edge batches (new ports each) at once until each gets its first refusal,
+    // which it keeps to retry, as the reporter does.
+    const sniffer = async (r: number): Promise<void> => {
+      for (let seq = 0; seq < 200; seq++) {
+        const { batch, total } = makeBatch(`node-g${r}`, seq, 200, now, 60_000);
+        const spread = {
+          ...batch,
+          connections: batch.connections.map((c, k) => ({
+            ...c,
+            dport: 1 + ((r * 8000 + seq * 200 + k) % 65535),
+          })),
+        };
+        const res = await postReport(mapper!.url, TOKEN, spread);
+        if (res.status === 201) acked.set(`node-g${r}/${seq}`, total);
+        else {
+          refused.push({
+            key: `node-g${r}/${seq}`,
+            batch: spread,
+            total,
+            json: { ...res.json, status: res.status },
+          });
+          return;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, (_, r) => sniffer(r)));
+    expect(refused.length, 'the tmpfs never filled').toBe(8);
+    for (const r of refused) {
+      expect(r.json).toMatchObject({ status: 503, code: 'store-unavailable' });
+      expect(String(r.json['message'])).toMatch(/SQLITE_FULL/);
+    }
+    const metrics = await scrape(mapper.url, TOKEN);
+    // Concurrent batches shared commits: more batches were committed than there were commits.
+    expect(metricValue(metrics, 'intentmap_ingest_commit_batches_sum')).toBeGreaterThan(
+      metricValue(metrics, 'intentmap_ingest_commit_batches_count'),
+    );
+    expect(metricValue(metrics, 'intentmap_ingest_batches_total', 'outcome="store_error"')).toBe(8);
+    // Nothing of a refused batch was kept; every acknowledged one is there, before any retry.
+    rmSync(ball);
+    for (const r of refused) {
+      expect((await postReport(mapper.url, TOKEN, r.batch)).status, r.key).toBe(201);
+      acked.set(r.key, r.total);
+    }
+    for (const r of refused) expect((await postReport(mapper.url, TOKEN, r.batch)).status).toBe(200);
+    expect(await stopProcess(mapper)).toBe(0);
+    mapper = null;
+    const store = inspectStore(db);
+    expect(store.integrity).toBe('ok');
+    const stored = [...store.batches].flatMap(([reporter, seqs]) => seqs.map((s) => `${reporter}/${s}`));
+    expect(stored.sort()).toEqual([...acked.keys()].sort());
+    expect(store.edgeCountSum).toBe([...acked.values()].reduce((s, t) => s + t, 0));
   });
 
   it('under the spool: the write fails with ENOSPC, no partial file is left, earlier batches stay whole, and delivery resumes once space is freed', async () => {
