@@ -35,6 +35,7 @@ describe('parseSnifferConfig', () => {
       mode: 'live',
       iface: 'eth0',
       captureBufferBytes: DEFAULT_CAPTURE_BUFFER_BYTES,
+      immediateMode: false,
       udpFlows: false,
       scanIntervalMs: 10_000,
       procRoot: '/proc',
@@ -68,6 +69,7 @@ describe('parseSnifferConfig', () => {
         metricsListen: '[::1]:9100',
         logLevel: 'DEBUG',
         captureBuffer: '64MiB',
+        immediateMode: true,
       },
       { env: { NODE_NAME: 'ignored', INTENTMAP_PACKET_STATS_ADDON: '/opt/ps.node' }, hostname: 'h' },
     );
@@ -77,6 +79,7 @@ describe('parseSnifferConfig', () => {
       metricsListen: { host: '::1', port: 9100 },
       logLevel: 'debug',
       captureBufferBytes: 64 * 1024 * 1024,
+      immediateMode: true,
       packetStatsAddon: '/opt/ps.node',
       reporting: {
         nodeName: 'node-a',

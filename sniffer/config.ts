@@ -17,6 +17,12 @@ export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 /** Default kernel capture ring: 32 MiB absorbs a burst of ~200k SYNs at 20k/s. */
 export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
 /**
+ * libpcap immediate mode is off by default: measured in bench/sniffer/live (BENCHMARKS.md), its
+ * TPACKET_V2 ring of 128 KiB frames holds 256 packets per 32 MiB and drops SYNs at 20,000
+ * connections/s, where the buffered TPACKET_V3 ring drops none.
+ */
+export const DEFAULT_IMMEDIATE_MODE = false;
+/**
  * Default metrics endpoint. Loopback only by default (metrics are not public); 9465 rather than
  * 9090, which Prometheus itself uses on nodes that run it with host networking.
  */
@@ -45,6 +51,8 @@ export interface RawSniffOptions {
   readonly metricsListen?: string;
   readonly logLevel?: string;
   readonly captureBuffer?: string;
+  /** true with --immediate-mode, false with --no-immediate-mode. */
+  readonly immediateMode?: boolean;
 }
 
 /** Where and how batches are reported. */
@@ -63,6 +71,8 @@ export interface LiveSnifferConfig {
   readonly mode: 'live';
   readonly iface: string;
   readonly captureBufferBytes: number;
+  /** libpcap immediate mode (TPACKET_V2 ring) instead of the buffered TPACKET_V3 ring. */
+  readonly immediateMode: boolean;
   readonly udpFlows: boolean;
   /** null with --no-socket-scan. */
   readonly scanIntervalMs: number | null;
@@ -233,6 +243,7 @@ export function parseSnifferConfig(
       raw.captureBuffer === undefined
         ? DEFAULT_CAPTURE_BUFFER_BYTES
         : parseByteSize(raw.captureBuffer, '--capture-buffer'),
+    immediateMode: raw.immediateMode ?? DEFAULT_IMMEDIATE_MODE,
     udpFlows,
     scanIntervalMs,
     procRoot: parseProcRoot(raw.procRoot),

@@ -10,6 +10,7 @@ import {
   listCaptureDevices,
   openLiveCapture,
   type LiveCapture,
+  type RingMode,
 } from './capture/live.js';
 import { UserError } from '../mapper/cli/errors.js';
 import { readCaptureFile } from './capture/file-source.js';
@@ -58,7 +59,11 @@ export interface SnifferSummary {
 export interface SnifferHooks {
   readonly log?: Logger;
   /** Called once capture and the metrics endpoint are up. */
-  readonly onReady?: (info: { readonly metricsPort: number | null; readonly linkType: number }) => void;
+  readonly onReady?: (info: {
+    readonly metricsPort: number | null;
+    readonly linkType: number;
+    readonly ringMode: RingMode;
+  }) => void;
 }
 
 /** Resolves after `ms`, or at once when `signal` aborts; never rejects. */
@@ -266,6 +271,7 @@ async function runLive(
           iface: config.iface,
           filter,
           bufferBytes: config.captureBufferBytes,
+          immediateMode: config.immediateMode,
           onPacket: (linkType, frame, tsNs) => {
             const observations = decoder.decode(linkType, frame, tsNs);
             if (observations.length === 0) return;
@@ -301,9 +307,17 @@ async function runLive(
         'kernel drop counts unavailable: the packet-stats addon is not built (see sniffer/capture/native)',
       );
     }
-    if (capture.ringMode !== 'buffered') {
+    if (capture.ringMode === 'unknown') {
       log.warn(
         'capture may be in immediate mode (small TPACKET_V2 ring): expect kernel drops above a few thousand packets/s; build the packet-stats addon',
+      );
+    } else if (config.immediateMode && capture.ringMode !== 'immediate') {
+      log.warn(
+        "--immediate-mode was asked for, but libpcap's pcap_set_immediate_mode was not found among the loaded libraries: capturing with the buffered ring",
+      );
+    } else if (capture.ringMode === 'immediate') {
+      log.warn(
+        'capturing in immediate mode (TPACKET_V2, 128 KiB per packet slot on interfaces with offloads): expect kernel drops at high connection rates; see --capture-buffer',
       );
     }
     log.info(
@@ -319,7 +333,11 @@ async function runLive(
       );
       log.info({ host: metricsServer.host, port: metricsServer.port }, 'metrics endpoint listening');
     }
-    hooks.onReady?.({ metricsPort: metricsServer?.port ?? null, linkType: capture.linkType });
+    hooks.onReady?.({
+      metricsPort: metricsServer?.port ?? null,
+      linkType: capture.linkType,
+      ringMode: capture.ringMode,
+    });
 
     const deliveryDone = reporter.run(delivery.signal);
     const reportLoop = every(config.reporting.reportIntervalMs, loops.signal, async () => {

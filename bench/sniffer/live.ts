@@ -61,6 +61,8 @@ async function main(): Promise<number> {
       'capture-buffer': { type: 'string', default: '32MiB' },
       'node-options': { type: 'string', default: '' },
       'ld-library-path': { type: 'string', default: '' },
+      // libpcap immediate mode (TPACKET_V2) instead of the sniffer's default buffered ring.
+      'immediate-mode': { type: 'boolean', default: false },
     },
   });
   const rate = Number(values.rate);
@@ -118,6 +120,7 @@ async function main(): Promise<number> {
       metricsListen: 'off',
       logLevel: 'warn',
       captureBuffer: values['capture-buffer'],
+      immediateMode: values['immediate-mode'],
     };
     const sniffer = lab.spawn(lab.nodeNs, process.execPath, [snifferScript, JSON.stringify(options)], {
       env: {
@@ -143,8 +146,14 @@ async function main(): Promise<number> {
     // `ip netns exec` execs the command, so the child's pid is the sniffer's node process.
     const snifferPid = sniffer.pid!;
     // Wait until the sniffer has opened the capture: its first 'ready' line.
+    let ringMode = 'not reported';
     await new Promise<void>((resolve) => {
-      jsonLines(sniffer.stdout, (line) => line['ready'] && resolve());
+      jsonLines(sniffer.stdout, (line) => {
+        const ready = line['ready'] as { ringMode?: string } | undefined;
+        if (!ready) return;
+        ringMode = ready.ringMode ?? ringMode;
+        resolve();
+      });
     });
 
     // Physical baseline, at the same time and with the same kernel filter.
@@ -205,6 +214,8 @@ async function main(): Promise<number> {
       seconds,
       clients,
       captureBuffer: values['capture-buffer'],
+      immediateMode: values['immediate-mode'],
+      ringMode,
       nodeOptions: values['node-options'],
       // Sum of each client's SYNs over its own sending time (the clients start within a few ms of
       // each other): the rate the sniffer saw. The wall rate also counts process start-up and the

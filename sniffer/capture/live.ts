@@ -6,16 +6,20 @@
 // What `cap` 0.2.1 does and does not give (node_modules/cap/src/binding.cc):
 // - it opens with snaplen 65535, promiscuous mode and `pcap_set_buffer_size(bufSize)`;
 // - when it is loaded, it looks up pcap_set_immediate_mode with dlopen("libpcap.so") (the
-//   libpcap-dev symlink) and, if found, turns immediate mode on. In immediate mode libpcap uses a
-//   TPACKET_V2 ring of fixed-size frames sized for the snaplen (65535 + headers on interfaces with
-//   offloads, libpcap pcap-linux.c create_ring): a 32 MiB ring then holds only ~250 packets, and at
-//   20,000 connections/s half the SYNs were dropped (bench/sniffer/live.ts). Without immediate mode
+//   libpcap-dev symlink) and, if found, turns immediate mode on at every open. In immediate mode
+//   libpcap uses a TPACKET_V2 ring of fixed-size frames sized for the snaplen (65535 + headers on
+//   interfaces with offloads, libpcap pcap-linux.c create_ring, rounded up to a 128 KiB block): a
+//   32 MiB ring then holds only 256 packets, ~6 ms at 40,000 packets/s. Without immediate mode
 //   libpcap uses TPACKET_V3, whose blocks pack packets back to back (~150 bytes per SYN), so the
 //   same ring holds ~200,000 packets; blocks are handed over when full or after cap's 1000 ms
-//   timeout, a delay the 5 s batches do not notice. The sniffer therefore wants immediate mode OFF,
-//   whether or not libpcap-dev is installed: the packet-stats addon below is built with SONAME
-//   "libpcap.so", and loading it BEFORE `cap` makes cap's dlopen("libpcap.so") return the addon
-//   (glibc returns an already-loaded object with that soname), in which the symbol is absent;
+//   timeout, a delay the 5 s batches do not notice. The sniffer decides itself instead of leaving
+//   it to whether libpcap-dev happens to be installed: the packet-stats addon below is built with
+//   SONAME "libpcap.so" and loaded BEFORE `cap`, so cap's dlopen("libpcap.so") returns the addon
+//   (glibc returns an already-loaded object with that soname), and the addon's
+//   pcap_set_immediate_mode forwards to libpcap's only when `immediateMode` is asked for. The
+//   default is OFF, measured (BENCHMARKS.md, bench/sniffer/live): at 20,000 connections/s the
+//   immediate-mode ring drops SYNs whenever the process is descheduled for a few ms, and a ring
+//   large enough to ride that out would cost its whole size in RSS;
 // - the 'packet' event carries only the length and a truncation flag, NOT the capture timestamp:
 //   the sniffer stamps packets with the wall clock when it handles them (at most the block timeout
 //   late; the wire carries milliseconds, and aggregation is per 5 s interval);
@@ -23,7 +27,7 @@
 //   reads them itself: it finds the capture's AF_PACKET socket among its fds (the one `open` added,
 //   cross-checked with /proc/net/packet) and calls getsockopt(PACKET_STATISTICS) through the same
 //   tiny optional N-API addon (native/packet-stats.c). Without the built addon, kernelStats() is
-//   null, the metric says so, and immediate mode is whatever `cap` found.
+//   null, the metric says so, and immediate mode is whatever `cap` found (ringMode 'unknown').
 import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -110,12 +114,18 @@ export interface KernelCaptureStats {
   readonly dropped: number;
 }
 
+/** How libpcap's kernel ring delivers packets; see {@link LiveCapture.ringMode}. */
+export type RingMode = 'buffered' | 'immediate' | 'unknown';
+
 /** An open live capture. */
 export interface LiveCapture {
   /** The link type number of the interface (LINKTYPE_*). */
   readonly linkType: number;
-  /** 'buffered' (TPACKET_V3, what the sniffer wants) or 'unknown' (cap may have turned immediate mode on). */
-  readonly ringMode: 'buffered' | 'unknown';
+  /**
+   * 'buffered': TPACKET_V3, immediate mode off; 'immediate': libpcap immediate mode (TPACKET_V2);
+   * 'unknown': the packet-stats addon is not loaded, so `cap` decided alone.
+   */
+  readonly ringMode: RingMode;
   /** Kernel receive/drop counters since open; null when the packet-stats addon is not available. */
   kernelStats(): KernelCaptureStats | null;
   /** Stops capturing; idempotent. */
@@ -135,16 +145,24 @@ export interface LiveCaptureOptions {
   readonly onHandlerError?: (err: unknown) => void;
   /** Path of the built packet-stats addon; by default native/packet-stats.node beside this module. */
   readonly packetStatsAddon?: string;
+  /**
+   * libpcap immediate mode (TPACKET_V2, packets delivered one by one at once) instead of the
+   * buffered TPACKET_V3 ring. Default false; only honoured when the packet-stats addon is loaded.
+   */
+  readonly immediateMode?: boolean;
 }
 
 interface PacketStatsAddon {
   readPacketStats(fd: number): [packets: number, drops: number];
+  /** Absent from addons built before it existed. */
+  setImmediateMode?(on: boolean): void;
+  immediateModeState?(): 'on' | 'off' | 'failed' | 'unavailable';
 }
 
 /** Whether `cap` has been loaded in this process (its load-time dlopen decides immediate mode). */
 let capLoaded = false;
-/** Whether the addon was loaded before `cap`, so that immediate mode is off. */
-let immediateModeDisabled = false;
+/** Whether the addon was loaded before `cap`, so that the addon decides immediate mode. */
+let addonBeforeCap = false;
 
 /** Loads the optional packet-stats addon; null when it is not built (kernel drops then stay unknown). */
 export function loadPacketStatsAddon(path?: string): PacketStatsAddon | null {
@@ -152,8 +170,20 @@ export function loadPacketStatsAddon(path?: string): PacketStatsAddon | null {
   if (!existsSync(candidate)) return null;
   const require = createRequire(import.meta.url);
   const addon = require(candidate) as PacketStatsAddon;
-  if (!capLoaded) immediateModeDisabled = true;
+  if (!capLoaded) addonBeforeCap = true;
   return addon;
+}
+
+/** What the last open got, as the addon saw cap's call (see the top of this file). */
+function ringModeAfterOpen(addon: PacketStatsAddon | null): RingMode {
+  if (!addon || !addonBeforeCap) return 'unknown';
+  // An addon without the state function has no pcap_set_immediate_mode either: always buffered.
+  const state = addon.immediateModeState?.() ?? 'off';
+  if (state === 'on') return 'immediate';
+  if (state === 'off') return 'buffered';
+  // 'failed' or 'unavailable': asked for, but libpcap's function was not found or refused, so
+  // libpcap kept its default, buffered ring.
+  return 'buffered';
 }
 
 function loadCap(): CapModule {
@@ -233,6 +263,13 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
   // One packet at most: cap truncates to this buffer and snaplen is 65535.
   const buffer = Buffer.alloc(65535);
   const fdsBefore = addon ? socketFds() : new Map<number, string>();
+  const wantImmediate = options.immediateMode === true;
+  if (wantImmediate && addon && !addon.setImmediateMode) {
+    throw new Error(
+      'immediate mode needs a packet-stats addon built from the current sniffer/capture/native/packet-stats.c: rebuild it',
+    );
+  }
+  addon?.setImmediateMode?.(wantImmediate);
   const linkName = cap.open(options.iface, options.filter, options.bufferBytes, buffer);
   let statsFd: number | null = null;
   if (addon) {
@@ -276,5 +313,5 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
     totals.dropped += drops;
     return { ...totals };
   };
-  return { linkType, ringMode: immediateModeDisabled ? 'buffered' : 'unknown', kernelStats, close };
+  return { linkType, ringMode: ringModeAfterOpen(addon), kernelStats, close };
 }

@@ -23,6 +23,7 @@ export interface SniffOptions {
   readonly metricsListen?: string;
   readonly logLevel?: string;
   readonly captureBuffer?: string;
+  readonly immediateMode?: boolean;
   // ==== END LIVE OPTIONS ======================================================================
 }
 
@@ -76,6 +77,11 @@ export function register(program: Command): void {
     )
     .option('--log-level <level>', 'fatal, error, warn, info, debug, trace or silent (default info)')
     .option('--capture-buffer <size>', 'kernel capture ring size (default 32MiB)')
+    .option(
+      '--immediate-mode',
+      'libpcap immediate mode: a TPACKET_V2 ring, packets handed over one by one (default off: drops at high rates)',
+    )
+    .option('--no-immediate-mode', 'the buffered TPACKET_V3 ring (the default)')
     // ==== END LIVE OPTIONS ======================================================================
     .action(async (opts: SniffOptions) => {
       // ==== LIVE DISPATCH (owned by the live capture engineer): --iface, and --pcap with --mapper,

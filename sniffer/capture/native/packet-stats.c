@@ -6,13 +6,16 @@
 // and accumulates.
 //
 // It is built with SONAME "libpcap.so" on purpose, and loaded before `cap`: cap looks up
-// pcap_set_immediate_mode with dlopen("libpcap.so") when it loads, glibc returns the already
-// loaded object with that soname (this one), the symbol is absent, and libpcap keeps its
-// TPACKET_V3 ring, which holds hundreds of times more small packets than the immediate-mode ring
-// (see sniffer/capture/live.ts). Build (gcc and the Node headers, /usr/include/node on Debian,
+// pcap_set_immediate_mode with dlopen("libpcap.so") when it loads, and glibc returns the already
+// loaded object with that soname: this one. So the pcap_set_immediate_mode below is what cap calls
+// on every open, before pcap_activate, and the sniffer decides, per capture, whether libpcap's
+// immediate mode (TPACKET_V2 ring, one fixed-size frame per packet) or its default TPACKET_V3
+// ring (blocks of packets packed back to back) is used (see sniffer/capture/live.ts), whether or
+// not libpcap-dev is installed. Build (gcc and the Node headers, /usr/include/node on Debian,
 // $(dirname $(which node))/../include/node in the official Node images):
 //   gcc -shared -fPIC -O2 -Wl,-soname,libpcap.so -I/usr/include/node \
 //       -o sniffer/capture/native/packet-stats.node sniffer/capture/native/packet-stats.c
+#include <dlfcn.h>
 #include <errno.h>
 #include <linux/if_packet.h>
 #include <node_api.h>
@@ -50,10 +53,64 @@ static napi_value ReadPacketStats(napi_env env, napi_callback_info info) {
   return result;
 }
 
+// What the next open asks for (setImmediateMode) and what the last open got (immediateModeState).
+static int immediate_wanted = 0;
+static const char *immediate_state = "off";
+
+// Called by cap (see the top of this file) with immediate = 1 before pcap_activate. It forwards to
+// libpcap's own function only when the sniffer asked for immediate mode. libpcap is found among
+// the objects already loaded (cap's binding links it) under the sonames Debian (0.8) and others
+// (1) give it; RTLD_NOLOAD never loads a second copy.
+__attribute__((visibility("default"))) int pcap_set_immediate_mode(void *p, int immediate) {
+  if (!immediate_wanted || !immediate) {
+    immediate_state = "off";
+    return 0;
+  }
+  static const char *const sonames[] = {"libpcap.so.0.8", "libpcap.so.1"};
+  for (size_t i = 0; i < sizeof sonames / sizeof sonames[0]; i++) {
+    void *lib = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
+    if (lib == NULL) continue;
+    int (*real)(void *, int) = (int (*)(void *, int))dlsym(lib, "pcap_set_immediate_mode");
+    int r = real == NULL ? -1 : real(p, 1);
+    dlclose(lib);
+    if (real == NULL) continue;
+    immediate_state = r == 0 ? "on" : "failed";
+    return r;
+  }
+  immediate_state = "unavailable";
+  return -1;
+}
+
+// setImmediateMode(on): what the next capture opened through cap gets.
+static napi_value SetImmediateMode(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  bool on = false;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_bool(env, argv[0], &on) != napi_ok) {
+    napi_throw_type_error(env, NULL, "setImmediateMode(on): on must be a boolean");
+    return NULL;
+  }
+  immediate_wanted = on ? 1 : 0;
+  return NULL;
+}
+
+// immediateModeState() -> "on" | "off" | "failed" | "unavailable", for the last capture opened.
+static napi_value ImmediateModeState(napi_env env, napi_callback_info info) {
+  (void)info;
+  napi_value result;
+  napi_create_string_utf8(env, immediate_state, NAPI_AUTO_LENGTH, &result);
+  return result;
+}
+
 static napi_value Init(napi_env env, napi_value exports) {
   napi_value fn;
   napi_create_function(env, "readPacketStats", NAPI_AUTO_LENGTH, ReadPacketStats, NULL, &fn);
   napi_set_named_property(env, exports, "readPacketStats", fn);
+  napi_create_function(env, "setImmediateMode", NAPI_AUTO_LENGTH, SetImmediateMode, NULL, &fn);
+  napi_set_named_property(env, exports, "setImmediateMode", fn);
+  napi_create_function(env, "immediateModeState", NAPI_AUTO_LENGTH, ImmediateModeState, NULL, &fn);
+  napi_set_named_property(env, exports, "immediateModeState", fn);
   return exports;
 }
 
