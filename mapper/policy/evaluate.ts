@@ -67,18 +67,22 @@ export interface RuleRef {
   readonly rule: number;
 }
 
-/** The verdict of one direction (the source's egress, or the destination's ingress). */
-export interface DirectionVerdict {
+/** What the answers about one direction (the source's egress, or the destination's ingress) share. */
+export interface DirectionBasis {
   readonly direction: Direction;
   /** False when the endpoint of this direction is external: no policy of the cluster applies to it. */
   readonly enforced: boolean;
   /** True when some policy selects the endpoint for this direction. */
   readonly isolated: boolean;
-  readonly allowed: boolean;
-  /** The rules that allow the connection (empty when not isolated or denied). */
+  /** The rules that allow the connection(s) (empty when not isolated or nothing is allowed). */
   readonly allowedBy: readonly RuleRef[];
   /** The policies that isolate the endpoint for this direction (`ns/name`), listed when isolated. */
   readonly isolatedBy: readonly string[];
+}
+
+/** The verdict of one direction for one connection. */
+export interface DirectionVerdict extends DirectionBasis {
+  readonly allowed: boolean;
 }
 
 /** The verdict of one connection. */
@@ -89,13 +93,8 @@ export interface Verdict {
 }
 
 /** The allowed connections of one direction as a port set, with the rules that contribute. */
-export interface DirectionConnections {
-  readonly direction: Direction;
-  readonly enforced: boolean;
-  readonly isolated: boolean;
+export interface DirectionConnections extends DirectionBasis {
   readonly ports: PortSet;
-  readonly allowedBy: readonly RuleRef[];
-  readonly isolatedBy: readonly string[];
 }
 
 /** Every connection allowed from a source to a destination: `ports` = egress ∩ ingress. */
@@ -354,6 +353,23 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     ingress: { ...notEnforced('ingress'), enforced: true },
     egress: { ...notEnforced('egress'), enforced: true },
   } as const;
+  // The same two answers as port sets: every port of every protocol.
+  const unrestricted = (direction: Direction, enforced: boolean): DirectionConnections => ({
+    direction,
+    enforced,
+    isolated: false,
+    ports: ALL_PORTS,
+    allowedBy: EMPTY,
+    isolatedBy: EMPTY,
+  });
+  const CONNECTIONS_NOT_ENFORCED = {
+    ingress: unrestricted('ingress', false),
+    egress: unrestricted('egress', false),
+  } as const;
+  const CONNECTIONS_NOT_ISOLATED = {
+    ingress: unrestricted('ingress', true),
+    egress: unrestricted('egress', true),
+  } as const;
 
   const directionVerdict = (
     direction: Direction,
@@ -379,28 +395,10 @@ function buildEvaluator(select: SelectFn, options: EvaluatorOptions): PolicyEval
     peer: Endpoint,
     dst: Endpoint,
   ): DirectionConnections => {
-    if (self.kind === 'external') {
-      return {
-        direction,
-        enforced: false,
-        isolated: false,
-        ports: ALL_PORTS,
-        allowedBy: EMPTY,
-        isolatedBy: EMPTY,
-      };
-    }
+    if (self.kind === 'external') return CONNECTIONS_NOT_ENFORCED[direction];
     const sel = select(self);
     const policies = direction === 'egress' ? sel.egress : sel.ingress;
-    if (policies.length === 0) {
-      return {
-        direction,
-        enforced: true,
-        isolated: false,
-        ports: ALL_PORTS,
-        allowedBy: EMPTY,
-        isolatedBy: EMPTY,
-      };
-    }
+    if (policies.length === 0) return CONNECTIONS_NOT_ISOLATED[direction];
     let ports: PortSet = NO_PORTS;
     const allowedBy: RuleRef[] = [];
     for (const rule of direction === 'egress' ? sel.egressRules : sel.ingressRules) {
