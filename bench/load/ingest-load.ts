@@ -14,9 +14,11 @@ import { parseArgs } from 'node:util';
 import {
   inspectStore,
   makeBatch,
+  metricValue,
   percentile,
   postReport,
   processStat,
+  scrape,
   startMapperProcess,
   stopProcess,
 } from './harness.js';
@@ -50,6 +52,9 @@ export interface IngestLoadResult {
   readonly countStored: number;
   readonly batchesStored: number;
   readonly integrity: string;
+  /** Group commits and the batches they wrote (NaN when the mapper has no group commit metrics). */
+  readonly commits: number;
+  readonly committedBatches: number;
 }
 
 const TOKEN = 'load-token-0123456789abcdef0123';
@@ -109,6 +114,7 @@ export async function runIngestLoad(options: IngestLoadOptions): Promise<IngestL
     }
     const cpu = processStat(pid).cpuSeconds - cpu0;
     peakRss = Math.max(peakRss, processStat(pid).rssBytes);
+    const metrics = await scrape(m.url, TOKEN);
     await stopProcess(m);
     const store = inspectStore(db);
     const seconds = run.elapsedMs / 1000;
@@ -129,6 +135,8 @@ export async function runIngestLoad(options: IngestLoadOptions): Promise<IngestL
       countStored: store.edgeCountSum,
       batchesStored: [...store.batches.values()].reduce((s, l) => s + l.length, 0),
       integrity: store.integrity,
+      commits: metricValue(metrics, 'intentmap_ingest_commit_batches_count'),
+      committedBatches: metricValue(metrics, 'intentmap_ingest_commit_batches_sum'),
     };
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -180,6 +188,7 @@ async function main(): Promise<void> {
       `  batches acked ${r.batchesAcked}, failed ${r.batchesFailed}; ${Math.round(r.observationsPerSecond)} observations/s`,
       `  latency p50 ${r.p50Ms.toFixed(1)} ms, p99 ${r.p99Ms.toFixed(1)} ms, max ${r.maxMs.toFixed(1)} ms`,
       `  mapper peak RSS ${mib(r.peakRssBytes)} MiB, CPU ${r.mapperCpuSeconds.toFixed(1)} s (${r.mapperCpuCores.toFixed(2)} cores)`,
+      `  group commits ${r.commits}, ${(r.committedBatches / r.commits).toFixed(1)} batches per commit on average`,
       `  lost: count acked ${r.countAcked}, stored ${r.countStored}; batches acked ${r.batchesAcked}, stored ${r.batchesStored}; integrity ${r.integrity}`,
       `  baseline (bare node:http, body read, no validation/SQLite): ${Math.round(base.observationsPerSecond)} observations/s, p99 ${base.p99Ms.toFixed(1)} ms`,
       `  ratio mapper / baseline: ${(r.observationsPerSecond / base.observationsPerSecond).toFixed(3)}`,
