@@ -1,6 +1,8 @@
 // The ndjson contract: key order, ts with exactly 9 fractional digits, JSON escaping of odd names,
 // and NdjsonWriter producing the same bytes as formatObservation.
 import { describe, expect, it } from 'vitest';
+import { decodeDnsMessage } from './decode/dns.js';
+import { toDnsObservation } from './decode/packet-decoder.js';
 import { formatObservation, formatTimestamp, NdjsonWriter } from './ndjson.js';
 import type { Observation } from './observation.js';
 
@@ -113,5 +115,27 @@ describe('ndjson', () => {
     expect(Buffer.concat(w.take(true)).toString('utf8')).toBe(
       formatObservation(big) + '\n' + formatObservation(observations[2]!) + '\n',
     );
+  });
+
+  it('writes a DNS line larger than its chunk straight from the message, and drops a malformed one', () => {
+    // 5,000 A records whose owner points to a 250-byte name: a line of ~1.4 MB.
+    const name = [63, ...Array<number>(63).fill(0x61), 63, ...Array<number>(63).fill(0x42), 63];
+    name.push(...Array<number>(63).fill(0x63), 57, ...Array<number>(57).fill(0x64), 0);
+    const msg = [0, 7, 0x81, 0x80, 0, 1, 0x13, 0x88, 0, 0, 0, 0, ...name, 0, 1, 0, 1];
+    for (let i = 0; i < 5000; i++) msg.push(0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, i >> 8, i & 0xff);
+    const bytes = Uint8Array.from(msg);
+    const frame = Uint8Array.from([10, 0, 0, 5, 10, 96, 0, 10]);
+    const time = { hasTime: true, sec: 1_700_000_000, nsec: 5 };
+    const w = new NdjsonWriter();
+    expect(w.dns(bytes, 0, bytes.length, time, frame, 4, 0, 4, 'udp')).toBeNull();
+    // Cut inside the last record: malformed, and nothing of it is written.
+    expect(w.dns(bytes, 0, bytes.length - 1, time, frame, 4, 0, 4, 'tcp')).toBe('dns-truncated');
+    w.write(observations[2]!);
+    const decoded = decodeDnsMessage(bytes, 0, bytes.length);
+    if (!decoded.ok) throw new Error(decoded.reason);
+    const obs = toDnsObservation(decoded.value, 1_700_000_000_000_000_005n, '10.0.0.5', '10.96.0.10', 'udp');
+    const text = Buffer.concat(w.take(true)).toString('utf8');
+    expect(text.length).toBeGreaterThan(1024 * 1024);
+    expect(text).toBe(formatObservation(obs) + '\n' + formatObservation(observations[2]!) + '\n');
   });
 });

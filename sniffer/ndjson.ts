@@ -80,34 +80,56 @@ export function formatObservation(obs: Observation, udpFlowPackets = 1): string 
 /** Output chunk size of NdjsonWriter. */
 const WRITER_CHUNK_BYTES = 1024 * 1024;
 
-// The constant parts of the lines, as bytes.
+// Output is written through a DataView, 4 bytes per store where it can: constants are held as
+// little-endian 32-bit words and written whole, numbers come from tables of packed digits. A
+// store may write up to 3 bytes past the end of what it means to write; they are overwritten
+// by what follows, or lie past `used` (every reservation keeps STORE_SLACK bytes spare).
+
+/** A constant part of a line: its bytes packed into little-endian 32-bit words, and its length. */
+interface Piece {
+  readonly w: Int32Array;
+  readonly n: number;
+}
+
+/** Bytes a 32-bit store may write past the intended end. */
+const STORE_SLACK = 8;
 const ENCODER = new TextEncoder();
-const bytesOf = (s: string): Uint8Array => ENCODER.encode(s);
-const SYN_HEAD = bytesOf('{"type":"tcp-syn","ts":');
-const SYNACK_HEAD = bytesOf('{"type":"tcp-synack","ts":');
-const SRC_KEY = bytesOf(',"src":"');
-const SPORT_KEY = bytesOf('","sport":');
-const DST_KEY = bytesOf(',"dst":"');
-const DPORT_KEY = bytesOf('","dport":');
-const LINE_END = bytesOf('}\n');
-const DNS_HEAD = bytesOf('{"type":"dns","ts":');
-const CLIENT_KEY = bytesOf(',"client":"');
-const SERVER_KEY = bytesOf('","server":"');
-const ID_KEY = bytesOf('","id":');
-const QNAME_KEY = bytesOf(',"qname":"');
-const QNAME_NULL = bytesOf(',"qname":null,"qtype":null');
-const QTYPE_KEY = bytesOf('","qtype":"');
-const RCODE_KEY = bytesOf('","rcode":');
-const RCODE_KEY_AFTER_NULL = bytesOf(',"rcode":');
-const ANSWERS_KEY = bytesOf(',"answers":[');
-const ANSWER_A = bytesOf('{"type":"A","name":"');
-const ANSWER_AAAA = bytesOf('{"type":"AAAA","name":"');
-const ANSWER_CNAME = bytesOf('{"type":"CNAME","name":"');
-const DATA_KEY = bytesOf('","data":"');
-const TTL_KEY = bytesOf('","ttl":');
-const DNS_END_UDP = bytesOf('],"transport":"udp"}\n');
-const DNS_END_TCP = bytesOf('],"transport":"tcp"}\n');
-const NULL_TEXT = bytesOf('null');
+
+function piece(text: string): Piece {
+  const bytes = ENCODER.encode(text);
+  const w = new Int32Array(Math.ceil(bytes.length / 4));
+  for (let i = 0; i < bytes.length; i++) w[i >> 2] = (w[i >> 2] ?? 0) | ((bytes[i] ?? 0) << ((i & 3) * 8));
+  return { w, n: bytes.length };
+}
+
+const SYN_HEAD = piece('{"type":"tcp-syn","ts":');
+const SYNACK_HEAD = piece('{"type":"tcp-synack","ts":');
+const SRC_KEY = piece(',"src":"');
+const SPORT_KEY = piece('","sport":');
+const DST_KEY = piece(',"dst":"');
+const DPORT_KEY = piece('","dport":');
+const LINE_END = piece('}\n');
+const DNS_HEAD = piece('{"type":"dns","ts":');
+const CLIENT_KEY = piece(',"client":"');
+const SERVER_KEY = piece('","server":"');
+const ID_KEY = piece('","id":');
+const QNAME_KEY = piece(',"qname":"');
+const QNAME_NULL = piece(',"qname":null,"qtype":null,"rcode":');
+const QTYPE_KEY = piece('","qtype":"');
+const RCODE_KEY = piece('","rcode":');
+const ANSWERS_KEY = piece(',"answers":[');
+const ANSWER_A = piece('{"type":"A","name":"');
+const ANSWER_A_NEXT = piece(',{"type":"A","name":"');
+const ANSWER_AAAA = piece('{"type":"AAAA","name":"');
+const ANSWER_AAAA_NEXT = piece(',{"type":"AAAA","name":"');
+const ANSWER_CNAME = piece('{"type":"CNAME","name":"');
+const ANSWER_CNAME_NEXT = piece(',{"type":"CNAME","name":"');
+const DATA_KEY = piece('","data":"');
+const TTL_KEY = piece('","ttl":');
+const DNS_END_UDP = piece('],"transport":"udp"}\n');
+const DNS_END_TCP = piece('],"transport":"tcp"}\n');
+const NULL_TEXT = piece('null');
+const FFFF_PREFIX = piece('::ffff:');
 
 /** Room for everything of a SYN line or a DNS line's fixed part (two IPv6 texts, numbers, keys). */
 const FIXED_LINE_BYTES = 256;
@@ -137,44 +159,69 @@ const ERROR_REASONS: readonly DnsReason[] = [
   'dns-name-too-long',
   'dns-bad-label-type',
 ];
-const HEX = bytesOf('0123456789abcdef');
+const HEX = ENCODER.encode('0123456789abcdef');
 
-function put(buf: Uint8Array, u: number, k: Uint8Array): number {
-  const n = k.length;
-  for (let i = 0; i < n; i++) buf[u + i] = k[i] ?? 0;
-  return u + n;
+/** For 0-999: the decimal digits packed LE (DEC), their count (DEC_LEN), the digits and a dot (DEC_DOT), and 3 zero-padded digits (PAD3). */
+const DEC = new Int32Array(1000);
+const DEC_DOT = new Int32Array(1000);
+const DEC_LEN = new Uint8Array(1000);
+const PAD3 = new Int32Array(1000);
+for (let v = 0; v < 1000; v++) {
+  const text = String(v);
+  DEC[v] = piece(text).w[0] ?? 0;
+  DEC_DOT[v] = piece(text + '.').w[0] ?? 0;
+  DEC_LEN[v] = text.length;
+  PAD3[v] = piece(text.padStart(3, '0')).w[0] ?? 0;
+}
+
+function put(dv: DataView, u: number, k: Piece): number {
+  const w = k.w;
+  for (let i = 0; i < w.length; i++) dv.setInt32(u + i * 4, w[i] ?? 0, true);
+  return u + k.n;
 }
 
 /** Writes a non-negative integer below 2^53 in decimal. */
-function putUint(buf: Uint8Array, u: number, v: number): number {
-  if (v < 10) {
-    buf[u] = 0x30 + v;
-    return u + 1;
+function putUint(dv: DataView, u: number, v: number): number {
+  if (v < 1000) {
+    dv.setInt32(u, DEC[v] ?? 0, true);
+    return u + (DEC_LEN[v] ?? 0);
+  }
+  if (v < 1_000_000) {
+    const hi = Math.floor(v / 1000);
+    dv.setInt32(u, DEC[hi] ?? 0, true);
+    u += DEC_LEN[hi] ?? 0;
+    dv.setInt32(u, PAD3[v - hi * 1000] ?? 0, true);
+    return u + 3;
   }
   let digits = 1;
   for (let p = 10; p <= v; p *= 10) digits++;
   let o = u + digits;
   for (let x = v; o > u;) {
     const q = Math.floor(x / 10);
-    buf[--o] = 0x30 + (x - q * 10);
+    dv.setUint8(--o, 0x30 + (x - q * 10));
     x = q;
   }
   return u + digits;
 }
 
 /** Writes the 4 bytes at `o` of `b` as dotted-quad text. */
-function putIpv4(buf: Uint8Array, u: number, b: Uint8Array, o: number): number {
-  u = putUint(buf, u, b[o] ?? 0);
-  buf[u++] = 0x2e;
-  u = putUint(buf, u, b[o + 1] ?? 0);
-  buf[u++] = 0x2e;
-  u = putUint(buf, u, b[o + 2] ?? 0);
-  buf[u++] = 0x2e;
-  return putUint(buf, u, b[o + 3] ?? 0);
+function putIpv4(dv: DataView, u: number, b: Uint8Array, o: number): number {
+  const b0 = b[o] ?? 0;
+  const b1 = b[o + 1] ?? 0;
+  const b2 = b[o + 2] ?? 0;
+  const b3 = b[o + 3] ?? 0;
+  dv.setInt32(u, DEC_DOT[b0] ?? 0, true);
+  u += (DEC_LEN[b0] ?? 0) + 1;
+  dv.setInt32(u, DEC_DOT[b1] ?? 0, true);
+  u += (DEC_LEN[b1] ?? 0) + 1;
+  dv.setInt32(u, DEC_DOT[b2] ?? 0, true);
+  u += (DEC_LEN[b2] ?? 0) + 1;
+  dv.setInt32(u, DEC[b3] ?? 0, true);
+  return u + (DEC_LEN[b3] ?? 0);
 }
 
 /** Writes the 16 bytes at `o` of `b` as RFC 5952 text, exactly as `formatIpv6` does. */
-function putIpv6(buf: Uint8Array, u: number, b: Uint8Array, o: number): number {
+function putIpv6(dv: DataView, u: number, b: Uint8Array, o: number): number {
   let bestStart = -1;
   let bestLen = 0;
   let runStart = -1;
@@ -190,32 +237,31 @@ function putIpv6(buf: Uint8Array, u: number, b: Uint8Array, o: number): number {
   if (bestLen < 2) bestStart = -1;
   if (bestStart === 0 && bestLen === 5 && b[o + 10] === 0xff && b[o + 11] === 0xff) {
     // ::ffff:a.b.c.d (RFC 5952 §5)
-    u = put(buf, u, FFFF_PREFIX);
-    return putIpv4(buf, u, b, o + 12);
+    u = put(dv, u, FFFF_PREFIX);
+    return putIpv4(dv, u, b, o + 12);
   }
   let afterColon = true; // at the start, or just after "::": no separator needed
   for (let g = 0; g < 8; g++) {
     if (g === bestStart) {
-      buf[u++] = 0x3a;
-      buf[u++] = 0x3a;
+      dv.setUint8(u++, 0x3a);
+      dv.setUint8(u++, 0x3a);
       g += bestLen - 1;
       afterColon = true;
       continue;
     }
-    if (!afterColon) buf[u++] = 0x3a;
+    if (!afterColon) dv.setUint8(u++, 0x3a);
     afterColon = false;
     const v = ((b[o + g * 2] ?? 0) << 8) | (b[o + g * 2 + 1] ?? 0);
-    if (v >= 0x1000) buf[u++] = HEX[v >> 12] ?? 0;
-    if (v >= 0x100) buf[u++] = HEX[(v >> 8) & 15] ?? 0;
-    if (v >= 0x10) buf[u++] = HEX[(v >> 4) & 15] ?? 0;
-    buf[u++] = HEX[v & 15] ?? 0;
+    if (v >= 0x1000) dv.setUint8(u++, HEX[v >> 12] ?? 0);
+    if (v >= 0x100) dv.setUint8(u++, HEX[(v >> 8) & 15] ?? 0);
+    if (v >= 0x10) dv.setUint8(u++, HEX[(v >> 4) & 15] ?? 0);
+    dv.setUint8(u++, HEX[v & 15] ?? 0);
   }
   return u;
 }
-const FFFF_PREFIX = bytesOf('::ffff:');
 
-function putAddress(buf: Uint8Array, u: number, b: Uint8Array, ipVersion: 4 | 6, o: number): number {
-  return ipVersion === 4 ? putIpv4(buf, u, b, o) : putIpv6(buf, u, b, o);
+function putAddress(dv: DataView, u: number, b: Uint8Array, ipVersion: 4 | 6, o: number): number {
+  return ipVersion === 4 ? putIpv4(dv, u, b, o) : putIpv6(dv, u, b, o);
 }
 
 function readU16(b: Uint8Array, o: number): number {
@@ -233,16 +279,21 @@ function readU16(b: Uint8Array, o: number): number {
  */
 export class NdjsonWriter implements ObservationSink {
   private buf = Buffer.alloc(WRITER_CHUNK_BYTES);
+  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private used = 0;
   /** Where the line being written starts. */
   private lineStart = 0;
   private readonly full: Uint8Array[] = [];
   /** The seconds most recently written, and their digits (cached: they change once per second). */
   private lastSec = -1;
-  private readonly secDigits = new Uint8Array(24);
-  private secDigitCount = 0;
+  /** `"<seconds>.` as packed words (at most 24 bytes), and its length. */
+  private readonly secWords = new Int32Array(6);
+  private secLength = 0;
   /** JSON string content of DNS names decoded in the current message (see `name`). */
-  private readonly arena = new Uint8Array(MAX_CACHED_NAMES * MAX_NAME_TEXT_BYTES + 2 * MAX_NAME_TEXT_BYTES);
+  private readonly arena = new Uint8Array(
+    MAX_CACHED_NAMES * MAX_NAME_TEXT_BYTES + 2 * MAX_NAME_TEXT_BYTES + STORE_SLACK,
+  );
+  private readonly arenaView = new DataView(this.arena.buffer);
   private arenaUsed = 0;
   private readonly cacheOffsets = new Int32Array(MAX_CACHED_NAMES);
   private readonly cachePos = new Int32Array(MAX_CACHED_NAMES);
@@ -252,7 +303,7 @@ export class NdjsonWriter implements ObservationSink {
   private namePos = 0;
   private nameLen = 0;
   /** DNS type mnemonics as bytes, by type number. */
-  private readonly typeBytes = new Map<number, Uint8Array>();
+  private readonly typeBytes = new Map<number, Piece>();
 
   /** Receives udp-flow packets instead of writing them (see the class comment). */
   onUdpFlow: ObservationSink['udpFlow'] | null = null;
@@ -267,6 +318,7 @@ export class NdjsonWriter implements ObservationSink {
     if (all && this.used > 0) {
       this.full.push(this.buf.subarray(0, this.used));
       this.buf = Buffer.alloc(WRITER_CHUNK_BYTES);
+      this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
       this.used = 0;
       this.lineStart = 0;
     }
@@ -294,18 +346,18 @@ export class NdjsonWriter implements ObservationSink {
   ): void {
     this.lineStart = this.used;
     this.reserve(FIXED_LINE_BYTES);
-    const buf = this.buf;
-    let u = put(buf, this.used, isAck ? SYNACK_HEAD : SYN_HEAD);
-    u = this.putTime(buf, u, time);
-    u = put(buf, u, SRC_KEY);
-    u = putAddress(buf, u, frame, ipVersion, srcOffset);
-    u = put(buf, u, SPORT_KEY);
-    u = putUint(buf, u, sport);
-    u = put(buf, u, DST_KEY);
-    u = putAddress(buf, u, frame, ipVersion, dstOffset);
-    u = put(buf, u, DPORT_KEY);
-    u = putUint(buf, u, dport);
-    this.used = put(buf, u, LINE_END);
+    const dv = this.dv;
+    let u = put(dv, this.used, isAck ? SYNACK_HEAD : SYN_HEAD);
+    u = this.putTime(dv, u, time);
+    u = put(dv, u, SRC_KEY);
+    u = putAddress(dv, u, frame, ipVersion, srcOffset);
+    u = put(dv, u, SPORT_KEY);
+    u = putUint(dv, u, sport);
+    u = put(dv, u, DST_KEY);
+    u = putAddress(dv, u, frame, ipVersion, dstOffset);
+    u = put(dv, u, DPORT_KEY);
+    u = putUint(dv, u, dport);
+    this.used = put(dv, u, LINE_END);
   }
 
   /** ObservationSink: udp-flow packets go to `onUdpFlow`, or are written one line each. */
@@ -374,32 +426,29 @@ export class NdjsonWriter implements ObservationSink {
     this.cacheCount = 0;
     this.arenaUsed = 0;
     this.reserve(FIXED_LINE_BYTES + MAX_NAME_TEXT_BYTES);
-    let buf = this.buf;
-    let u = put(buf, this.used, DNS_HEAD);
-    u = this.putTime(buf, u, time);
-    u = put(buf, u, CLIENT_KEY);
-    u = putAddress(buf, u, frame, ipVersion, clientOffset);
-    u = put(buf, u, SERVER_KEY);
-    u = putAddress(buf, u, frame, ipVersion, serverOffset);
-    u = put(buf, u, ID_KEY);
-    u = putUint(buf, u, readU16(msg, start));
+    let dv = this.dv;
+    let u = put(dv, this.used, DNS_HEAD);
+    u = this.putTime(dv, u, time);
+    u = put(dv, u, CLIENT_KEY);
+    u = putAddress(dv, u, frame, ipVersion, clientOffset);
+    u = put(dv, u, SERVER_KEY);
+    u = putAddress(dv, u, frame, ipVersion, serverOffset);
+    u = put(dv, u, ID_KEY);
+    u = putUint(dv, u, readU16(msg, start));
     let p = start + 12;
     if (qdcount === 1) {
       const afterName = this.name(msg, start, end, p);
       if (afterName < 0) return this.abandon(afterName);
       if (afterName + 4 > end) return this.abandon(ERR_TRUNCATED);
-      u = put(buf, u, QNAME_KEY);
-      u = this.putName(buf, u);
-      u = put(buf, u, QTYPE_KEY);
-      u = put(buf, u, this.typeText(readU16(msg, afterName)));
-      u = put(buf, u, RCODE_KEY);
+      u = put(dv, u, QNAME_KEY);
+      u = this.putName(dv, u);
+      u = put(dv, u, QTYPE_KEY);
+      u = put(dv, u, this.typeText(readU16(msg, afterName)));
+      u = put(dv, u, RCODE_KEY);
       p = afterName + 4;
-    } else {
-      u = put(buf, u, QNAME_NULL);
-      u = put(buf, u, RCODE_KEY_AFTER_NULL);
-    }
-    u = putUint(buf, u, flags & 0x0f);
-    u = put(buf, u, ANSWERS_KEY);
+    } else u = put(dv, u, QNAME_NULL);
+    u = putUint(dv, u, flags & 0x0f);
+    u = put(dv, u, ANSWERS_KEY);
     this.used = u;
     let written = 0;
     for (let i = 0; i < ancount; i++) {
@@ -423,29 +472,31 @@ export class NdjsonWriter implements ObservationSink {
         if (type === TYPE_A && rdata + 4 > end) return this.abandon(ERR_TRUNCATED);
         if (type === TYPE_AAAA && rdata + 16 > end) return this.abandon(ERR_TRUNCATED);
         this.reserve(FIXED_LINE_BYTES + 2 * MAX_NAME_TEXT_BYTES);
-        buf = this.buf;
+        dv = this.dv;
         u = this.used;
-        if (written > 0) buf[u++] = 0x2c;
-        u = put(buf, u, type === TYPE_A ? ANSWER_A : type === TYPE_AAAA ? ANSWER_AAAA : ANSWER_CNAME);
-        u = this.putName(buf, u);
-        u = put(buf, u, DATA_KEY);
-        if (type === TYPE_A) u = putIpv4(buf, u, msg, rdata);
-        else if (type === TYPE_AAAA) u = putIpv6(buf, u, msg, rdata);
+        const first = written === 0;
+        if (type === TYPE_A) u = put(dv, u, first ? ANSWER_A : ANSWER_A_NEXT);
+        else if (type === TYPE_AAAA) u = put(dv, u, first ? ANSWER_AAAA : ANSWER_AAAA_NEXT);
+        else u = put(dv, u, first ? ANSWER_CNAME : ANSWER_CNAME_NEXT);
+        u = this.putName(dv, u);
+        u = put(dv, u, DATA_KEY);
+        if (type === TYPE_A) u = putIpv4(dv, u, msg, rdata);
+        else if (type === TYPE_AAAA) u = putIpv6(dv, u, msg, rdata);
         else {
           const afterTarget = this.name(msg, start, end, rdata);
           if (afterTarget < 0) return this.abandon(afterTarget);
-          u = this.putName(buf, u);
+          u = this.putName(dv, u);
         }
-        u = put(buf, u, TTL_KEY);
-        u = putUint(buf, u, ttl);
-        buf[u++] = 0x7d;
+        u = put(dv, u, TTL_KEY);
+        u = putUint(dv, u, ttl);
+        dv.setUint8(u++, 0x7d);
         this.used = u;
         written++;
       }
       p = rdataEnd;
     }
-    this.reserve(DNS_END_UDP.length);
-    this.used = put(this.buf, this.used, transport === 'udp' ? DNS_END_UDP : DNS_END_TCP);
+    this.reserve(DNS_END_UDP.n);
+    this.used = put(this.dv, this.used, transport === 'udp' ? DNS_END_UDP : DNS_END_TCP);
     return null;
   }
 
@@ -456,11 +507,13 @@ export class NdjsonWriter implements ObservationSink {
   }
 
   /** Copies the name read last (JSON string content, from the arena). */
-  private putName(buf: Uint8Array, u: number): number {
-    const arena = this.arena;
-    const end = this.namePos + this.nameLen;
-    for (let i = this.namePos; i < end; i++) buf[u++] = arena[i] ?? 0;
-    return u;
+  private putName(dv: DataView, u: number): number {
+    const arena = this.arenaView;
+    const from = this.namePos;
+    const n = this.nameLen;
+    // Whole words: up to 3 bytes past the name are read (the arena has slack) and written.
+    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, arena.getInt32(from + i, true), true);
+    return u + n;
   }
 
   /**
@@ -550,43 +603,44 @@ export class NdjsonWriter implements ObservationSink {
   }
 
   /** The JSON string content of a DNS type's mnemonic (cached per type). */
-  private typeText(type: number): Uint8Array {
+  private typeText(type: number): Piece {
     let text = this.typeBytes.get(type);
     if (text === undefined) {
-      const json = jsonString(formatDnsType(type));
-      text = bytesOf(json.slice(1, -1));
+      text = piece(jsonString(formatDnsType(type)).slice(1, -1));
       this.typeBytes.set(type, text);
     }
     return text;
   }
 
   /** Writes `"<seconds>.<9 digits>"` or null (as formatTimestamp). */
-  private putTime(buf: Uint8Array, u: number, time: PacketTime): number {
-    if (!time.hasTime) return put(buf, u, NULL_TEXT);
+  private putTime(dv: DataView, u: number, time: PacketTime): number {
+    if (!time.hasTime) return put(dv, u, NULL_TEXT);
     const sec = time.sec;
-    if (sec < 0 || sec > Number.MAX_SAFE_INTEGER) {
+    if (sec < 0 || sec >= 1e20) {
       const text = formatTimestamp(packetTimeToNs(time));
-      for (let i = 0; i < text.length; i++) buf[u++] = text.charCodeAt(i);
+      for (let i = 0; i < text.length; i++) dv.setUint8(u++, text.charCodeAt(i));
       return u;
     }
+    const words = this.secWords;
     if (sec !== this.lastSec) {
+      const p = piece(`"${sec.toFixed(0)}.`);
       this.lastSec = sec;
-      this.secDigitCount = putUint(this.secDigits, 0, sec);
+      words.set(p.w);
+      this.secLength = p.n;
     }
-    buf[u++] = 0x22;
-    const digits = this.secDigits;
-    for (let i = 0; i < this.secDigitCount; i++) buf[u++] = digits[i] ?? 0;
-    buf[u++] = 0x2e;
-    // Nine fraction digits, zero-padded.
-    let x = time.nsec;
-    for (let o = u + 8; o >= u; o--) {
-      const q = Math.floor(x / 10);
-      buf[o] = 0x30 + (x - q * 10);
-      x = q;
-    }
-    u += 9;
-    buf[u++] = 0x22;
-    return u;
+    const n = this.secLength;
+    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, words[i >> 2] ?? 0, true);
+    u += n;
+    // Nine fraction digits, zero-padded, as three groups of three.
+    const nsec = time.nsec;
+    const a = Math.floor(nsec / 1_000_000);
+    const rest = nsec - a * 1_000_000;
+    const b = Math.floor(rest / 1000);
+    dv.setInt32(u, PAD3[a] ?? 0, true);
+    dv.setInt32(u + 3, PAD3[b] ?? 0, true);
+    dv.setInt32(u + 6, PAD3[rest - b * 1000] ?? 0, true);
+    dv.setUint8(u + 9, 0x22);
+    return u + 10;
   }
 
   /**
@@ -594,12 +648,13 @@ export class NdjsonWriter implements ObservationSink {
    * written so far moves to a fresh chunk (large enough for it), so lines never span chunks.
    */
   private reserve(need: number): void {
-    if (this.used + need <= this.buf.length) return;
+    if (this.used + need + STORE_SLACK <= this.buf.length) return;
     const lineBytes = this.used - this.lineStart;
-    const next = Buffer.alloc(Math.max(WRITER_CHUNK_BYTES, 2 * (lineBytes + need)));
+    const next = Buffer.alloc(Math.max(WRITER_CHUNK_BYTES, 2 * (lineBytes + need + STORE_SLACK)));
     next.set(this.buf.subarray(this.lineStart, this.used), 0);
     if (this.lineStart > 0) this.full.push(this.buf.subarray(0, this.lineStart));
     this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
     this.used = lineBytes;
     this.lineStart = 0;
   }
