@@ -111,36 +111,18 @@ describe('intentmap diff (real CLI)', () => {
     const intentsDir = join(dir, 'intents');
     mkdirSync(intentsDir);
     writeFileSync(join(intentsDir, 'boutique.yaml'), renderClientIntentsYaml(declared));
+    // The same store, intents and clock each time; only the output flags differ.
     const now = '2026-01-15T12:00:00Z';
-    const text = await run('node', [CLI, 'diff', '--db', db, '--intents', intentsDir, '--now', now]);
+    const diff = (...flags: string[]): Promise<{ stdout: string; stderr: string }> =>
+      run('node', [CLI, 'diff', '--db', db, '--intents', intentsDir, '--now', now, ...flags]);
+    const text = await diff();
     expect(text.stdout).toContain('missing (1): observed but not declared');
     expect(text.stdout).toContain('boutique/frontend -> boutique/cartservice TCP/7070');
-    const json = await run('node', [
-      CLI,
-      'diff',
-      '--db',
-      db,
-      '--intents',
-      intentsDir,
-      '--now',
-      now,
-      '--format',
-      'json',
-    ]);
+    const json = await diff('--format', 'json');
     expect((JSON.parse(json.stdout) as { unknown: unknown[] }).unknown).toHaveLength(2);
-    const md = await run('node', [
-      CLI,
-      'diff',
-      '--db',
-      db,
-      '--intents',
-      intentsDir,
-      '--now',
-      now,
-      '--format',
-      'md',
-      '--fail-on-drift',
-    ]).catch((e: { code: number; stdout: string; stderr: string }) => e);
+    const md = await diff('--format', 'md', '--fail-on-drift').catch(
+      (e: { code: number; stdout: string; stderr: string }) => e,
+    );
     expect('code' in md ? md.code : 0).toBe(1);
     expect(md.stdout).toContain('## intentmap: intents drift');
     expect(md.stderr).toContain('drift: 1 missing and 2 unknown');
