@@ -1,24 +1,34 @@
 import { describe, expect, it } from 'vitest';
-import { parseReportBatch, WIRE_VERSION } from '../mapper/api/wire.js';
+import { parseReportBatch, WIRE_VERSION, type ConnectionRecord } from '../mapper/api/wire.js';
 import { createAggregator, resolveDnsChain } from './aggregate.js';
 import type { DnsObservation, Observation } from './observation.js';
 
 const ms = (n: number): bigint => BigInt(n) * 1_000_000n;
-const syn = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
-  type: 'tcp-syn',
-  ts: ms(t),
-  src,
-  sport,
-  dst,
-  dport,
-});
-const synack = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
-  type: 'tcp-synack',
-  ts: ms(t),
-  src,
-  sport,
-  dst,
-  dport,
+/** A builder of one packet observation of `type` at `t` ms. */
+const packet =
+  (type: 'tcp-syn' | 'tcp-synack' | 'udp-flow') =>
+  (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
+    type,
+    ts: ms(t),
+    src,
+    sport,
+    dst,
+    dport,
+  });
+const syn = packet('tcp-syn');
+const synack = packet('tcp-synack');
+const udp = packet('udp-flow');
+/** The record the aggregator should drain: a TCP SYN connection 10.0.0.5 → 10.0.0.6, fields overridden. */
+const connection = (over: Partial<ConnectionRecord>): ConnectionRecord => ({
+  src: '10.0.0.5',
+  dst: '10.0.0.6',
+  dport: 80,
+  protocol: 'TCP',
+  source: 'tcp-syn',
+  count: 1,
+  firstSeen: 0,
+  lastSeen: 0,
+  ...over,
 });
 const dnsObs = (t: number, over: Partial<DnsObservation> = {}): DnsObservation => ({
   type: 'dns',
@@ -48,26 +58,8 @@ describe('createAggregator: connections', () => {
     a.addObservation(syn(1300, '10.0.0.5', 40003, '10.0.0.6', 443), 0);
     const out = a.drain();
     expect(out.connections).toEqual([
-      {
-        src: '10.0.0.5',
-        dst: '10.0.0.6',
-        dport: 80,
-        protocol: 'TCP',
-        source: 'tcp-syn',
-        count: 3,
-        firstSeen: 1000,
-        lastSeen: 1500,
-      },
-      {
-        src: '10.0.0.5',
-        dst: '10.0.0.6',
-        dport: 443,
-        protocol: 'TCP',
-        source: 'tcp-syn',
-        count: 1,
-        firstSeen: 1300,
-        lastSeen: 1300,
-      },
+      connection({ dport: 80, count: 3, firstSeen: 1000, lastSeen: 1500 }),
+      connection({ dport: 443, count: 1, firstSeen: 1300, lastSeen: 1300 }),
     ]);
     expect(a.drain().connections).toEqual([]);
   });
@@ -104,16 +96,7 @@ describe('createAggregator: connections', () => {
     a.addObservation(synack(500, '10.0.0.6', 8080, '10.0.0.5', 51000), 0);
     a.addObservation(syn(501, '10.0.0.5', 51000, '10.0.0.6', 8080), 0);
     expect(a.drain().connections).toEqual([
-      {
-        src: '10.0.0.5',
-        dst: '10.0.0.6',
-        dport: 8080,
-        protocol: 'TCP',
-        source: 'tcp-syn',
-        count: 1,
-        firstSeen: 500,
-        lastSeen: 500,
-      },
+      connection({ dport: 8080, count: 1, firstSeen: 500, lastSeen: 500 }),
     ]);
   });
 
@@ -128,44 +111,27 @@ describe('createAggregator: connections', () => {
 
   it('counts UDP flows once per flow until idle', () => {
     const a = createAggregator({ udpFlowIdleMs: 30_000 });
-    const udp = (t: number, sport: number): Observation => ({
-      type: 'udp-flow',
-      ts: ms(t),
-      src: '10.0.0.5',
-      sport,
-      dst: '10.0.0.6',
-      dport: 5353,
-    });
-    a.addObservation(udp(0, 1000), 0);
-    a.addObservation(udp(10, 1000), 0);
-    a.addObservation(udp(20, 1001), 0);
-    a.addObservation(udp(40_000, 1000), 0);
+    const mdns = (t: number, sport: number): Observation => udp(t, '10.0.0.5', sport, '10.0.0.6', 5353);
+    a.addObservation(mdns(0, 1000), 0);
+    a.addObservation(mdns(10, 1000), 0);
+    a.addObservation(mdns(20, 1001), 0);
+    a.addObservation(mdns(40_000, 1000), 0);
     const out = a.drain();
     expect(out.connections).toEqual([
-      {
-        src: '10.0.0.5',
-        dst: '10.0.0.6',
+      connection({
         dport: 5353,
         protocol: 'UDP',
         source: 'udp-flow',
         count: 3,
         firstSeen: 0,
         lastSeen: 40_000,
-      },
+      }),
     ]);
     expect(out.skipped).toEqual({ 'udp-flow-repeat': 1 });
   });
 
   it('treats packets of the reverse 4-tuple as replies of the flow, never as a flow to an ephemeral port', () => {
     const a = createAggregator();
-    const udp = (t: number, src: string, sport: number, dst: string, dport: number): Observation => ({
-      type: 'udp-flow',
-      ts: ms(t),
-      src,
-      sport,
-      dst,
-      dport,
-    });
     a.addObservation(udp(0, '10.0.0.5', 40000, '10.0.0.53', 53), 0);
     a.addObservation(udp(1, '10.0.0.53', 53, '10.0.0.5', 40000), 0);
     a.addObservation(udp(2, '10.0.0.5', 40000, '10.0.0.53', 53), 0);
@@ -202,16 +168,7 @@ describe('createAggregator: connections', () => {
     a.addSocketConnection(c1, 200);
     a.addSocketConnection(c2, 200);
     expect(a.drain().connections).toEqual([
-      {
-        src: '10.0.0.5',
-        dst: '10.0.0.6',
-        dport: 5432,
-        protocol: 'TCP',
-        source: 'socket-scan',
-        count: 2,
-        firstSeen: 100,
-        lastSeen: 200,
-      },
+      connection({ dport: 5432, source: 'socket-scan', count: 2, firstSeen: 100, lastSeen: 200 }),
     ]);
     a.addSocketConnection(c1, 300);
     expect(a.drain().connections[0]).toMatchObject({ count: 1, firstSeen: 300 });
