@@ -2,7 +2,7 @@
 // through GraphStore), the real web router in an express app on 127.0.0.1:0, and helpers to seed
 // graphs. Used by the API tests, the Chromium tests and bench/web.
 import { mkdtempSync, rmSync } from 'node:fs';
-import type { Server } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,6 +19,8 @@ export interface WebTestServer {
   readonly store: GraphStore;
   readonly dir: string;
   readonly router: WebRouter;
+  /** Requests the router's node:http fast path answered (cached graph views). */
+  fastServed(): number;
   close(): Promise<void>;
 }
 
@@ -26,6 +28,8 @@ export interface WebTestServer {
 export interface StartOptions extends Partial<Omit<WebDeps, 'store'>> {
   /** Fills the store before the server starts. */
   readonly seed?: (store: GraphStore) => void;
+  /** Try the router's serveCached fast path before express, as the mapper does (default true). */
+  readonly fastPath?: boolean;
 }
 
 /** Opens a fresh store in a temp folder. */
@@ -52,15 +56,20 @@ export async function startWebServer(options: StartOptions = {}): Promise<WebTes
   });
   const app = express();
   app.use(router);
-  const server = await new Promise<Server>((resolve) => {
-    const s = app.listen(0, '127.0.0.1', () => resolve(s));
+  let fastServed = 0;
+  const fast = options.fastPath ?? true;
+  const server = createServer((req, res) => {
+    if (fast && router.serveCached(req, res)) fastServed++;
+    else void app(req, res);
   });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     store,
     dir,
     router,
+    fastServed: () => fastServed,
     close: async () => {
       router.closeWeb();
       server.closeAllConnections();

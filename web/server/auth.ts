@@ -2,7 +2,7 @@
 // typing the token into the login page (browsers). Sessions are random ids held in memory; the
 // cookie is HttpOnly and SameSite=Strict, so page scripts cannot read it and cross-site requests
 // do not carry it. Anonymous access exists only when the mapper allows it (loopback, no token).
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isIP } from 'node:net';
 
 /** The web UI's access rules. */
@@ -25,7 +25,8 @@ export const DEFAULT_SESSION_TTL_MS = 12 * 3_600_000;
 /** Most live sessions; the oldest is dropped beyond it (bounded memory). */
 export const MAX_SESSIONS = 1000;
 
-const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
+// One-shot hash (Node ≥ 20.12): no Hash object per request.
+const digest = (s: string): Buffer => hash('sha256', s, 'buffer');
 
 /** Whether a listen host is a loopback address or name (the only place anonymous access may be allowed). */
 export function isLoopbackHost(host: string): boolean {

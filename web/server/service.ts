@@ -139,7 +139,7 @@ export class WebGraphService {
   readonly reader: WebGraphReader;
   private readonly viewCache = new Map<
     string,
-    { view: ViewGraph; json: string | null; gzip: Buffer | null; etag: string }
+    { view: ViewGraph; json: Buffer | null; gzip: Buffer | null; etag: string }
   >();
   private readonly rowCache = new Map<string, readonly StoredEdge[]>();
   private verdictCache: { version: string; value: ReportVerdicts } | null = null;
@@ -180,8 +180,8 @@ export class WebGraphService {
   private cachedView(
     f: ViewFilter,
     budget: number,
-  ): { view: ViewGraph; json: string | null; gzip: Buffer | null; etag: string } {
-    const version = this.version();
+    version = this.version(),
+  ): { view: ViewGraph; json: Buffer | null; gzip: Buffer | null; etag: string } {
     const now = this.o.now();
     const bucket = f.window === '' ? '' : String(Math.floor(now / WINDOW_CACHE_MS));
     const key = `${version}|${budget}|${bucket}|${encodeFilter(f, { viewOnly: true })}`;
@@ -236,19 +236,19 @@ export class WebGraphService {
     return this.cachedView(f, budget).view;
   }
 
-  /** The view serialised as JSON with its ETag, cached with it (most requests repeat the same view of unchanged data). */
-  viewJson(f: ViewFilter, budget = this.budget): { json: string; etag: string } {
-    const entry = this.cachedView(f, budget);
-    entry.json ??= JSON.stringify(entry.view);
-    return { json: entry.json, etag: entry.etag };
+  /** The view serialised as UTF-8 JSON with its ETag, cached with it (most requests repeat the same view of unchanged data). */
+  viewBuffer(f: ViewFilter, budget = this.budget, version?: string): { body: Buffer; etag: string } {
+    const entry = this.cachedView(f, budget, version);
+    entry.json ??= Buffer.from(JSON.stringify(entry.view), 'utf8');
+    return { body: entry.json, etag: entry.etag };
   }
 
   /** The view's JSON gzip-compressed once and cached (browsers always accept gzip; the body shrinks ~6x). */
-  viewGzip(f: ViewFilter, budget = this.budget): { gzip: Buffer; etag: string } {
-    const entry = this.cachedView(f, budget);
-    entry.json ??= JSON.stringify(entry.view);
+  viewGzip(f: ViewFilter, budget = this.budget, version?: string): { body: Buffer; etag: string } {
+    const entry = this.cachedView(f, budget, version);
+    entry.json ??= Buffer.from(JSON.stringify(entry.view), 'utf8');
     entry.gzip ??= gzipSync(entry.json, { level: 1 }); // Level 1: most of the size win for a fraction of the CPU.
-    return { gzip: entry.gzip, etag: entry.etag };
+    return { body: entry.gzip, etag: entry.etag };
   }
 
   /** Type-ahead: namespaces, and workloads whose `namespace/name` contains `q`, best matches first. */
