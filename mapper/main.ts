@@ -197,7 +197,10 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     extraRouters,
   });
 
-  const server = createServer(mapperApp.app);
+  // Repeated graph reads whose answer is already computed skip express (see MapperApp.serveCached).
+  const server = createServer((req, res) => {
+    if (!mapperApp.serveCached(req, res)) void mapperApp.app(req, res);
+  });
   server.requestTimeout = 60_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {

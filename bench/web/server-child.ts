@@ -1,12 +1,24 @@
 // The server side of bench/web, in its own process so that the load generator and Chromium do not
-// share its event loop: seeds a temp SQLite store through GraphStore, serves the web router, plus a
-// naive baseline route (GraphStore.queryEdges + JSON, what a plain `GET /api/v1/graph` would do).
+// share its event loop: seeds a temp SQLite store through GraphStore and serves what `intentmap
+// mapper` serves (createMapperApp with the web router mounted, behind a node:http server that tries
+// MapperApp.serveCached first, as mapper/main.ts does), plus a naive baseline
+// route (GraphStore.queryEdges + JSON, uncached: what `GET /api/v1/graph` did before its body
+// cache) and a floor route (a fixed body of the given size from bare node:http, no express: what
+// the load generator, the kernel and node:http cost on their own on this machine).
+// Flags: --fast 0 disables the fast path (everything through express).
 // Prints one JSON line `{ "url": ... }` when ready; exits when stdin closes.
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:http';
 import express from 'express';
+import { pino } from 'pino';
+import { createMapperApp } from '../../mapper/api/app.js';
+import { createAuthenticator } from '../../mapper/api/auth.js';
+import { createAddressResolver } from '../../mapper/ingest/address-resolver.js';
+import { createIngestService } from '../../mapper/ingest/ingest-service.js';
+import { createMetrics } from '../../mapper/metrics.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
 import { createWebRouter } from '../../web/server/index.js';
 import { namespaceSizes, seedLarge } from './seed.js';
@@ -35,24 +47,52 @@ function main(): void {
     now,
   });
   const seedMs = performance.now() - t0;
-  const app = express();
-  app.get('/baseline/graph', (req, res) => {
+  const baseline = express.Router();
+  baseline.get('/graph', (req, res) => {
     const ns = typeof req.query['ns'] === 'string' ? req.query['ns'] : undefined;
     res.json({ edges: store.queryEdges(ns === undefined ? {} : { namespace: ns }) });
   });
-  app.use(
-    createWebRouter({
+  const web = createWebRouter({
+    store,
+    auth: { token: BENCH_TOKEN },
+    now: () => now,
+    assetsDir,
+    live: { pollIntervalMs: 60_000 },
+  });
+  const metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
+  const mapperApp = createMapperApp({
+    store,
+    ingest: createIngestService({
       store,
-      auth: { token: BENCH_TOKEN },
+      resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
       now: () => now,
-      assetsDir,
-      live: { pollIntervalMs: 60_000 },
+      metrics,
     }),
-  );
-  const server = app.listen(0, '127.0.0.1', () => {
+    auth: createAuthenticator({ sharedToken: BENCH_TOKEN, nodeTokens: new Map() }),
+    metrics,
+    logger: pino({ level: 'silent' }),
+    now: () => now,
+    readiness: () => ({}),
+    extraRouters: [
+      { path: '/baseline', router: baseline },
+      { path: '/', router: web, close: () => web.closeWeb(), serveCached: web.serveCached },
+    ],
+  });
+  const fast = arg('fast', 1) !== 0;
+  const floorBody = Buffer.alloc(arg('floor-bytes', 40_000), 0x61);
+  const server = createServer((req, res) => {
+    if (req.url === '/floor') {
+      res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': floorBody.length });
+      res.end(floorBody);
+      return;
+    }
+    if (fast && mapperApp.serveCached(req, res)) return;
+    void mapperApp.app(req, res);
+  });
+  server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     process.stdout.write(
-      `${JSON.stringify({ url: `http://127.0.0.1:${port}`, seeded, seedMs: Math.round(seedMs) })}\n`,
+      `${JSON.stringify({ url: `http://127.0.0.1:${port}`, pid: process.pid, fast, seeded, seedMs: Math.round(seedMs) })}\n`,
     );
   });
   process.stdin.resume();

@@ -121,7 +121,7 @@ export function register(program: Command): void {
             now: Date.now,
             logError: (message, err) => ctx.logger.error({ err }, message),
           });
-          return [{ path: '/', router, close: () => router.closeWeb() }];
+          return [{ path: '/', router, close: () => router.closeWeb(), serveCached: router.serveCached }];
         },
       });
       await new Promise<void>((resolve, reject) => {
