@@ -160,6 +160,11 @@ const ERROR_REASONS: readonly DnsReason[] = [
   'dns-bad-label-type',
 ];
 const HEX = ENCODER.encode('0123456789abcdef');
+/** Label bytes written as one byte (lower-cased), by value; 0 for those that need escaping. */
+const PLAIN = new Uint8Array(256);
+for (let c = 0x20; c < 0x7f; c++) {
+  if (c !== 0x22 && c !== 0x5c) PLAIN[c] = c >= 0x41 && c <= 0x5a ? c + 32 : c;
+}
 
 /** For 0-999: the decimal digits packed LE (DEC), their count (DEC_LEN), the digits and a dot (DEC_DOT), and 3 zero-padded digits (PAD3). */
 const DEC = new Int32Array(1000);
@@ -578,11 +583,11 @@ export class NdjsonWriter implements ObservationSink {
       if (wireLength > MAX_NAME_WIRE_BYTES) return ERR_TOO_LONG;
       if (p + 1 + len > end) return ERR_TRUNCATED;
       if (n > base) arena[n++] = 0x2e;
-      for (let i = p + 1; i <= p + len; i++) {
+      const labelEnd = p + 1 + len;
+      for (let i = p + 1; i < labelEnd; i++) {
         const c = msg[i] ?? 0;
-        if (c > 0x5c && c < 0x7f)
-          arena[n++] = c; // lower-case letters, digits above, most of ASCII
-        else if (c >= 0x41 && c <= 0x5a) arena[n++] = c + 32;
+        const plain = PLAIN[c] ?? 0;
+        if (plain !== 0) arena[n++] = plain;
         else if (c === 0x22 || c === 0x5c) {
           arena[n++] = 0x5c;
           arena[n++] = c;
@@ -592,11 +597,11 @@ export class NdjsonWriter implements ObservationSink {
           arena[n++] = 0x30 + (c >> 6);
           arena[n++] = 0x30 + ((c >> 3) & 7);
           arena[n++] = 0x30 + (c & 7);
-        } else if (c >= 0x80) {
-          arena[n++] = 0xef; // U+FFFD in UTF-8
+        } else {
+          arena[n++] = 0xef; // U+FFFD in UTF-8 (bytes from 0x80)
           arena[n++] = 0xbf;
           arena[n++] = 0xbd;
-        } else arena[n++] = c;
+        }
       }
       p += len + 1;
     }

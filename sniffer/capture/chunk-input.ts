@@ -68,8 +68,9 @@ export class RecordCursor implements CaptureRecord, PacketTime {
 
 /** A growable window over a stream of chunks, with its position in the file. */
 export class ChunkInput {
-  /** The current window. */
+  /** The current window, and a DataView of it (set together by `setWindow`). */
   buf: Uint8Array = new Uint8Array(0);
+  view: DataView = new DataView(this.buf.buffer);
   /** Read position in `buf`. */
   pos = 0;
   /** File offset of `buf[0]`. */
@@ -82,15 +83,20 @@ export class ChunkInput {
     const left = this.buf.length - this.pos;
     if (left === 0) {
       this.base += this.buf.length;
-      this.buf = chunk;
+      this.setWindow(chunk);
     } else {
       const joined = new Uint8Array(left + chunk.length);
       joined.set(this.buf.subarray(this.pos), 0);
       joined.set(chunk, left);
       this.base += this.pos;
-      this.buf = joined;
+      this.setWindow(joined);
     }
     this.pos = 0;
+  }
+
+  private setWindow(window: Uint8Array): void {
+    this.buf = window;
+    this.view = new DataView(window.buffer, window.byteOffset, window.length);
   }
 
   /** The unread bytes (a view of the window). */
@@ -104,7 +110,7 @@ export class ChunkInput {
    */
   replace(window: Uint8Array): void {
     this.base += this.pos;
-    this.buf = window;
+    this.setWindow(window);
     this.pos = 0;
   }
 
@@ -121,7 +127,7 @@ export class ChunkInput {
   /** Detaches unread bytes from a caller-owned chunk before the caller refills it. */
   detach(): void {
     if (this.pos < this.buf.length) {
-      this.buf = this.buf.slice(this.pos);
+      this.setWindow(this.buf.slice(this.pos));
       this.base += this.pos;
       this.pos = 0;
     }

@@ -66,9 +66,13 @@ export class PcapParser {
       input.pos += FILE_HEADER_BYTES;
       this.headerRead = true;
     }
-    if (input.available < this.recordHeaderBytes) return this.needMore('truncated-record', 'a record header');
+    const headerBytes = this.recordHeaderBytes;
+    if (input.available < headerBytes) return this.needMore('truncated-record', 'a record header');
     const le = this.littleEndian;
-    const capLen = input.u32(8, le);
+    // The record header straight from the window's DataView (the hot loop of the offline mode).
+    const view = input.view;
+    const at = input.pos;
+    const capLen = view.getUint32(at + 8, le);
     if (capLen > this.maxRecordBytes) {
       this.stop = {
         reason: 'record-too-large',
@@ -77,11 +81,11 @@ export class PcapParser {
       };
       return null;
     }
-    if (input.available < this.recordHeaderBytes + capLen) {
+    if (input.available < headerBytes + capLen) {
       return this.needMore('truncated-record', `a record of ${capLen} bytes`);
     }
-    const sec = input.u32(0, le);
-    const frac = input.u32(4, le);
+    const sec = view.getUint32(at, le);
+    const frac = view.getUint32(at + 4, le);
     const r = this.record;
     // Split into whole seconds and nanoseconds with numbers only (no BigInt per record); a
     // fraction of a second or more carries into the seconds. Exact: every value is below 2^53.
@@ -96,9 +100,9 @@ export class PcapParser {
       r.nsec = (frac - carry * 1_000_000) * 1000;
     }
     r.linkType = this.linkType;
-    r.originalLength = input.u32(12, le);
-    r.offset = input.offset;
-    const start = input.pos + this.recordHeaderBytes;
+    r.originalLength = view.getUint32(at + 12, le);
+    r.offset = input.base + at;
+    const start = at + headerBytes;
     r.buf = input.buf;
     r.start = start;
     r.end = start + capLen;

@@ -155,6 +155,14 @@ interface TimeScratch {
   nsec: number;
 }
 
+function u16At(b: Uint8Array, o: number): number {
+  return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
+}
+
+function u32At(b: Uint8Array, o: number): number {
+  return (((b[o] ?? 0) << 24) | ((b[o + 1] ?? 0) << 16) | ((b[o + 2] ?? 0) << 8) | (b[o + 3] ?? 0)) >>> 0;
+}
+
 /**
  * The key of one server→client TCP stream: ports and address bytes as UTF-16 code units (one
  * short flat string, no address text). IPv4 and IPv6 keys differ in length, so never collide.
@@ -167,12 +175,36 @@ function streamKey(
   dst: number,
   dport: number,
 ): string {
-  const u16 = (o: number): number => ((frame[o] ?? 0) << 8) | (frame[o + 1] ?? 0);
-  if (ipVersion === 4)
-    return String.fromCharCode(sport, dport, u16(src), u16(src + 2), u16(dst), u16(dst + 2));
-  let key = String.fromCharCode(sport, dport);
-  for (let i = 0; i < 16; i += 2) key += String.fromCharCode(u16(src + i), u16(dst + i));
-  return key;
+  if (ipVersion === 4) {
+    return String.fromCharCode(
+      sport,
+      dport,
+      u16At(frame, src),
+      u16At(frame, src + 2),
+      u16At(frame, dst),
+      u16At(frame, dst + 2),
+    );
+  }
+  return String.fromCharCode(
+    sport,
+    dport,
+    u16At(frame, src),
+    u16At(frame, src + 2),
+    u16At(frame, src + 4),
+    u16At(frame, src + 6),
+    u16At(frame, src + 8),
+    u16At(frame, src + 10),
+    u16At(frame, src + 12),
+    u16At(frame, src + 14),
+    u16At(frame, dst),
+    u16At(frame, dst + 2),
+    u16At(frame, dst + 4),
+    u16At(frame, dst + 6),
+    u16At(frame, dst + 8),
+    u16At(frame, dst + 10),
+    u16At(frame, dst + 12),
+    u16At(frame, dst + 14),
+  );
 }
 
 /**
@@ -318,6 +350,11 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
   let segVersion: 4 | 6 = 4;
   let segClient = 0;
   let segServer = 0;
+  // The IPv4 tuple of the last DNS-over-TCP segment and its stream key.
+  let lastSrc = 0;
+  let lastDst = 0;
+  let lastPorts = 0;
+  let lastKey = '';
 
   function emitDns(
     sink: ObservationSink,
@@ -449,7 +486,20 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
         segClient = h.dstOffset;
         segServer = h.srcOffset;
         const isEnd = (tcp.flags & (TCP_FLAG.fin | TCP_FLAG.rst)) !== 0;
-        const key = streamKey(frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
+        let key: string;
+        if (h.version === 4) {
+          // Consecutive segments of one stream reuse its key string (no new string to hash).
+          const src = u32At(frame, h.srcOffset);
+          const dst = u32At(frame, h.dstOffset);
+          const ports = tcp.srcPort * 65536 + tcp.dstPort;
+          if (src !== lastSrc || dst !== lastDst || ports !== lastPorts || lastKey === '') {
+            lastKey = streamKey(frame, 4, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
+            lastSrc = src;
+            lastDst = dst;
+            lastPorts = ports;
+          }
+          key = lastKey;
+        } else key = streamKey(frame, 6, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
         streams.segment(key, tcp.seq, isSyn, isEnd, frame, tcp.next, tcp.payloadEnd, tcpMessage);
         segSink = null;
         segTime = null;

@@ -47,6 +47,7 @@ export class TcpDnsStreams {
   private readonly streams = new Map<string, StreamState>();
   /** The most recently used stream: re-inserting it in the LRU order would change nothing. */
   private newest: StreamState | null = null;
+  private newestKey = '';
   /** Message buffers of completed messages, reused for the next partial ones. */
   private readonly spare: Uint8Array[] = [];
   private readonly maxStreams: number;
@@ -76,7 +77,9 @@ export class TcpDnsStreams {
     end: number,
     sink: TcpDnsMessageSink,
   ): void {
-    let st = this.streams.get(key);
+    // The stream of the previous segment (the usual case: a response's segments arrive together)
+    // needs no lookup; `newest` is in the map under `newestKey`.
+    let st = this.newest !== null && key === this.newestKey ? this.newest : this.streams.get(key);
     if (st === undefined) {
       if (start >= end && !isSyn) return;
       st = { nextSeq: -1, prefixHave: 0, prefixFirst: 0, msgLen: 0, buf: null, have: 0 };
@@ -92,6 +95,7 @@ export class TcpDnsStreams {
       this.streams.set(key, st);
     }
     this.newest = st;
+    this.newestKey = key;
     if (isSyn) {
       st.nextSeq = (seq + 1) >>> 0;
       st.prefixHave = 0;
