@@ -4,21 +4,13 @@
 // ballast is deleted: every acknowledged batch present once, the refused ones accepted on retry.
 // With concurrent sniffers the batches share group commits, and a failed commit fails them all.
 import { execFileSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statfsSync,
-  writeFileSync,
-} from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, rmSync, statfsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReportBatch } from '../../mapper/api/wire.js';
 import { createReporter } from '../../sniffer/reporter/reporter.js';
+import { createMapperWorkdir } from '../helpers/mapper-workdir.js';
 import { createLab, labUnavailableReason, waitForLine } from '../lab/netns.js';
 import { openSpool } from '../../sniffer/reporter/spool.js';
 import {
@@ -58,16 +50,24 @@ function ballast(fs: string, leaveBytes: number): string {
   return file;
 }
 
+/**
+ * makeBatch with a port of its own for each connection, from `offset` on, so that every batch adds
+ * new edges and the database file grows.
+ */
+function growingBatch(
+  reporter: string,
+  seq: number,
+  size: number,
+  now: number,
+  offset: number,
+): { batch: ReportBatch; total: number } {
+  const { batch, total } = makeBatch(reporter, seq, size, now, 60_000);
+  const connections = batch.connections.map((c, k) => ({ ...c, dport: 1 + ((offset + k) % 65535) }));
+  return { batch: { ...batch, connections }, total };
+}
+
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'intentmap-diskfull-'));
-  tokenFile = join(dir, 'token');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
-  snapshot = join(dir, 'snapshot');
-  mkdirSync(snapshot);
-  writeFileSync(
-    join(snapshot, 'ns.yaml'),
-    'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, uid: ns1}\n',
-  );
+  ({ dir, tokenFile, snapshot } = createMapperWorkdir('intentmap-diskfull-', TOKEN));
 });
 
 afterAll(async () => {
@@ -95,11 +95,7 @@ describe.skipIf(!canMount)('disk full', () => {
     const now = Date.now();
     // Each batch adds 400 new edges (new ports), so the file grows until the tmpfs is full.
     for (let seq = 0; seq < 200 && refused === null; seq++) {
-      const { batch, total } = makeBatch('node-full', seq, 400, now, 60_000);
-      const spread = {
-        ...batch,
-        connections: batch.connections.map((c, k) => ({ ...c, dport: 1 + ((seq * 400 + k) % 65535) })),
-      };
+      const { batch: spread, total } = growingBatch('node-full', seq, 400, now, seq * 400);
       const r = await postReport(mapper.url, TOKEN, spread);
       if (r.status === 201) acked.push({ seq, total });
       else refused = { ...r, batch: spread, total };
@@ -144,14 +140,7 @@ describe.skipIf(!canMount)('disk full', () => {
     // which it keeps to retry, as the reporter does.
     const sniffer = async (r: number): Promise<void> => {
       for (let seq = 0; seq < 200; seq++) {
-        const { batch, total } = makeBatch(`node-g${r}`, seq, 200, now, 60_000);
-        const spread = {
-          ...batch,
-          connections: batch.connections.map((c, k) => ({
-            ...c,
-            dport: 1 + ((r * 8000 + seq * 200 + k) % 65535),
-          })),
-        };
+        const { batch: spread, total } = growingBatch(`node-g${r}`, seq, 200, now, r * 8000 + seq * 200);
         const res = await postReport(mapper!.url, TOKEN, spread);
         if (res.status === 201) acked.set(`node-g${r}/${seq}`, total);
         else {

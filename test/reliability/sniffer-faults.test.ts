@@ -7,13 +7,13 @@
 //  - the mapper down while the spool fills past --spool-max-bytes: the oldest are dropped and
 //    logged with their count, the newest drain once the mapper is back;
 //  - clock skew through real HTTP against the real process (--max-clock-skew): refused, counted.
-import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeSyntheticCapture } from '../../bench/sniffer/synthetic-capture.js';
 import type { ReportBatch } from '../../mapper/api/wire.js';
+import { createMapperWorkdir } from '../helpers/mapper-workdir.js';
 import {
   inspectStore,
   makeBatch,
@@ -35,27 +35,14 @@ let emptyCapture: string;
 const running: MapperProcess[] = [];
 
 beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'intentmap-rel-'));
-  tokenFile = join(dir, 'token');
-  writeFileSync(tokenFile, `${TOKEN}\n`);
-  snapshot = join(dir, 'snapshot');
-  mkdirSync(snapshot);
-  writeFileSync(
-    join(snapshot, 'ns.yaml'),
-    'apiVersion: v1\nkind: Namespace\nmetadata: {name: shop, uid: ns1}\n',
-  );
+  ({ dir, tokenFile, snapshot } = createMapperWorkdir('intentmap-rel-', TOKEN));
   // 16,000 packets at 20,000 packets/s of capture time: 0.8 s, i.e. 8 or 9 batches of 100 ms.
   capture = join(dir, 'synthetic.pcap');
   writeSyntheticCapture(capture, 16_000);
-  // A capture with a header and no packets: a run with it only delivers what is spooled.
+  // A capture with a header and no packets (0 cycles of the synthetic capture): a run with it only
+  // delivers what is spooled.
   emptyCapture = join(dir, 'empty.pcap');
-  const header = Buffer.alloc(24);
-  header.writeUInt32LE(0xa1b2c3d4, 0);
-  header.writeUInt16LE(2, 4);
-  header.writeUInt16LE(4, 6);
-  header.writeUInt32LE(262144, 16);
-  header.writeUInt32LE(1, 20);
-  writeFileSync(emptyCapture, header);
+  expect(writeSyntheticCapture(emptyCapture, 0)).toBe(0);
 });
 
 afterAll(async () => {
