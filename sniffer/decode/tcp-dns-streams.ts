@@ -20,6 +20,9 @@ interface StreamState {
   msgLen: number;
   buf: Uint8Array | null;
   have: number;
+  readonly key: string;
+  /** Position in the recency order (see `touch`); -1 once the stream is forgotten. */
+  order: number;
 }
 
 /** Counters a reassembler keeps (merged into the decoder's stats). */
@@ -48,6 +51,11 @@ export class TcpDnsStreams {
   /** The most recently used stream: re-inserting it in the LRU order would change nothing. */
   private newest: StreamState | null = null;
   private newestKey = '';
+  /** Recency order: streams and their order numbers, oldest first from `head` (see `touch`). */
+  private readonly queue: StreamState[] = [];
+  private readonly queueOrder: number[] = [];
+  private head = 0;
+  private orderSeq = 0;
   /** Message buffers of completed messages, reused for the next partial ones. */
   private readonly spare: Uint8Array[] = [];
   private readonly maxStreams: number;
@@ -82,18 +90,14 @@ export class TcpDnsStreams {
     let st = this.newest !== null && key === this.newestKey ? this.newest : this.streams.get(key);
     if (st === undefined) {
       if (start >= end && !isSyn) return;
-      st = { nextSeq: -1, prefixHave: 0, prefixFirst: 0, msgLen: 0, buf: null, have: 0 };
+      st = { nextSeq: -1, prefixHave: 0, prefixFirst: 0, msgLen: 0, buf: null, have: 0, key, order: 0 };
       if (this.streams.size >= this.maxStreams) {
-        const oldest = this.streams.keys().next();
-        if (oldest.done !== true) this.streams.delete(oldest.value);
+        this.evictOldest();
         this.stats.evicted++;
       }
       this.streams.set(key, st);
-    } else if (st !== this.newest) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
-      this.streams.delete(key);
-      this.streams.set(key, st);
-    }
+      this.touch(st);
+    } else if (st !== this.newest) this.touch(st);
     this.newest = st;
     this.newestKey = key;
     if (isSyn) {
@@ -107,8 +111,56 @@ export class TcpDnsStreams {
     if (isEnd) {
       this.release(st);
       this.streams.delete(key);
+      st.order = -1;
       this.newest = null;
     }
+  }
+
+  /**
+   * Marks `st` most recently used. The recency order is a queue of (stream, order) entries with
+   * lazy deletion: an entry is live while its stream's `order` still equals it. (Iterating a Map
+   * from its oldest entry, as before, rescans the deleted slots at the front on every eviction.)
+   */
+  private touch(st: StreamState): void {
+    st.order = ++this.orderSeq;
+    this.queue.push(st);
+    this.queueOrder.push(st.order);
+    if (this.queue.length > 4 * this.maxStreams + 64) this.compact();
+  }
+
+  /** Forgets the least recently used stream. */
+  private evictOldest(): void {
+    const queue = this.queue;
+    const order = this.queueOrder;
+    // Bounded: every step consumes one queue entry.
+    while (this.head < queue.length) {
+      const st = queue[this.head];
+      const o = order[this.head];
+      this.head++;
+      if (st !== undefined && st.order === o) {
+        this.streams.delete(st.key);
+        st.order = -1;
+        break;
+      }
+    }
+    if (this.head > 1024 && this.head * 2 > queue.length) this.compact();
+  }
+
+  /** Drops stale and consumed queue entries. */
+  private compact(): void {
+    let w = 0;
+    for (let i = this.head; i < this.queue.length; i++) {
+      const st = this.queue[i];
+      const o = this.queueOrder[i] ?? 0;
+      if (st !== undefined && st.order === o) {
+        this.queue[w] = st;
+        this.queueOrder[w] = o;
+        w++;
+      }
+    }
+    this.queue.length = w;
+    this.queueOrder.length = w;
+    this.head = 0;
   }
 
   private payload(
