@@ -2,17 +2,20 @@
 // deterministic 2,000,000-packet capture mixing DNS responses (UDP and TCP) and TCP SYN/SYN-ACK
 // into a temp dir, then times on the same file, in the same run:
 //   - `node dist/mapper/cli/main.js sniff --pcap F --format ndjson > /dev/null` (the product),
-//   - the in-process decoder alone (reader + createPacketDecoder, no output),
+//   - in this process, the same offline path (sniffCaptureFile: read, decode, ndjson bytes)
+//     with the bytes counted and dropped instead of written (no process start-up, no write),
+//   - in this process, reader + decoder building observation objects (the live and replay path),
 //   - `tcpdump -r F -w /dev/null` (the raw libpcap read: the practical limit),
 //   - `tshark -r F -T fields -e frame.number` (a full decoder),
 // and prints packets/s of each with the ratios against the targets (≥ 0.25× tcpdump, ≥ 20× tshark).
 // Usage: node dist/bench/sniffer/decode.js [--packets N] [--runs R] [--skip-tshark]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { readCaptureFile } from '../../sniffer/capture/file-source.js';
 import { createPacketDecoder } from '../../sniffer/decode/packet-decoder.js';
+import { sniffCaptureFile } from '../../sniffer/offline.js';
 import { writeSyntheticCapture } from './synthetic-capture.js';
 
 interface Timing {
@@ -48,8 +51,26 @@ async function timeCommand(cmd: string, args: readonly string[]): Promise<Timing
   return { wallMs, cpuMs: m ? (Number(m[1]) + Number(m[2])) * 1000 : null };
 }
 
-/** The decoder alone, in this process: read the file, decode every frame, discard observations. */
-async function timeInProcess(file: string): Promise<Timing & { observations: number }> {
+/** The offline path of `sniff --pcap` in this process: ndjson bytes made, counted and dropped. */
+async function timeOfflineInProcess(file: string): Promise<Timing & { observations: number; bytes: number }> {
+  const started = performance.now();
+  const cpu0 = process.cpuUsage();
+  let bytes = 0;
+  const summary = await sniffCaptureFile({
+    file,
+    output: { closed: false, write: (chunk) => void (bytes += chunk.length) },
+  });
+  const cpu = process.cpuUsage(cpu0);
+  return {
+    wallMs: performance.now() - started,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    observations: summary.stats.observations,
+    bytes,
+  };
+}
+
+/** Reader + decoder building observation objects (`decode()`: the live capture and replay path). */
+async function timeObjectsInProcess(file: string): Promise<Timing & { observations: number }> {
   const started = performance.now();
   const cpu0 = process.cpuUsage();
   const decoder = createPacketDecoder();
@@ -92,17 +113,24 @@ async function main(): Promise<void> {
     console.log(`capture: ${written} packets, ${mb.toFixed(0)} MB (${file})`);
 
     const rows: [string, Timing][] = [];
+    const load = (): string =>
+      loadavg()
+        .map((l) => l.toFixed(2))
+        .join(' ');
+    console.log(`${new Date().toISOString()} load average (1, 5, 15 min) at start: ${load()}`);
     console.log(
-      'timing intentmap sniff, the in-process decoder, tcpdump' + (skipTshark ? '' : ', tshark') + ' ...',
+      'timing intentmap sniff, the in-process paths, tcpdump' + (skipTshark ? '' : ', tshark') + ' ...',
     );
     rows.push([
-      'intentmap sniff --pcap --format ndjson',
+      'intentmap sniff --pcap F --format ndjson > /dev/null',
       await best(runs, () =>
         timeCommand(process.execPath, [cli, 'sniff', '--pcap', file, '--format', 'ndjson']),
       ),
     ]);
-    const inProcess = await best(runs, () => timeInProcess(file));
-    rows.push(['in-process decoder (no output)', inProcess]);
+    const offline = await best(runs, () => timeOfflineInProcess(file));
+    rows.push(['in-process: read + decode + ndjson bytes, not written', offline]);
+    const objects = await best(runs, () => timeObjectsInProcess(file));
+    rows.push(['in-process: read + decode to objects (live/replay path)', objects]);
     rows.push([
       'tcpdump -r F -w /dev/null',
       await best(runs, () => timeCommand('tcpdump', ['-r', file, '-w', '/dev/null'])),
@@ -112,7 +140,7 @@ async function main(): Promise<void> {
         'tshark -r F -T fields -e frame.number',
         await timeCommand('tshark', ['-r', file, '-T', 'fields', '-e', 'frame.number']),
       ]);
-
+    console.log(`load average at end: ${load()}`);
     console.log('\n| tool | wall s | packets/s (wall) | CPU s | packets/s (CPU) |');
     console.log('|---|---:|---:|---:|---:|');
     for (const [name, t] of rows) {
@@ -127,13 +155,16 @@ async function main(): Promise<void> {
     console.log(`\nsniff / tcpdump (wall): ${ratio(sniff.wallMs, tcpdump.wallMs)}× (target ≥ 0.25×)`);
     if (sniff.cpuMs !== null && tcpdump.cpuMs !== null)
       console.log(`sniff / tcpdump (CPU):  ${ratio(sniff.cpuMs, tcpdump.cpuMs)}×`);
-    console.log(`decoder / tcpdump (wall): ${ratio(inProcess.wallMs, tcpdump.wallMs)}×`);
+    console.log(`in-process ndjson / tcpdump (wall): ${ratio(offline.wallMs, tcpdump.wallMs)}×`);
+    console.log(`in-process objects / tcpdump (wall): ${ratio(objects.wallMs, tcpdump.wallMs)}×`);
     if (tshark !== undefined) {
       console.log(`sniff / tshark (wall):  ${ratio(sniff.wallMs, tshark.wallMs)}× (target ≥ 20×)`);
       if (sniff.cpuMs !== null && tshark.cpuMs !== null)
         console.log(`sniff / tshark (CPU):   ${ratio(sniff.cpuMs, tshark.cpuMs)}×`);
     }
-    console.log(`observations: ${inProcess.observations}`);
+    console.log(
+      `observations: ${offline.observations} (objects path: ${objects.observations}); ndjson: ${(offline.bytes / 1048576).toFixed(0)} MB`,
+    );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
