@@ -3,12 +3,15 @@
 //     the default (filtered, aggregated) view in headless Chromium. Baseline: the same page told to
 //     expand every namespace (no aggregation: all 2,000 workloads drawn).
 //  2. Expanding one namespace of 200 workloads: double-click → painted.
-//  3. The UI graph API on 100,000 stored edges filtered to one namespace, 50 concurrent clients
-//     (autocannon): the same namespace (served from the per-version view cache), a different
-//     namespace per request (cache always missed), and the baseline GraphStore.queryEdges + JSON.
-// Run: npm run build && node dist/bench/web/web-bench.js [--quick]
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+//  3. `GET /api/v1/graph` and the UI graph API on 100,000 stored edges filtered to one namespace,
+//     50 concurrent clients, with wrk (C, one thread: cheap on the shared cores) and autocannon
+//     (Node: itself a bottleneck on 2 cores): the same namespace (cached, node:http fast path), a
+//     floor (bare node:http, same body size: what the client, kernel and node:http cost alone), a
+//     different namespace per request (UI cache always missed), and the baseline: uncached
+//     GraphStore.queryEdges + JSON. CPU per request is reported for the server and the client.
+// Run: npm run build && node dist/bench/web/web-bench.js [--quick] [--api-only | --ui-only]
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -30,6 +33,8 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
 ];
 const quick = process.argv.includes('--quick');
+const apiOnly = process.argv.includes('--api-only');
+const uiOnly = process.argv.includes('--ui-only');
 
 interface AutocannonResult {
   latency: { p50: number; p90: number; p99: number; max: number; average: number };
@@ -174,6 +179,115 @@ async function uiBench(browser: Browser, assetsDir: string): Promise<string[]> {
   return out;
 }
 
+interface LoadResult {
+  readonly tool: string;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly rps: number;
+  readonly total: number;
+  readonly bad: number;
+  readonly clientCpuMs: number;
+}
+
+/** wrk's latency text (`412.00us`, `10.28ms`, `1.20s`) in ms. */
+function wrkMs(text: string): number {
+  const m = /^([\d.]+)(us|ms|s)$/.exec(text.trim());
+  if (m === null) return Number.NaN;
+  const v = Number(m[1]);
+  return m[2] === 'us' ? v / 1000 : m[2] === 's' ? v * 1000 : v;
+}
+
+/** Whether wrk (apt: wrk) is installed: a C load generator that costs the shared cores far less than autocannon. */
+function hasWrk(): boolean {
+  return spawnSync('wrk', ['--version']).error === undefined;
+}
+
+/** Runs wrk with one thread, 50 connections; a Lua script rotates the path when `rotate` is given. */
+function runWrk(
+  url: string,
+  path: string | { rotate: string },
+  duration: number,
+  connections: number,
+  scriptDir: string,
+): LoadResult {
+  const args = ['-t1', `-c${connections}`, `-d${duration}s`, '--latency', '--timeout', '10s'];
+  args.push('-H', `Authorization: Bearer ${BENCH_TOKEN}`, '-H', 'Accept-Encoding: gzip');
+  if (typeof path !== 'string') {
+    const script = join(scriptDir, 'rotate.lua');
+    writeFileSync(
+      script,
+      `local i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(nil, string.format("${path.rotate}team-%03d", i % 100))\nend\n`,
+    );
+    args.push('-s', script);
+  }
+  args.push(typeof path === 'string' ? `${url}${path}` : `${url}/`);
+  const r = spawnSync('wrk', args, { encoding: 'utf8' });
+  const out = r.stdout;
+  const pct = (p: string): number => wrkMs(new RegExp(`^\\s+${p}%\\s+(\\S+)`, 'm').exec(out)?.[1] ?? '');
+  const total = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(out)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(out);
+  const usage = r.error === undefined ? childCpuMs() : 0;
+  return {
+    tool: 'wrk',
+    p50: pct('50'),
+    p99: pct('99'),
+    max: wrkMs(/Latency\s+\S+\s+\S+\s+(\S+)/.exec(out)?.[1] ?? ''),
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0),
+    total,
+    bad: non2xx + (sock === null ? 0 : sock.slice(1).reduce((a, b) => a + Number(b), 0)),
+    clientCpuMs: usage,
+  };
+}
+
+let lastChildCpu = 0;
+/** CPU ms used by finished child processes (wrk) since the last call. */
+function childCpuMs(): number {
+  const f = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const now = (Number(f[13]) + Number(f[14])) * 10; // cutime + cstime
+  const d = now - lastChildCpu;
+  lastChildCpu = now;
+  return d;
+}
+
+async function runAutocannon(
+  url: string,
+  path: string | { rotate: string },
+  duration: number,
+  connections: number,
+): Promise<LoadResult> {
+  const headers = { Authorization: `Bearer ${BENCH_TOKEN}`, 'Accept-Encoding': 'gzip' };
+  let i = 0;
+  const opts =
+    typeof path === 'string'
+      ? { url: `${url}${path}` }
+      : {
+          url,
+          requests: [
+            {
+              setupRequest: (req: { path: string }) => {
+                req.path = `${path.rotate}${teamNamespace(i++ % 100)}`;
+                return req;
+              },
+            },
+          ],
+        };
+  const c0 = process.cpuUsage();
+  const r = await autocannon({ connections, duration, headers, ...opts });
+  const c = process.cpuUsage(c0);
+  return {
+    tool: 'autocannon',
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    max: r.latency.max,
+    rps: r.requests.average,
+    total: r.requests.total,
+    bad: r.non2xx + r.errors + r.timeouts,
+    clientCpuMs: (c.user + c.system) / 1000,
+  };
+}
+
 async function apiBench(assetsDir: string): Promise<string[]> {
   const out: string[] = [];
   const srv = await startServer(
@@ -182,41 +296,75 @@ async function apiBench(assetsDir: string): Promise<string[]> {
   );
   out.push(`api: ${srv.info}`);
   const duration = quick ? 4 : 10;
-  // Browsers always send Accept-Encoding: gzip; the UI API answers with a cached gzip body.
-  const headers = { Authorization: `Bearer ${BENCH_TOKEN}`, 'Accept-Encoding': 'gzip' };
-  let i = 0;
-  const rotating = (prefix: string) => [
-    {
-      setupRequest: (req: { path: string }) => {
-        req.path = `${prefix}${teamNamespace(i++ % 100)}`;
-        return req;
-      },
-    },
-  ];
+  const scriptDir = mkdtempSync(join(tmpdir(), 'intentmap-bench-wrk-'));
+  const useWrk = hasWrk();
+  if (!useWrk) out.push('wrk is not installed (apt-get install wrk): autocannon only');
+  const one = teamNamespace(7);
   try {
-    const run = async (label: string, opts: Record<string, unknown>): Promise<AutocannonResult> => {
-      await autocannon({ url: srv.url, connections: 10, duration: 1, headers, ...opts }); // warm-up
-      const cpu0 = cpuMs(srv.child.pid);
-      const r = await autocannon({ url: srv.url, connections: 50, duration, headers, ...opts });
-      const cpu = cpuMs(srv.child.pid) - cpu0;
-      out.push(
-        `${label}: p50 ${r.latency.p50} ms, p99 ${r.latency.p99} ms, max ${r.latency.max} ms, ${r.requests.average.toFixed(0)} req/s, non-2xx ${r.non2xx}, errors ${r.errors}, timeouts ${r.timeouts}; server CPU ${(cpu / Math.max(1, r.requests.total)).toFixed(2)} ms/request`,
-      );
-      return r;
+    // The floor's fixed random body (--floor-bytes, default 38,000) is about as large as the gzip view.
+    const size = async (path: string): Promise<number> => {
+      const r = await fetch(`${srv.url}${path}`, {
+        headers: { Authorization: `Bearer ${BENCH_TOKEN}`, 'Accept-Encoding': 'gzip' },
+      });
+      const n = Number(r.headers.get('content-length') ?? 0);
+      await r.arrayBuffer();
+      return n;
     };
-    const cached = await run('UI API, one namespace, 50 clients (view cache hit)', {
-      url: `${srv.url}/ui/api/graph?ns=${teamNamespace(7)}`,
-    });
-    const miss = await run('UI API, a different namespace per request, 50 clients (cache miss)', {
-      requests: rotating('/ui/api/graph?ns='),
-    });
-    const base = await run('baseline GraphStore.queryEdges({namespace}) + JSON, rotating, 50 clients', {
-      requests: rotating('/baseline/graph?ns='),
-    });
-    out.push(
-      `p99 ratio baseline/ours: cache hit ${(base.latency.p99 / Math.max(1, cached.latency.p99)).toFixed(1)}x, cache miss ${(base.latency.p99 / Math.max(1, miss.latency.p99)).toFixed(1)}x (target: p99 < 50 ms)`,
-    );
+    const viewBytes = await size(`/ui/api/graph?ns=${one}`);
+    const apiBytes = await size(`/api/v1/graph?namespace=${one}`);
+    const floorBytes = await size('/floor');
+    out.push(`body sizes (gzip): UI view ${viewBytes} B, /api/v1/graph ${apiBytes} B, floor ${floorBytes} B`);
+    const cases: { label: string; path: string | { rotate: string }; tools: ('wrk' | 'autocannon')[] }[] = [
+      {
+        label: `GET /api/v1/graph?namespace=${one} (the target; cached body, fast path)`,
+        path: `/api/v1/graph?namespace=${one}`,
+        tools: ['wrk', 'autocannon'],
+      },
+      {
+        label: `UI API /ui/api/graph?ns=${one} (view cache hit, fast path)`,
+        path: `/ui/api/graph?ns=${one}`,
+        tools: ['wrk', 'autocannon'],
+      },
+      {
+        label: 'floor: bare node:http, a fixed body of the same size (client + kernel + node:http only)',
+        path: '/floor',
+        tools: ['wrk', 'autocannon'],
+      },
+      {
+        label: 'UI API, a different namespace per request (cache always missed)',
+        path: { rotate: '/ui/api/graph?ns=' },
+        tools: ['wrk'],
+      },
+      {
+        label: 'baseline: uncached GraphStore.queryEdges({namespace}) + JSON, rotating',
+        path: { rotate: '/baseline/graph?ns=' },
+        tools: ['wrk'],
+      },
+    ];
+    for (const c of cases) {
+      for (const tool of c.tools) {
+        if (tool === 'wrk' && !useWrk) continue;
+        if (tool === 'autocannon' && useWrk && typeof c.path !== 'string') continue;
+        const path = c.path;
+        // Warm-up: fills the caches, and the SQLite pages into memory.
+        if (tool === 'wrk') runWrk(srv.url, path, 1, 10, scriptDir);
+        else await runAutocannon(srv.url, path, 1, 10);
+        const load = loadavg()[0]?.toFixed(1) ?? '?';
+        const cpu0 = cpuMs(srv.child.pid);
+        childCpuMs();
+        const r =
+          tool === 'wrk'
+            ? runWrk(srv.url, path, duration, 50, scriptDir)
+            : await runAutocannon(srv.url, path, duration, 50);
+        const cpu = cpuMs(srv.child.pid) - cpu0;
+        const per = (ms: number): string => (ms / Math.max(1, r.total)).toFixed(3);
+        out.push(
+          `${c.label} [${tool}, 50 connections, ${duration} s, load ${load}]: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(0)} ms, ${r.rps.toFixed(0)} req/s, errors/non-2xx ${r.bad}; CPU per request: server ${per(cpu)} ms, load generator ${per(r.clientCpuMs)} ms`,
+        );
+      }
+    }
   } finally {
+    rmSync(scriptDir, { recursive: true, force: true });
     await stop(srv.child);
   }
   return out;
@@ -236,11 +384,11 @@ async function main(): Promise<void> {
       .join(' ')} on ${cpus().length} cores`,
   ];
   try {
-    lines.push(...(await uiBench(browser, assetsDir)));
+    if (!apiOnly) lines.push(...(await uiBench(browser, assetsDir)));
   } finally {
     await browser.close();
   }
-  lines.push(...(await apiBench(assetsDir)));
+  if (!uiOnly) lines.push(...(await apiBench(assetsDir)));
   rmSync(assetsDir, { recursive: true, force: true });
   lines.push(
     `load average at end: ${loadavg()
