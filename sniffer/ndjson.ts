@@ -79,6 +79,8 @@ export function formatObservation(obs: Observation, udpFlowPackets = 1): string 
 
 /** Output chunk size of NdjsonWriter. */
 const WRITER_CHUNK_BYTES = 1024 * 1024;
+/** Recycled chunks kept for reuse. */
+const MAX_SPARE_CHUNKS = 4;
 
 // Output is written through a DataView, 4 bytes per store where it can: constants are held as
 // little-endian 32-bit words and written whole, numbers come from tables of packed digits. A
@@ -283,12 +285,14 @@ function readU16(b: Uint8Array, o: number): number {
  * `onUdpFlow` (the offline mode merges them per flow) or, without it, written as lines.
  */
 export class NdjsonWriter implements ObservationSink {
-  private buf = Buffer.alloc(WRITER_CHUNK_BYTES);
-  private dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
+  private buf: Buffer = Buffer.alloc(WRITER_CHUNK_BYTES);
+  private dv: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private used = 0;
   /** Where the line being written starts. */
   private lineStart = 0;
   private readonly full: Uint8Array[] = [];
+  /** Chunks given back by `recycle`. */
+  private readonly spare: Buffer[] = [];
   /** The seconds most recently written, and their digits (cached: they change once per second). */
   private lastSec = -1;
   /** `"<seconds>.` as packed words (at most 24 bytes), and its length. */
@@ -318,16 +322,36 @@ export class NdjsonWriter implements ObservationSink {
     return this.full.length > 0;
   }
 
-  /** Takes the completed chunks, and the partial one too when `all`. Each is a fresh buffer. */
+  /**
+   * Takes the completed chunks, and the partial one too when `all`. Each is a buffer of its own
+   * (until it is given back with `recycle`).
+   */
   take(all: boolean): Uint8Array[] {
     if (all && this.used > 0) {
       this.full.push(this.buf.subarray(0, this.used));
-      this.buf = Buffer.alloc(WRITER_CHUNK_BYTES);
+      this.buf = this.newChunk(WRITER_CHUNK_BYTES);
       this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
       this.used = 0;
       this.lineStart = 0;
     }
     return this.full.splice(0, this.full.length);
+  }
+
+  /** Gives back a chunk from `take` that the caller is done with, to be refilled. */
+  recycle(chunk: Uint8Array): void {
+    const memory = chunk.buffer;
+    if (
+      memory instanceof ArrayBuffer &&
+      memory.byteLength === WRITER_CHUNK_BYTES &&
+      chunk.byteOffset === 0 &&
+      this.spare.length < MAX_SPARE_CHUNKS
+    )
+      this.spare.push(Buffer.from(memory));
+  }
+
+  /** A chunk of `bytes`: a recycled one when the size allows, else a fresh (zeroed) one. */
+  private newChunk(bytes: number): Buffer {
+    return (bytes === WRITER_CHUNK_BYTES ? this.spare.pop() : undefined) ?? Buffer.alloc(bytes);
   }
 
   /** Appends one observation line (the object path: udp-flow lines, and tests). */
@@ -655,7 +679,7 @@ export class NdjsonWriter implements ObservationSink {
   private reserve(need: number): void {
     if (this.used + need + STORE_SLACK <= this.buf.length) return;
     const lineBytes = this.used - this.lineStart;
-    const next = Buffer.alloc(Math.max(WRITER_CHUNK_BYTES, 2 * (lineBytes + need + STORE_SLACK)));
+    const next = this.newChunk(Math.max(WRITER_CHUNK_BYTES, 2 * (lineBytes + need + STORE_SLACK)));
     next.set(this.buf.subarray(this.lineStart, this.used), 0);
     if (this.lineStart > 0) this.full.push(this.buf.subarray(0, this.lineStart));
     this.buf = next;

@@ -12,6 +12,11 @@ export interface OfflineOutput {
   write(chunk: Uint8Array): void | Promise<void>;
   /** True once the reader went away (EPIPE): stop decoding. */
   readonly closed: boolean;
+  /**
+   * True when `write` is done with a chunk once it returns (or its promise resolves): the chunk
+   * is then refilled instead of allocating a new one. Leave it unset when chunks are kept.
+   */
+  readonly releasesChunks?: boolean;
 }
 
 /** Options of `sniffCaptureFile`. */
@@ -73,7 +78,12 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
     async (parser) => {
       for (let r = parser.next(); r !== null; r = parser.next())
         decoder.decodeAt(r.linkType, r.buf, r.start, r.end, r, lines);
-      if (lines.hasFull) for (const chunk of lines.take(false)) await output.write(chunk);
+      if (lines.hasFull) {
+        for (const chunk of lines.take(false)) {
+          await output.write(chunk);
+          if (output.releasesChunks === true) lines.recycle(chunk);
+        }
+      }
       return !output.closed;
     },
     options.onProgress,

@@ -147,8 +147,16 @@ async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> 
   );
 }
 
-/** stdout as an OfflineOutput: waits for 'drain', and turns EPIPE (e.g. `| head`) into `closed`. */
-function createStdoutOutput(): { write(chunk: Uint8Array): void | Promise<void>; readonly closed: boolean } {
+/**
+ * stdout as an OfflineOutput: each write resolves once stdout is done with the chunk (its write
+ * callback), so the chunk can be refilled and a slow reader applies backpressure; EPIPE (e.g.
+ * `| head`) turns into `closed`.
+ */
+function createStdoutOutput(): {
+  write(chunk: Uint8Array): void | Promise<void>;
+  readonly closed: boolean;
+  readonly releasesChunks: boolean;
+} {
   let closed = false;
   process.stdout.on('error', (err: NodeJS.ErrnoException) => {
     if (err.code === 'EPIPE' || err.code === 'ERR_STREAM_DESTROYED') {
@@ -163,19 +171,12 @@ function createStdoutOutput(): { write(chunk: Uint8Array): void | Promise<void>;
     get closed() {
       return closed;
     },
+    releasesChunks: true,
     write(chunk: Uint8Array): void | Promise<void> {
       if (closed) return;
-      if (process.stdout.write(chunk)) return;
+      // The callback runs once the chunk is written (or the write failed: 'error' reports that).
       return new Promise<void>((resolve) => {
-        const done = (): void => {
-          process.stdout.off('drain', done);
-          process.stdout.off('error', done);
-          process.stdout.off('close', done);
-          resolve();
-        };
-        process.stdout.on('drain', done);
-        process.stdout.on('error', done);
-        process.stdout.on('close', done);
+        process.stdout.write(chunk, () => resolve());
       });
     },
   };
