@@ -1,6 +1,7 @@
 // The explorer in real Chromium (Debian's /usr/bin/chromium driven by playwright-core): load,
 // filter, inspect, the verdict overlay, exports, live diffs, the XSS pod name, the empty state,
 // and zero CSP violations. Screenshots go to test-results/web/ (gitignored).
+import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -241,6 +242,24 @@ describe('web explorer in Chromium', () => {
     const png = readFileSync(await pngDl.path());
     expect(png.subarray(0, 8).toString('hex')).toBe('89504e470d0a1a0a');
     expect(png.length).toBeGreaterThan(10_000);
+  });
+
+  it('exports the intents of the current filter as a zip, one file per client, next to the YAML', async () => {
+    await page.click('#export-menu summary');
+    const link = page.locator('#export-intents-zip');
+    expect(await link.getAttribute('href')).toBe(
+      (await page.locator('#export-intents').getAttribute('href'))?.replace('intents.yaml', 'intents.zip'),
+    );
+    const [dl] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(dl.suggestedFilename()).toBe('intents.zip');
+    const file = join(SHOTS, 'intents.zip');
+    await dl.saveAs(file);
+    expect(execFileSync('unzip', ['-t', file], { encoding: 'utf8' })).toContain('No errors detected');
+    const names = execFileSync('unzip', ['-Z1', file], { encoding: 'utf8' }).trim().split('\n');
+    expect(names).toContain('shop/Deployment-frontend.yaml');
+    expect(
+      execFileSync('unzip', ['-p', file, 'shop/Deployment-frontend.yaml'], { encoding: 'utf8' }),
+    ).toContain('kind: ClientIntents');
   });
 
   it('applies live diffs: a new edge appears without a reload, existing elements are kept', async () => {

@@ -16,6 +16,7 @@ import { LiveHub, type LiveOptions } from './live.js';
 import { renderAppPage, renderLoginPage, renderNotBuiltPage } from './pages.js';
 import type { IntentsProvider, ReportProvider } from './providers.js';
 import { WINDOW_CACHE_MS, WebGraphService } from './service.js';
+import { writeZip } from './zip.js';
 import { RawResponseCache, applyHeaderOps, recordHeaderOps, type CachedBody } from './http-fast.js';
 
 export { isLoopbackHost } from './auth.js';
@@ -333,6 +334,26 @@ export function createWebRouter(deps: WebDeps): WebRouter {
         : `intents-${client.replace(/[^A-Za-z0-9._-]+/g, '_').slice(0, 100)}.yaml`;
     res.setHeader('Content-Disposition', `attachment; filename="${name}"`);
     res.type('application/yaml').send(yaml);
+  });
+
+  api.get('/intents.zip', (req, res) => {
+    const files = service.intentsFiles(filterOf(req));
+    if (files === null)
+      throw new ApiError(
+        'not-found',
+        'suggested intents are not available in this mapper (no intents provider)',
+      );
+    const zip = writeZip(
+      files.map((f) => ({ name: f.name, data: Buffer.from(f.yaml, 'utf8') })),
+      deps.now(),
+    );
+    if (!zip.ok)
+      throw new ApiError(
+        'invalid-query',
+        `the intents of this filter do not fit in one zip (${zip.reason}); narrow the filter or use the YAML export`,
+      );
+    res.setHeader('Content-Disposition', 'attachment; filename="intents.zip"');
+    res.type('application/zip').send(zip.value);
   });
 
   api.get('/report.html', (_req, res) => {

@@ -129,6 +129,10 @@ const ROW_CACHE_SIZE = 4;
 /** Relative windows are re-evaluated at most this often when the data does not change. */
 export const WINDOW_CACHE_MS = 5_000;
 
+function clientKey(i: Identity): string {
+  return `${i.namespace}/${i.workloadKind}/${i.name}`;
+}
+
 function partyRef(e: IdentityEntry): PartyRef {
   const i = e.identity;
   return { id: e.key, kind: i.kind, namespace: i.namespace, name: i.name, workloadKind: i.workloadKind };
@@ -447,29 +451,68 @@ export class WebGraphService {
     return { source, target, edges, truncated: rows.length > chosen.length };
   }
 
+  /** The client workloads of the filtered view (sorted by namespace/kind/name) and their edges. */
+  private viewClients(f: ViewFilter): { clients: Identity[]; edges: GraphEdge[] } {
+    const version = this.version();
+    const ctx = this.context(version, f.verdict !== '');
+    // The clients in the filtered view: every stored edge that passes the whole filter.
+    const rows = this.reader
+      .selectEdges(selectionFor(f, ctx.identities))
+      .filter((e) => edgeMatches(e, f, ctx));
+    const edges = this.reader.expand(rows).filter((e) => e.client.kind === 'workload');
+    const seen = new Map<string, Identity>();
+    for (const e of edges) seen.set(clientKey(e.client), e.client);
+    const clients = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => i);
+    return { clients, edges };
+  }
+
   /** Multi-document ClientIntents YAML for every client workload in the filtered view, or null without a provider. */
   intentsYaml(f: ViewFilter, clientId?: string): string | null {
     if (this.o.intents === undefined) return null;
-    const version = this.version();
-    const ctx = this.context(version, f.verdict !== '');
-    const { byKey } = this.reader.identities(version);
-    let rows: StoredEdge[];
     if (clientId !== undefined && clientId !== '') {
+      const { byKey } = this.reader.identities();
       const entry = byKey.get(clientId);
       if (entry === undefined) return '';
-      rows = this.reader
+      const rows = this.reader
         .selectEdges({ eitherParty: new Set([entry.id]) })
         .filter((e) => e.clientId === entry.id && this.inWindow(e, f));
-    } else {
-      // The clients in the filtered view: every stored edge that passes the whole filter.
-      rows = this.reader.selectEdges(selectionFor(f, ctx.identities)).filter((e) => edgeMatches(e, f, ctx));
+      const edges = this.reader.expand(rows).filter((e) => e.client.kind === 'workload');
+      return this.o.intents.clientIntentsYaml(edges.length === 0 ? [] : [entry.identity], edges);
     }
-    const edges = this.reader.expand(rows).filter((e) => e.client.kind === 'workload');
-    const seen = new Map<string, Identity>();
-    for (const e of edges)
-      seen.set(`${e.client.namespace}/${e.client.workloadKind}/${e.client.name}`, e.client);
-    const clients = [...seen.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, i]) => i);
+    const { clients, edges } = this.viewClients(f);
     return this.o.intents.clientIntentsYaml(clients, edges);
+  }
+
+  /**
+   * One ClientIntents YAML file per client workload in the filtered view, named
+   * `NAMESPACE/KIND-NAME.yaml` (characters outside [A-Za-z0-9._-] become `_`; a clash gets `-2`,
+   * `-3`...), for the zip export; null without a provider.
+   */
+  intentsFiles(f: ViewFilter): { readonly name: string; readonly yaml: string }[] | null {
+    if (this.o.intents === undefined) return null;
+    const { clients, edges } = this.viewClients(f);
+    const byClient = new Map<string, GraphEdge[]>();
+    for (const e of edges) {
+      const k = clientKey(e.client);
+      let l = byClient.get(k);
+      if (l === undefined) byClient.set(k, (l = []));
+      l.push(e);
+    }
+    const safe = (s: string): string =>
+      s
+        .replace(/[^A-Za-z0-9._-]+/g, '_')
+        .replace(/^\.+/, '_')
+        .slice(0, 100) || '_';
+    const used = new Set<string>();
+    const files: { name: string; yaml: string }[] = [];
+    for (const c of clients) {
+      const base = `${safe(c.namespace)}/${safe(c.workloadKind)}-${safe(c.name)}`;
+      let name = `${base}.yaml`;
+      for (let i = 2; used.has(name); i++) name = `${base}-${i}.yaml`;
+      used.add(name);
+      files.push({ name, yaml: this.o.intents.clientIntentsYaml([c], byClient.get(clientKey(c)) ?? []) });
+    }
+    return files;
   }
 
   /** The HTML report over every stored edge, or null without a provider. */

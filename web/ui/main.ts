@@ -250,6 +250,10 @@ function syncChrome(g: ViewGraph): void {
   intents.href = `/ui/api/intents.yaml?${filterQuery(filter)}`;
   intents.classList.toggle('disabled', !g.meta.intents);
   intents.title = g.meta.intents ? '' : 'Suggested intents are not available in this mapper';
+  const intentsZip = byId<HTMLAnchorElement>('export-intents-zip');
+  intentsZip.href = `/ui/api/intents.zip?${filterQuery(filter)}`;
+  intentsZip.classList.toggle('disabled', !g.meta.intents);
+  intentsZip.title = intents.title;
   const report = byId<HTMLAnchorElement>('export-report');
   report.href = '/ui/api/report.html';
   report.classList.toggle('disabled', !g.meta.verdicts);
