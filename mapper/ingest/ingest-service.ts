@@ -163,20 +163,25 @@ export function createIngestService(options: IngestServiceOptions): IngestServic
           const report = kept.report;
           const r = applyResolvedReport(store, { reporter, sequence, receivedAt }, report);
           end?.();
-          count =
-            r.applied && metrics !== undefined
-              ? () => {
-                  metrics.ingestObservations.inc({ kind: 'connection' }, batch.connections.length);
-                  metrics.ingestObservations.inc({ kind: 'dns' }, batch.dns.length);
-                  metrics.resolutionOutcomes.inc({ outcome: 'resolved' }, report.outcomes.resolved);
-                  metrics.resolutionOutcomes.inc({ outcome: 'external' }, report.outcomes.external);
-                  metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, report.outcomes.unresolved);
-                  if (kept.edges > 0) metrics.ignored.inc({ kind: 'edge' }, kept.edges);
-                  if (kept.dns > 0) metrics.ignored.inc({ kind: 'dns' }, kept.dns);
-                  if (clusterOnly.dropped > 0)
-                    metrics.ignored.inc({ kind: 'host-only' }, clusterOnly.dropped);
-                }
-              : null;
+          if (r.applied && metrics !== undefined) {
+            // Numbers only: the resolved report is not kept alive until the group commits.
+            const connections = batch.connections.length;
+            const dnsRecords = batch.dns.length;
+            const { resolved, external, unresolved } = report.outcomes;
+            const ignoredEdges = kept.edges;
+            const ignoredDns = kept.dns;
+            const hostOnly = clusterOnly.dropped;
+            count = () => {
+              metrics.ingestObservations.inc({ kind: 'connection' }, connections);
+              metrics.ingestObservations.inc({ kind: 'dns' }, dnsRecords);
+              metrics.resolutionOutcomes.inc({ outcome: 'resolved' }, resolved);
+              metrics.resolutionOutcomes.inc({ outcome: 'external' }, external);
+              metrics.resolutionOutcomes.inc({ outcome: 'unresolved' }, unresolved);
+              if (ignoredEdges > 0) metrics.ignored.inc({ kind: 'edge' }, ignoredEdges);
+              if (ignoredDns > 0) metrics.ignored.inc({ kind: 'dns' }, ignoredDns);
+              if (hostOnly > 0) metrics.ignored.inc({ kind: 'host-only' }, hostOnly);
+            };
+          } else count = null;
           return r.applied;
         },
         countCommitted() {
