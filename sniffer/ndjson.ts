@@ -455,15 +455,17 @@ export class NdjsonWriter implements ObservationSink {
     this.cacheCount = 0;
     this.arenaUsed = 0;
     this.reserve(FIXED_LINE_BYTES + MAX_NAME_TEXT_BYTES);
-    let dv = this.dv;
-    let u = put(dv, this.used, DNS_HEAD);
-    u = this.putTime(dv, u, time);
-    u = put(dv, u, CLIENT_KEY);
-    u = putAddress(dv, u, frame, ipVersion, clientOffset);
-    u = put(dv, u, SERVER_KEY);
-    u = putAddress(dv, u, frame, ipVersion, serverOffset);
-    u = put(dv, u, ID_KEY);
-    u = putUint(dv, u, readU16(msg, start));
+    const dv = this.dv;
+    let u = this.dnsHead(
+      dv,
+      this.used,
+      time,
+      frame,
+      ipVersion,
+      clientOffset,
+      serverOffset,
+      readU16(msg, start),
+    );
     let p = start + 12;
     if (qdcount === 1) {
       const afterName = this.name(msg, start, end, p);
@@ -500,26 +502,8 @@ export class NdjsonWriter implements ObservationSink {
       if (rdlength > 0 && (type === TYPE_A || type === TYPE_AAAA || type === TYPE_CNAME)) {
         if (type === TYPE_A && rdata + 4 > end) return this.abandon(ERR_TRUNCATED);
         if (type === TYPE_AAAA && rdata + 16 > end) return this.abandon(ERR_TRUNCATED);
-        this.reserve(FIXED_LINE_BYTES + 2 * MAX_NAME_TEXT_BYTES);
-        dv = this.dv;
-        u = this.used;
-        const first = written === 0;
-        if (type === TYPE_A) u = put(dv, u, first ? ANSWER_A : ANSWER_A_NEXT);
-        else if (type === TYPE_AAAA) u = put(dv, u, first ? ANSWER_AAAA : ANSWER_AAAA_NEXT);
-        else u = put(dv, u, first ? ANSWER_CNAME : ANSWER_CNAME_NEXT);
-        u = this.putName(dv, u);
-        u = put(dv, u, DATA_KEY);
-        if (type === TYPE_A) u = putIpv4(dv, u, msg, rdata);
-        else if (type === TYPE_AAAA) u = putIpv6(dv, u, msg, rdata);
-        else {
-          const afterTarget = this.name(msg, start, end, rdata);
-          if (afterTarget < 0) return this.abandon(afterTarget);
-          u = this.putName(dv, u);
-        }
-        u = put(dv, u, TTL_KEY);
-        u = putUint(dv, u, ttl);
-        dv.setUint8(u++, 0x7d);
-        this.used = u;
+        const err = this.answer(type, written === 0, msg, start, end, rdata, ttl);
+        if (err < 0) return this.abandon(err);
         written++;
       }
       p = rdataEnd;
@@ -527,6 +511,62 @@ export class NdjsonWriter implements ObservationSink {
     this.reserve(DNS_END_UDP.n);
     this.used = put(this.dv, this.used, transport === 'udp' ? DNS_END_UDP : DNS_END_TCP);
     return null;
+  }
+
+  /** Writes a DNS line up to its id (a method of its own so that its small helpers are inlined). */
+  private dnsHead(
+    dv: DataView,
+    u: number,
+    time: PacketTime,
+    frame: Uint8Array,
+    ipVersion: 4 | 6,
+    clientOffset: number,
+    serverOffset: number,
+    id: number,
+  ): number {
+    u = put(dv, u, DNS_HEAD);
+    u = this.putTime(dv, u, time);
+    u = put(dv, u, CLIENT_KEY);
+    u = putAddress(dv, u, frame, ipVersion, clientOffset);
+    u = put(dv, u, SERVER_KEY);
+    u = putAddress(dv, u, frame, ipVersion, serverOffset);
+    u = put(dv, u, ID_KEY);
+    return putUint(dv, u, id);
+  }
+
+  /**
+   * Writes one answer object, its owner being the name read last; 0, or an ERR_ code when the
+   * CNAME target is malformed. (A method of its own so that its small helpers are inlined.)
+   */
+  private answer(
+    type: number,
+    first: boolean,
+    msg: Uint8Array,
+    start: number,
+    end: number,
+    rdata: number,
+    ttl: number,
+  ): number {
+    this.reserve(FIXED_LINE_BYTES + 2 * MAX_NAME_TEXT_BYTES);
+    const dv = this.dv;
+    let u = this.used;
+    if (type === TYPE_A) u = put(dv, u, first ? ANSWER_A : ANSWER_A_NEXT);
+    else if (type === TYPE_AAAA) u = put(dv, u, first ? ANSWER_AAAA : ANSWER_AAAA_NEXT);
+    else u = put(dv, u, first ? ANSWER_CNAME : ANSWER_CNAME_NEXT);
+    u = this.putName(dv, u);
+    u = put(dv, u, DATA_KEY);
+    if (type === TYPE_A) u = putIpv4(dv, u, msg, rdata);
+    else if (type === TYPE_AAAA) u = putIpv6(dv, u, msg, rdata);
+    else {
+      const afterTarget = this.name(msg, start, end, rdata);
+      if (afterTarget < 0) return afterTarget;
+      u = this.putName(dv, u);
+    }
+    u = put(dv, u, TTL_KEY);
+    u = putUint(dv, u, ttl);
+    dv.setUint8(u++, 0x7d);
+    this.used = u;
+    return 0;
   }
 
   /** Drops the line being written; returns the reason for an ERR_ code. */
