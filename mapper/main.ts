@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createMapperApp, type ExtraRouter, type MapperApp } from './api/app.js';
+import { FailedAuthLimiter } from './api/auth-limiter.js';
 import { createAuthenticator, parseNodeTokens, type Authenticator } from './api/auth.js';
 import { UserError } from './cli/errors.js';
 import type { MapperConfig } from './config.js';
@@ -36,6 +37,8 @@ export interface ClusterContext {
   readonly store: GraphStore;
   /** The shared API token (for routers that authenticate themselves), or null on an open loopback mapper. */
   readonly sharedToken: string | null;
+  /** Wrong-token counts per client address, shared by the read API and routers that authenticate themselves. */
+  readonly authLimiter: FailedAuthLimiter;
 }
 
 /** Builds the cluster source (informers, snapshot, ...); throws UserError when no cluster is reachable. */
@@ -132,12 +135,19 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     if (err instanceof StoreError) throw new UserError(err.message);
     throw err;
   }
+  // Group commits write each batch in a savepoint. A savepoint keeps the pages it changes that an
+  // earlier batch of the same transaction had changed in a statement journal, which SQLite spills
+  // to a temporary FILE past 64 KiB unless temp_store is MEMORY (https://sqlite.org/tempfiles.html
+  // §2.5): with a file, a group of 50 batches made 2.5x the writes of 50 separate transactions.
+  // The journal is bounded by what one group changes (DEFAULT_GROUP_COMMIT_LIMITS).
+  store.db.pragma('temp_store = MEMORY');
   const metrics = createMetrics({
     dbFile: store.db.name,
     rowCounts: () => store.counts(),
     processMetrics: true,
   });
-  const ctx: ClusterContext = { config, logger, metrics, store, sharedToken };
+  const authLimiter = new FailedAuthLimiter();
+  const ctx: ClusterContext = { config, logger, metrics, store, sharedToken, authLimiter };
   let cluster: ClusterSource;
   try {
     cluster = await deps.startCluster(ctx);
@@ -195,6 +205,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
       database: checkWritable(store),
     }),
     extraRouters,
+    authLimiter,
   });
 
   // Repeated graph reads whose answer is already computed skip express (see MapperApp.serveCached).
