@@ -3,8 +3,9 @@
 // directory twice, through the same ingest service: one transaction per batch (the path before
 // group commit, and still the importer's), then one group commit per round (the HTTP path:
 // mapper/ingest/group-commit.ts, each batch in its own savepoint). Alternates the order over
-// --repeat runs and prints observations/s for both and the ratio group / single.
-//   npx tsc -p tsconfig.build.json && node dist/bench/load/group-commit.js [--sniffers 50] [--rounds 40] [--size 200] [--repeat 2]
+// --repeat runs and prints observations/s for both and the ratio group / single. --temp-store FILE
+// shows what the savepoints' statement journals cost when SQLite spills them to temporary files.
+//   npx tsc -p tsconfig.build.json && node dist/bench/load/group-commit.js [--sniffers 50] [--rounds 40] [--size 200] [--repeat 2] [--temp-store MEMORY|FILE]
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -20,9 +21,14 @@ import { makeBatch } from './harness.js';
 type Mode = 'single' | 'group';
 
 /** Ingests every round into a fresh database; returns the seconds it took and the edge-count sum. */
-async function run(mode: Mode, rounds: readonly (readonly ReportBatch[])[]): Promise<number> {
+async function run(
+  mode: Mode,
+  rounds: readonly (readonly ReportBatch[])[],
+  tempStore: 'MEMORY' | 'FILE',
+): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'intentmap-group-bench-'));
   const store = new GraphStore(openDatabase(join(dir, 'bench.db')));
+  store.db.pragma(`temp_store = ${tempStore}`); // as mapper/main.ts sets it (statement journals)
   try {
     const ingest = createIngestService({
       store,
@@ -56,9 +62,11 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '40' },
       size: { type: 'string', default: '200' },
       repeat: { type: 'string', default: '2' },
+      'temp-store': { type: 'string', default: 'MEMORY' },
     },
   });
   const sniffers = Number(values.sniffers);
+  const tempStore = values['temp-store'] === 'FILE' ? 'FILE' : 'MEMORY';
   const size = Number(values.size);
   const now = Date.now();
   const rounds = Array.from({ length: Number(values.rounds) }, (_, seq) =>
@@ -68,12 +76,12 @@ async function main(): Promise<void> {
   const seconds: Record<Mode, number[]> = { single: [], group: [] };
   for (let i = 0; i < Number(values.repeat); i++) {
     const order: Mode[] = i % 2 === 0 ? ['single', 'group'] : ['group', 'single'];
-    for (const mode of order) seconds[mode].push(await run(mode, rounds));
+    for (const mode of order) seconds[mode].push(await run(mode, rounds, tempStore));
   }
   const rate = (mode: Mode): number => observations / Math.min(...seconds[mode]);
   console.log(
     [
-      `group commit: ${rounds.length} rounds x ${sniffers} batches x ${size} records (${observations} records), best of ${values.repeat}`,
+      `group commit: ${rounds.length} rounds x ${sniffers} batches x ${size} records (${observations} records), best of ${values.repeat}, temp_store ${tempStore}`,
       `  one transaction per batch: ${Math.round(rate('single'))} observations/s (runs ${seconds.single.map((s) => s.toFixed(2)).join(', ')} s)`,
       `  one group commit per round: ${Math.round(rate('group'))} observations/s (runs ${seconds.group.map((s) => s.toFixed(2)).join(', ')} s)`,
       `  ratio group / single: ${(rate('group') / rate('single')).toFixed(2)}`,
