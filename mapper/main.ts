@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pino, type Logger } from 'pino';
 import { createMapperApp, type ExtraRouter, type MapperApp } from './api/app.js';
+import { FailedAuthLimiter } from './api/auth-limiter.js';
 import { createAuthenticator, parseNodeTokens, type Authenticator } from './api/auth.js';
 import { UserError } from './cli/errors.js';
 import type { MapperConfig } from './config.js';
@@ -36,6 +37,8 @@ export interface ClusterContext {
   readonly store: GraphStore;
   /** The shared API token (for routers that authenticate themselves), or null on an open loopback mapper. */
   readonly sharedToken: string | null;
+  /** Wrong-token counts per client address, shared by the read API and routers that authenticate themselves. */
+  readonly authLimiter: FailedAuthLimiter;
 }
 
 /** Builds the cluster source (informers, snapshot, ...); throws UserError when no cluster is reachable. */
@@ -143,7 +146,8 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     rowCounts: () => store.counts(),
     processMetrics: true,
   });
-  const ctx: ClusterContext = { config, logger, metrics, store, sharedToken };
+  const authLimiter = new FailedAuthLimiter();
+  const ctx: ClusterContext = { config, logger, metrics, store, sharedToken, authLimiter };
   let cluster: ClusterSource;
   try {
     cluster = await deps.startCluster(ctx);
@@ -201,6 +205,7 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
       database: checkWritable(store),
     }),
     extraRouters,
+    authLimiter,
   });
 
   // Repeated graph reads whose answer is already computed skip express (see MapperApp.serveCached).

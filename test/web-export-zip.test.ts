@@ -28,7 +28,7 @@ function save(zip: Buffer): string {
 /** Python's zipfile: names, sizes, CRC check (testzip), dates and contents as JSON. */
 function pyRead(file: string): {
   bad: string | null;
-  entries: { name: string; date: number[]; text: string }[];
+  entries: { name: string; date: number[]; text: string; hex: string }[];
 } {
   const script = `
 import json, sys, zipfile

@@ -13,6 +13,7 @@ import {
 import type { IngestService } from '../ingest/ingest-service.js';
 import type { IngestOutcome, MapperMetrics } from '../metrics.js';
 import type { Authenticator, Principal } from './auth.js';
+import { clientKey, type FailedAuthLimiter } from './auth-limiter.js';
 import { compareEdges, edgeToJson } from './edge-json.js';
 import { ApiError, sendApiError, toApiError } from './errors.js';
 import { GraphBodyCache, gzipOf, ifNoneMatchHits, type GraphBody } from './graph-body-cache.js';
@@ -53,6 +54,8 @@ export interface MapperAppOptions {
   /** Named readiness checks, e.g. cluster state synced, database writable. */
   readonly readiness: () => Readonly<Record<string, ReadinessCheck>>;
   readonly extraRouters?: readonly ExtraRouter[];
+  /** Counts wrong tokens per client address on the read routes and answers 429 beyond its limit (default: none). */
+  readonly authLimiter?: FailedAuthLimiter;
   /** Largest request body in bytes (default WIRE_LIMITS.maxBodyBytes). */
   readonly maxBodyBytes?: number;
   /** Bounds of a group commit and of its queue (default DEFAULT_GROUP_COMMIT_LIMITS). */
@@ -124,6 +127,26 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
     }
     (res.locals as Locals).principal = r.principal;
     next();
+  };
+
+  // Reads share the web UI's failed-token count (one token, one count per address). Ingest does
+  // not: a sniffer treats a 4xx as "drop this batch", and sniffers behind one proxy share an address.
+  const limiter = options.authLimiter;
+  const requireReadAuth: RequestHandler = (req, res, next) => {
+    if (limiter !== undefined) {
+      const key = clientKey(req.socket.remoteAddress);
+      const state = limiter.check(key, now());
+      if (state.blocked) {
+        res.setHeader('Retry-After', String(state.retryAfterSeconds));
+        throw new ApiError(
+          'too-many-attempts',
+          `too many failed sign-ins from this address; try again in ${state.retryAfterSeconds} s`,
+        );
+      }
+      if (auth.authenticate(req.get('authorization')).ok === false && req.get('authorization') !== undefined)
+        limiter.fail(key, now());
+    }
+    requireAuth(req, res, next);
   };
 
   app.get('/healthz', (_req, res) => {
@@ -257,7 +280,7 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
     res.statusCode = 200;
     res.end(req.method === 'HEAD' ? undefined : body);
   };
-  app.get('/api/v1/graph', requireAuth, (req, res) => {
+  app.get('/api/v1/graph', requireReadAuth, (req, res) => {
     const q = req.query as Record<string, unknown>;
     const str = (k: string): string | undefined => {
       const v = q[k];
@@ -316,6 +339,7 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
     const end = metrics.requestSeconds.startTimer();
     let route: string | null = null;
     if (isPath(url, '/api/v1/graph')) {
+      if (limiter?.check(clientKey(req.socket.remoteAddress), now()).blocked === true) return false; // 429
       if (!auth.authenticate(req.headers.authorization).ok) return false; // The app answers 401.
       const hit = graphBodies.getRaw(store.generation(), queryOf(url));
       if (hit === undefined) return false;

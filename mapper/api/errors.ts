@@ -9,6 +9,7 @@ export const API_ERRORS = {
   'invalid-token': 401,
   'reporter-mismatch': 403,
   'not-found': 404,
+  'too-many-attempts': 429,
   'body-too-large': 413,
   'unsupported-media-type': 415,
   'malformed-json': 400,

@@ -119,6 +119,7 @@ export function register(program: Command): void {
               allowAnonymous: ctx.sharedToken === null && isLoopbackHost(config.listen.host),
             },
             now: Date.now,
+            authLimiter: ctx.authLimiter,
             logError: (message, err) => ctx.logger.error({ err }, message),
           });
           return [{ path: '/', router, close: () => router.closeWeb(), serveCached: router.serveCached }];

@@ -69,6 +69,30 @@ export class WebAuth {
     return timingSafeEqual(digest(presented), this.tokenHash);
   }
 
+  /** Whether a Cookie header names a live session. */
+  hasSession(cookieHeader: string | undefined): boolean {
+    const sid = readCookie(cookieHeader, SESSION_COOKIE);
+    if (sid === null) return false;
+    const exp = this.sessions.get(sid);
+    if (exp === undefined) return false;
+    if (exp <= this.now()) {
+      this.sessions.delete(sid);
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * What an Authorization header presents: nothing, something that is not a bearer token
+   * (malformed), the right token, or a wrong one.
+   */
+  bearer(authorization: string | undefined): 'none' | 'malformed' | 'ok' | 'bad' {
+    if (authorization === undefined) return 'none';
+    const m = /^Bearer ([\x21-\x7e]+)$/i.exec(authorization.trim());
+    if (m === null) return 'malformed';
+    return this.checkToken(m[1] ?? '') ? 'ok' : 'bad';
+  }
+
   /** Whether a request's Authorization header or session cookie admits it. */
   isAuthorized(headers: {
     readonly authorization?: string | undefined;

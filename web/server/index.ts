@@ -11,7 +11,15 @@ import { ifNoneMatchHits } from '../../mapper/api/graph-body-cache.js';
 import type { GraphStore } from '../../mapper/store/graph-store.js';
 import { DEFAULT_NODE_BUDGET, decodeFilter, describeFilterError, type ViewFilter } from '../shared/view.js';
 import { storeReportProvider, suggestedIntentsProvider } from './adapters.js';
-import { WebAuth, clearedSessionCookie, isSafeNext, sessionCookie, type WebAuthOptions } from './auth.js';
+import {
+  SESSION_COOKIE,
+  WebAuth,
+  clearedSessionCookie,
+  isSafeNext,
+  sessionCookie,
+  type WebAuthOptions,
+} from './auth.js';
+import { FailedAuthLimiter, clientKey } from '../../mapper/api/auth-limiter.js';
 import { LiveHub, type LiveOptions } from './live.js';
 import { renderAppPage, renderLoginPage, renderNotBuiltPage } from './pages.js';
 import type { IntentsProvider, ReportProvider } from './providers.js';
@@ -22,6 +30,7 @@ import { RawResponseCache, applyHeaderOps, recordHeaderOps, type CachedBody } fr
 export { isLoopbackHost } from './auth.js';
 export { storeReportProvider, suggestedIntentsProvider } from './adapters.js';
 export type { WebAuthOptions } from './auth.js';
+export { FailedAuthLimiter, type AuthLimitOptions } from '../../mapper/api/auth-limiter.js';
 export type { IntentsProvider, ReportProvider, ReportVerdicts, PolicyDecision } from './providers.js';
 export type { LiveOptions } from './live.js';
 
@@ -51,6 +60,11 @@ export interface WebDeps {
   readonly assetsDir?: string;
   /** The URL sniffers report to, shown in the empty state (default: this request's origin). */
   readonly mapperUrl?: string;
+  /**
+   * Failed-token limiting per client address (default: a FailedAuthLimiter of its own, 10 wrong
+   * tokens per 5 minutes). The mapper passes the one its /api/v1 routes share: one token, one count.
+   */
+  readonly authLimiter?: FailedAuthLimiter;
   /** Where unexpected errors are reported (the mapper passes its logger); default console.error. */
   readonly logError?: (message: string, err: unknown) => void;
 }
@@ -66,6 +80,10 @@ export type WebRouter = Router & {
    */
   readonly serveCached: (req: IncomingMessage, res: ServerResponse) => boolean;
 };
+
+type AuthDecision =
+  | { readonly kind: 'ok' | 'missing' | 'invalid' }
+  | { readonly kind: 'blocked'; readonly retryAfterSeconds: number };
 
 /** The path the fast path answers (mounted at `/`). */
 const GRAPH_PATH = '/ui/api/graph';
@@ -141,19 +159,51 @@ export function createWebRouter(deps: WebDeps): WebRouter {
   router.use(applyHeaderOps(securityHeaders));
 
   const secure = (req: Request): boolean => req.secure;
-  const isAuthed = (req: IncomingMessage): boolean =>
-    auth.isAuthorized({ authorization: req.headers.authorization, cookie: req.headers.cookie });
+  const limiter = deps.authLimiter ?? new FailedAuthLimiter();
+  /**
+   * Who a request is: a live session admits it (even from a blocked address); otherwise its bearer
+   * token does, unless its address has failed too often (then the token is not even checked).
+   * Wrong tokens are counted per address.
+   */
+  const authorize = (req: IncomingMessage, count = true): AuthDecision => {
+    if (auth.anonymous || auth.hasSession(req.headers.cookie)) return { kind: 'ok' };
+    const authorization = req.headers.authorization;
+    if (authorization === undefined)
+      return { kind: (req.headers.cookie ?? '').includes(`${SESSION_COOKIE}=`) ? 'invalid' : 'missing' };
+    const key = clientKey(req.socket.remoteAddress);
+    const state = limiter.check(key, deps.now());
+    if (state.blocked) return { kind: 'blocked', retryAfterSeconds: state.retryAfterSeconds };
+    const b = auth.bearer(authorization);
+    if (b === 'ok') return { kind: 'ok' };
+    if (b === 'bad' && count) limiter.fail(key, deps.now());
+    return { kind: 'invalid' };
+  };
+  const tooMany = (retryAfterSeconds: number): string =>
+    `too many failed sign-ins from this address; try again in ${retryAfterSeconds} s`;
   const requirePage = (req: Request, res: Response, next: NextFunction): void => {
-    if (isAuthed(req)) return next();
+    const a = authorize(req);
+    if (a.kind === 'ok') return next();
+    if (a.kind === 'blocked') {
+      res.setHeader('Retry-After', String(a.retryAfterSeconds));
+      res
+        .status(429)
+        .type('html')
+        .send(renderLoginPage({ next: '/', error: `${tooMany(a.retryAfterSeconds)}.` }));
+      return;
+    }
     res.redirect(303, `/login?next=${encodeURIComponent(req.originalUrl)}`);
   };
   const requireApi = (req: Request, res: Response, next: NextFunction): void => {
-    if (isAuthed(req)) return next();
-    const hasCredential =
-      req.headers.authorization !== undefined || (req.headers.cookie ?? '').includes('intentmap_session=');
+    const a = authorize(req);
+    if (a.kind === 'ok') return next();
+    if (a.kind === 'blocked') {
+      res.setHeader('Retry-After', String(a.retryAfterSeconds));
+      sendApiError(res, new ApiError('too-many-attempts', tooMany(a.retryAfterSeconds)));
+      return;
+    }
     sendApiError(
       res,
-      hasCredential
+      a.kind === 'invalid'
         ? new ApiError('invalid-token', 'the token or session is not valid; sign in again at /login')
         : new ApiError('missing-token', 'sign in at /login, or send Authorization: Bearer <token>'),
     );
@@ -200,7 +250,23 @@ export function createWebRouter(deps: WebDeps): WebRouter {
           .send(renderLoginPage({ next, error: 'Sign-in from another site was refused.' }));
         return;
       }
+      const key = clientKey(req.socket.remoteAddress);
+      const state = limiter.check(key, deps.now());
+      if (state.blocked) {
+        res.setHeader('Retry-After', String(state.retryAfterSeconds));
+        res
+          .status(429)
+          .type('html')
+          .send(
+            renderLoginPage({
+              next,
+              error: `Too many failed sign-ins: ${tooMany(state.retryAfterSeconds)}.`,
+            }),
+          );
+        return;
+      }
       if (token === '' || !auth.checkToken(token)) {
+        if (token !== '') limiter.fail(key, deps.now());
         res
           .status(401)
           .type('html')
@@ -282,7 +348,8 @@ export function createWebRouter(deps: WebDeps): WebRouter {
       const url = req.url ?? '';
       if (!url.startsWith(GRAPH_PATH) || (url.length > GRAPH_PATH.length && url[GRAPH_PATH.length] !== '?'))
         return false;
-      if (!isAuthed(req)) return false; // The router answers 401 (and counts the failure).
+      // Not counted here: the router answers (401 or 429) and counts the failure once.
+      if (authorize(req, false).kind !== 'ok') return false;
       const hit = rawCache.get(
         service.version(),
         queryOf(url),
