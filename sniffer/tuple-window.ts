@@ -24,8 +24,14 @@ export interface TupleWindowOptions {
   readonly maxEntries: number;
 }
 
-/** Smallest table (slots); it grows by powers of two up to twice maxEntries. */
+/** Smallest table (slots); it grows by powers of two up to maxEntries / MAX_LOAD. */
 const MIN_CAPACITY = 1024;
+/**
+ * Most slots in use, as a fraction of the table, before a compaction. Linear probing stays short
+ * at this load (Knuth: ~1.75 probes per hit, ~3.6 per miss at 0.6) and the table is half the size
+ * it would be at 0.3: 17 bytes a slot, 4.5 MB for 150,000 tuples.
+ */
+const MAX_LOAD = 0.6;
 
 /** Smallest power of two ≥ n (n ≤ 2^30). */
 function nextPowerOfTwo(n: number): number {
@@ -94,7 +100,7 @@ export class TupleWindow {
   constructor(options: TupleWindowOptions) {
     this.windowMs = options.windowMs;
     this.maxEntries = Math.max(4, Math.floor(options.maxEntries));
-    this.maxCapacity = Math.max(MIN_CAPACITY, nextPowerOfTwo(this.maxEntries * 2));
+    this.maxCapacity = Math.max(MIN_CAPACITY, nextPowerOfTwo(Math.ceil(this.maxEntries / MAX_LOAD)));
     this.slots = allocateSlots(MIN_CAPACITY);
   }
 
@@ -146,9 +152,9 @@ export class TupleWindow {
     return undefined;
   }
 
-  /** Slots that may be in use before a compaction: half the table, and never more than maxEntries. */
+  /** Slots that may be in use before a compaction: MAX_LOAD of the table, never more than maxEntries. */
   private limit(): number {
-    return Math.min((this.slots.mask + 1) >>> 1, this.maxEntries);
+    return Math.min(Math.floor((this.slots.mask + 1) * MAX_LOAD), this.maxEntries);
   }
 
   private write(s: Slots, i: number, t: number): void {
