@@ -206,7 +206,7 @@ function hasWrk(): boolean {
 /** Runs wrk with one thread, 50 connections; a Lua script rotates the path when `rotate` is given. */
 function runWrk(
   url: string,
-  path: string | { rotate: string },
+  path: string | { rotate: string; unique?: boolean },
   duration: number,
   connections: number,
   scriptDir: string,
@@ -217,7 +217,9 @@ function runWrk(
     const script = join(scriptDir, 'rotate.lua');
     writeFileSync(
       script,
-      `local i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(nil, string.format("${path.rotate}team-%03d", i % 100))\nend\n`,
+      // A unique budget per request makes every request a miss of both view caches (the budget is
+      // part of the view) while the namespace rotates through all 100.
+      `local i = 0\nrequest = function()\n  i = i + 1\n  return wrk.format(nil, string.format("${path.rotate}team-%03d${path.unique === true ? '&budget=%d' : ''}", i % 100${path.unique === true ? ', 1000 + i % 99000' : ''}))\nend\n`,
     );
     args.push('-s', script);
   }
@@ -253,7 +255,7 @@ function childCpuMs(): number {
 
 async function runAutocannon(
   url: string,
-  path: string | { rotate: string },
+  path: string | { rotate: string; unique?: boolean },
   duration: number,
   connections: number,
 ): Promise<LoadResult> {
@@ -267,7 +269,8 @@ async function runAutocannon(
           requests: [
             {
               setupRequest: (req: { path: string }) => {
-                req.path = `${path.rotate}${teamNamespace(i++ % 100)}`;
+                i++;
+                req.path = `${path.rotate}${teamNamespace(i % 100)}${path.unique === true ? `&budget=${1000 + (i % 99000)}` : ''}`;
                 return req;
               },
             },
@@ -314,7 +317,11 @@ async function apiBench(assetsDir: string): Promise<string[]> {
     const apiBytes = await size(`/api/v1/graph?namespace=${one}`);
     const floorBytes = await size('/floor');
     out.push(`body sizes (gzip): UI view ${viewBytes} B, /api/v1/graph ${apiBytes} B, floor ${floorBytes} B`);
-    const cases: { label: string; path: string | { rotate: string }; tools: ('wrk' | 'autocannon')[] }[] = [
+    const cases: {
+      label: string;
+      path: string | { rotate: string; unique?: boolean };
+      tools: ('wrk' | 'autocannon')[];
+    }[] = [
       {
         label: `GET /api/v1/graph?namespace=${one} (the target; cached body, fast path)`,
         path: `/api/v1/graph?namespace=${one}`,
@@ -331,8 +338,8 @@ async function apiBench(assetsDir: string): Promise<string[]> {
         tools: ['wrk', 'autocannon'],
       },
       {
-        label: 'UI API, a different namespace per request (cache always missed)',
-        path: { rotate: '/ui/api/graph?ns=' },
+        label: 'UI API, a different namespace and budget per request (every cache missed)',
+        path: { rotate: '/ui/api/graph?ns=', unique: true },
         tools: ['wrk'],
       },
       {
