@@ -10,7 +10,12 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMapperApp, type MapperApp } from '../mapper/api/app.js';
 import { createAuthenticator } from '../mapper/api/auth.js';
-import { ifNoneMatchHits } from '../mapper/api/graph-body-cache.js';
+import {
+  GRAPH_BODY_CACHE_BYTES,
+  GraphBodyCache,
+  MAX_CACHED_BODY_BYTES,
+  ifNoneMatchHits,
+} from '../mapper/api/graph-body-cache.js';
 import { createAddressResolver } from '../mapper/ingest/address-resolver.js';
 import { createIngestService } from '../mapper/ingest/ingest-service.js';
 import { createMetrics } from '../mapper/metrics.js';
@@ -111,6 +116,26 @@ describe('If-None-Match', () => {
     expect(ifNoneMatchHits('*', 'W/"a1"')).toBe(true);
     expect(ifNoneMatchHits('W/"a2"', 'W/"a1"')).toBe(false);
     expect(ifNoneMatchHits(undefined, 'W/"a1"')).toBe(false);
+  });
+});
+
+describe('GraphBodyCache bounds', () => {
+  it('keeps no body above MAX_CACHED_BODY_BYTES and stays within GRAPH_BODY_CACHE_BYTES', () => {
+    const c = new GraphBodyCache();
+    const huge = c.set(1, 'all', Buffer.alloc(MAX_CACHED_BODY_BYTES + 1));
+    expect(huge.etag).toMatch(/^W\/"1-/);
+    c.alias(1, '', huge);
+    expect(c.get(1, 'all')).toBeUndefined();
+    expect(c.getRaw(1, '')).toBeUndefined();
+    const part = Buffer.alloc(Math.floor(MAX_CACHED_BODY_BYTES / 2));
+    for (let i = 0; i < 10; i++) c.alias(1, `q${i}`, c.set(1, `k${i}`, part));
+    expect(c.stats().bytes).toBeLessThanOrEqual(GRAPH_BODY_CACHE_BYTES);
+    expect(c.get(1, 'k9')).toBeDefined();
+    expect(c.get(1, 'k0')).toBeUndefined(); // evicted, and its raw alias with it
+    expect(c.getRaw(1, 'q0')).toBeUndefined();
+    expect(c.getRaw(1, 'q9')).toBe(c.get(1, 'k9'));
+    expect(c.get(2, 'k9')).toBeUndefined(); // a new generation empties it
+    expect(c.stats()).toEqual({ entries: 0, bytes: 0 });
   });
 });
 
