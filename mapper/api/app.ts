@@ -202,6 +202,9 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
     },
     async (req, res) => {
       const body = req.body as unknown;
+      // Let go of the raw body now: the parsed batch may wait for its group commit, and whatever
+      // it still references then survives young-generation GCs and is promoted.
+      req.body = undefined;
       const text = Buffer.isBuffer(body) ? body.toString('utf8') : '';
       const parsed = parseJsonBounded(text);
       if (!parsed.ok) {
