@@ -1,10 +1,13 @@
-// Offline mode of `intentmap sniff`: decode a pcap/pcapng file and write ndjson observations.
-// The same function serves the CLI and the capture tests, so both exercise one code path.
+// Offline mode of `intentmap sniff`: decode a pcap/pcapng file and write ndjson observations
+// (`--format ndjson`), or the records the live sniffer would report for it (`--format aggregate`).
+// The same functions serve the CLI and the capture tests, so both exercise one code path.
+import { createAggregator, type AggregateSkipReason } from './aggregate.js';
 import { readCaptureFile } from './capture/file-source.js';
 import type { CaptureStop } from './capture/capture-format.js';
 import { formatIpv4, formatIpv6 } from './decode/ip-text.js';
 import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
-import { NdjsonWriter } from './ndjson.js';
+import type { ConnectionRecord, DnsRecord } from '../mapper/api/wire.js';
+import { jsonString, NdjsonWriter } from './ndjson.js';
 import { packetTimeToNs, type UdpFlowObservation } from './observation.js';
 
 /** Where ndjson goes. `write` may return a promise to apply backpressure; it owns the chunk. */
@@ -99,5 +102,124 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
     bytesRead: result.bytesRead,
     stop: result.stop,
     cancelled: result.cancelled || output.closed,
+  };
+}
+
+/** A connection record as an ndjson line (without the newline), keys in the wire schema's order. */
+export function formatConnectionRecord(c: ConnectionRecord): string {
+  return (
+    `{"type":"connection","src":${jsonString(c.src)},"dst":${jsonString(c.dst)},"dport":${c.dport},` +
+    `"protocol":${jsonString(c.protocol)},"source":${jsonString(c.source)},"count":${c.count},` +
+    `"firstSeen":${c.firstSeen},"lastSeen":${c.lastSeen}}`
+  );
+}
+
+/** A DNS record as an ndjson line (without the newline), keys in the wire schema's order. */
+export function formatDnsRecord(d: DnsRecord): string {
+  const list = (items: readonly string[]): string => `[${items.map(jsonString).join(',')}]`;
+  return (
+    `{"type":"dns-resolution","client":${jsonString(d.client)},` +
+    (d.server === undefined ? '' : `"server":${jsonString(d.server)},`) +
+    `"name":${jsonString(d.name)},"cnames":${list(d.cnames)},"ips":${list(d.ips)},"ttl":${d.ttl},` +
+    `"count":${d.count},"firstSeen":${d.firstSeen},"lastSeen":${d.lastSeen}}`
+  );
+}
+
+/** Options of `aggregateCaptureFile`. */
+export interface OfflineAggregateOptions {
+  readonly file: string;
+  readonly output: OfflineOutput;
+  /** Length of an aggregation interval, by capture time (the live sniffer's report interval). */
+  readonly intervalMs: number;
+  readonly udpFlows?: boolean;
+  readonly maxTcpStreams?: number;
+  readonly onProgress?: (bytesRead: number, fileBytes: number) => void;
+}
+
+/** What an aggregated offline run did. */
+export interface OfflineAggregateSummary extends OfflineSummary {
+  /** Intervals closed (each written as its records). */
+  readonly intervals: number;
+  /** Lines written: connection and DNS resolution records. */
+  readonly records: number;
+  /** Observations that did not become (part of) a record, by reason, over all intervals. */
+  readonly skipped: Readonly<Partial<Record<AggregateSkipReason, number>>>;
+}
+
+/**
+ * Decodes `options.file` and writes what the live sniffer would report for it: observations are
+ * aggregated (sniffer/aggregate.ts) into intervals of `intervalMs` by capture time, as the
+ * `--mapper` replay does, and each closed interval is written as ndjson, one line per record:
+ * `{"type":"connection",...ConnectionRecord}` and `{"type":"dns-resolution",...DnsRecord}`
+ * (mapper/api/wire.ts field names; firstSeen/lastSeen in epoch ms).
+ */
+export async function aggregateCaptureFile(
+  options: OfflineAggregateOptions,
+): Promise<OfflineAggregateSummary> {
+  const { output, intervalMs } = options;
+  const decoder = createPacketDecoder({
+    udpFlows: options.udpFlows === true,
+    ...(options.maxTcpStreams === undefined ? {} : { maxTcpStreams: options.maxTcpStreams }),
+  });
+  const aggregator = createAggregator();
+  const skipped: Partial<Record<AggregateSkipReason, number>> = {};
+  let pending: string[] = [];
+  let intervals = 0;
+  let records = 0;
+  const close = (): void => {
+    const interval = aggregator.drain();
+    intervals++;
+    for (const c of interval.connections) pending.push(formatConnectionRecord(c));
+    for (const d of interval.dns) pending.push(formatDnsRecord(d));
+    records += interval.connections.length + interval.dns.length;
+    for (const [reason, n] of Object.entries(interval.skipped) as [AggregateSkipReason, number][])
+      skipped[reason] = (skipped[reason] ?? 0) + n;
+  };
+  const flush = async (): Promise<void> => {
+    if (pending.length === 0 || output.closed) return;
+    const text = pending.join('\n') + '\n';
+    pending = [];
+    await output.write(Buffer.from(text, 'utf8'));
+  };
+
+  let bucket: number | null = null;
+  // A record without a timestamp (pcapng simple packet block) takes the previous record's time.
+  let lastTsMs = 0;
+  const result = await readCaptureFile(
+    options.file,
+    async (parser) => {
+      for (let r = parser.next(); r !== null; r = parser.next()) {
+        if (r.hasTime) lastTsMs = r.sec * 1000 + Math.floor(r.nsec / 1_000_000);
+        const observations = decoder.decode(r.linkType, r.data, r.tsNs);
+        for (let i = 0; i < observations.length; i++) {
+          const obs = observations[i];
+          if (obs === undefined) continue;
+          // Intervals close by capture time, as in the replay (sniffer/main.ts); a packet slightly
+          // out of order joins the open interval.
+          const b = Math.floor(lastTsMs / intervalMs);
+          if (bucket !== null && b > bucket && aggregator.size > 0) close();
+          if (bucket === null || b > bucket) bucket = b;
+          aggregator.addObservation(obs, lastTsMs);
+        }
+      }
+      if (pending.length > 0) await flush();
+      return !output.closed;
+    },
+    options.onProgress,
+  );
+  if (aggregator.size > 0) close();
+  await flush();
+  const stats = decoder.stats;
+  let malformed = 0;
+  for (const n of Object.values(stats.malformed)) malformed += n;
+  return {
+    stats,
+    malformed,
+    bytesRead: result.bytesRead,
+    stop: result.stop,
+    cancelled: result.cancelled || output.closed,
+    intervals,
+    records,
+    skipped,
   };
 }

@@ -153,4 +153,49 @@ describe('the built CLI', () => {
     expect(code).toBe(0);
     expect(stderr).not.toMatch(/EPIPE|unexpected|Error/);
   });
+
+  it('--format aggregate writes the records the live sniffer would report, per interval', async () => {
+    // Two cycles of the bench generator: 10 handshakes and 10 DNS responses, 1.35 ms of capture.
+    const file = join(tmp, 'two-cycles.pcap');
+    writeSyntheticCapture(file, 28);
+    const { stdout, stderr } = await run(process.execPath, [
+      CLI,
+      'sniff',
+      '--pcap',
+      file,
+      '--format',
+      'aggregate',
+      '--report-interval',
+      '1ms',
+    ]);
+    const records = stdout
+      .split('\n')
+      .filter((l) => l.length > 0)
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const connections = records.filter((r) => r.type === 'connection');
+    const dns = records.filter((r) => r.type === 'dns-resolution');
+    // Every SYN is a connection attempt; each SYN-ACK answers a SYN already seen.
+    expect(connections.map((c) => `${String(c.src)}>${String(c.dst)}:${String(c.dport)}`)).toContain(
+      '10.0.0.1>10.100.0.0:443',
+    );
+    expect(connections).toHaveLength(10);
+    expect(connections.every((c) => c.count === 1 && c.protocol === 'TCP' && c.source === 'tcp-syn')).toBe(
+      true,
+    );
+    expect(dns).toHaveLength(10);
+    expect(dns[0]).toEqual({
+      type: 'dns-resolution',
+      client: '10.0.0.1',
+      server: '10.96.0.0',
+      name: 'svc0.shop.svc.cluster.local',
+      cnames: ['pod0.shop.svc.cluster.local'],
+      ips: ['10.100.0.0', '10.100.0.1'],
+      ttl: 30,
+      count: 1,
+      firstSeen: 1_700_000_000_000,
+      lastSeen: 1_700_000_000_000,
+    });
+    // Packets 0-19 fall in the first millisecond of capture time, 20-27 in the second.
+    expect(stderr).toMatch(/20 records in 2 intervals \(skipped: synack-after-syn 10\)/);
+  });
 });

@@ -2,13 +2,14 @@
 // deterministic 2,000,000-packet capture mixing DNS responses (UDP and TCP) and TCP SYN/SYN-ACK
 // into a temp dir, then times on the same file, in the same run:
 //   - `node dist/mapper/cli/main.js sniff --pcap F --format ndjson > /dev/null` (the product),
+//   - the same with `--format aggregate` (one line per aggregated record; once),
 //   - in this process, the same offline path (sniffCaptureFile: read, decode, ndjson bytes)
 //     with the bytes counted and dropped instead of written (no process start-up, no write),
 //   - in this process, reader + decoder building observation objects (the live and replay path),
 //   - `tcpdump -r F -w /dev/null` (the raw libpcap read: the practical limit),
 //   - `tshark -r F -T fields -e frame.number` (a full decoder),
 // and prints packets/s of each with the ratios against the targets (≥ 0.25× tcpdump, ≥ 20× tshark).
-// Usage: node dist/bench/sniffer/decode.js [--packets N] [--runs R] [--skip-tshark]
+// Usage: node dist/bench/sniffer/decode.js [--packets N] [--runs R] [--skip-tshark] [--skip-aggregate]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -104,6 +105,7 @@ async function main(): Promise<void> {
   const packets = argValue('--packets', 2_000_000);
   const runs = argValue('--runs', 3);
   const skipTshark = process.argv.includes('--skip-tshark');
+  const skipAggregate = process.argv.includes('--skip-aggregate');
   const cli = join(import.meta.dirname, '..', '..', 'mapper', 'cli', 'main.js');
   const dir = mkdtempSync(join(tmpdir(), 'intentmap-bench-sniffer-'));
   try {
@@ -127,6 +129,13 @@ async function main(): Promise<void> {
         timeCommand(process.execPath, [cli, 'sniff', '--pcap', file, '--format', 'ndjson']),
       ),
     ]);
+    // The aggregated output (one line per record the live sniffer would report): once, it is slow
+    // on this capture, where nearly every observation is a distinct record.
+    if (!skipAggregate)
+      rows.push([
+        'intentmap sniff --pcap F --format aggregate > /dev/null',
+        await timeCommand(process.execPath, [cli, 'sniff', '--pcap', file, '--format', 'aggregate']),
+      ]);
     const offline = await best(runs, () => timeOfflineInProcess(file));
     rows.push(['in-process: read + decode + ndjson bytes, not written', offline]);
     const objects = await best(runs, () => timeObjectsInProcess(file));
@@ -152,11 +161,18 @@ async function main(): Promise<void> {
     const tcpdump = rows.find(([n]) => n.startsWith('tcpdump'))![1];
     const tshark = rows.find(([n]) => n.startsWith('tshark'))?.[1];
     const ratio = (a: number, b: number): string => (b / a).toFixed(3);
-    console.log(`\nsniff / tcpdump (wall): ${ratio(sniff.wallMs, tcpdump.wallMs)}× (target ≥ 0.25×)`);
+    console.log(`\nsniff = intentmap sniff --pcap F --format ndjson`);
+    console.log(`sniff / tcpdump (wall): ${ratio(sniff.wallMs, tcpdump.wallMs)}× (target ≥ 0.25×)`);
     if (sniff.cpuMs !== null && tcpdump.cpuMs !== null)
       console.log(`sniff / tcpdump (CPU):  ${ratio(sniff.cpuMs, tcpdump.cpuMs)}×`);
     console.log(`in-process ndjson / tcpdump (wall): ${ratio(offline.wallMs, tcpdump.wallMs)}×`);
     console.log(`in-process objects / tcpdump (wall): ${ratio(objects.wallMs, tcpdump.wallMs)}×`);
+    const aggregate = rows.find(([n]) => n.includes('--format aggregate'))?.[1];
+    if (aggregate !== undefined) {
+      console.log(`sniff --format aggregate / tcpdump (wall): ${ratio(aggregate.wallMs, tcpdump.wallMs)}×`);
+      if (tshark !== undefined)
+        console.log(`sniff --format aggregate / tshark (wall): ${ratio(aggregate.wallMs, tshark.wallMs)}×`);
+    }
     if (tshark !== undefined) {
       console.log(`sniff / tshark (wall):  ${ratio(sniff.wallMs, tshark.wallMs)}× (target ≥ 20×)`);
       if (sniff.cpuMs !== null && tshark.cpuMs !== null)

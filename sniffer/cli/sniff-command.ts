@@ -2,6 +2,7 @@
 // (offline, implemented in sniffer/offline.ts) or, live, from an interface.
 import type { Command } from 'commander';
 import { UsageError, UserError } from '../../mapper/cli/errors.js';
+import { parseDurationMs } from '../../mapper/cli/options.js';
 
 /** Parsed options of `intentmap sniff`. Live-mode options are added by the live capture code. */
 export interface SniffOptions {
@@ -27,8 +28,10 @@ export interface SniffOptions {
   // ==== END LIVE OPTIONS ======================================================================
 }
 
-/** Output formats of the offline mode. */
-const FORMATS = ['ndjson'] as const;
+/** Output formats of the offline mode: one line per observation, or per aggregated record. */
+const FORMATS = ['ndjson', 'aggregate'] as const;
+/** The aggregation interval of `--format aggregate` without --report-interval (the live default). */
+const DEFAULT_AGGREGATE_INTERVAL_MS = 5_000;
 /** Files at least this large get a progress bar (when stderr is a terminal). */
 const PROGRESS_MIN_BYTES = 32 * 1024 * 1024;
 
@@ -40,7 +43,9 @@ export function register(program: Command): void {
     .option('--pcap <file>', 'read packets from a pcap or pcapng file')
     .option(
       '--format <format>',
-      `output format for --pcap without --mapper (${FORMATS.join(', ')})`,
+      `output for --pcap without --mapper: ndjson (one line per observation) or aggregate (one line ` +
+        `per connection / DNS resolution record the live sniffer would report, per --report-interval ` +
+        `of capture time)`,
       'ndjson',
     )
     .option(
@@ -99,21 +104,40 @@ export function register(program: Command): void {
       }
       const format = opts.format ?? 'ndjson';
       if (!(FORMATS as readonly string[]).includes(format)) {
-        throw new UsageError(`sniff: --format "${format}" is not supported. Use --format ndjson.`);
+        throw new UsageError(
+          `sniff: --format "${format}" is not supported. Use --format ndjson or --format aggregate.`,
+        );
       }
-      await runOfflineNdjson(opts.pcap, opts.udpFlows === true);
+      const intervalMs =
+        opts.reportInterval === undefined
+          ? DEFAULT_AGGREGATE_INTERVAL_MS
+          : parseDurationMs(opts.reportInterval, '--report-interval');
+      await runOffline(opts.pcap, opts.udpFlows === true, format === 'aggregate' ? intervalMs : null);
     });
 }
 
-/** Decodes a capture file to ndjson on stdout, with a progress bar and a summary on stderr. */
-async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> {
-  const { sniffCaptureFile } = await import('../offline.js');
+/**
+ * Decodes a capture file to ndjson on stdout (one line per observation, or with `aggregateMs` per
+ * aggregated record), with a progress bar and a summary on stderr.
+ */
+async function runOffline(file: string, udpFlows: boolean, aggregateMs: number | null): Promise<void> {
+  const { aggregateCaptureFile, sniffCaptureFile } = await import('../offline.js');
   const started = performance.now();
   const output = createStdoutOutput();
   const progress = createProgressBar();
   let summary;
+  let aggregated = '';
   try {
-    summary = await sniffCaptureFile({ file, output, udpFlows, onProgress: progress.update });
+    const onProgress = progress.update;
+    if (aggregateMs === null) summary = await sniffCaptureFile({ file, output, udpFlows, onProgress });
+    else {
+      const a = await aggregateCaptureFile({ file, output, udpFlows, onProgress, intervalMs: aggregateMs });
+      const skipped = Object.entries(a.skipped)
+        .map(([reason, n]) => `${reason} ${n}`)
+        .join(', ');
+      aggregated = `, ${a.records} records in ${a.intervals} intervals${skipped === '' ? '' : ` (skipped: ${skipped})`}`;
+      summary = a;
+    }
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT' || code === 'EACCES' || code === 'EISDIR') {
@@ -143,7 +167,7 @@ async function runOfflineNdjson(file: string, udpFlows: boolean): Promise<void> 
   const seconds = (performance.now() - started) / 1000;
   process.stderr.write(
     `sniff: ${s.packets} packets, ${s.observations} observations, ${summary.malformed} malformed, ` +
-      `${s.fragments} fragments, ${seconds.toFixed(2)} s\n`,
+      `${s.fragments} fragments${aggregated}, ${seconds.toFixed(2)} s\n`,
   );
 }
 
