@@ -377,7 +377,8 @@ describe('group commit (POST /api/v1/reports under concurrency)', () => {
     expect(r[1]!.json).toEqual({ code: 'internal', message: 'internal error; see the mapper log' });
     expect(store.counts()).toMatchObject({ batches: 3, edges: 3 });
     expect(storedCountByPort()).toEqual({ 8001: 3, 8002: 3, 8003: 3 });
-    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(4);
+    expect(await plainMetric('intentmap_ingest_commit_batches_count')).toBe(1);
+    expect(await plainMetric('intentmap_ingest_commit_batches_sum')).toBe(3);
     expect(await metricValue('intentmap_ingest_batches_total', 'outcome="store_error"')).toBe(1);
     expect(await metricValue('intentmap_ingest_observations_total', 'kind="connection"')).toBe(3);
     // Fixed, the retried batch is applied (the identity cache survived the rollback consistently).

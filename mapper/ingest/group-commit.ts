@@ -123,7 +123,8 @@ export function createGroupCommitter(options: GroupCommitOptions): GroupCommitte
       return;
     }
     end?.();
-    metrics?.commitBatches.observe(group.length);
+    // Batches written (applied or found applied), not those that failed in their savepoint.
+    metrics?.commitBatches.observe(outcomes.filter((o) => o.ok).length);
     group.forEach((w, i) => {
       const o = outcomes[i] as Outcome;
       if (!o.ok) {
