@@ -5,7 +5,8 @@
 // route (GraphStore.queryEdges + JSON, uncached: what `GET /api/v1/graph` did before its body
 // cache) and a floor route (a fixed body of the given size from bare node:http, no express: what
 // the load generator, the kernel and node:http cost on their own on this machine).
-// Flags: --fast 0 disables the fast path (everything through express).
+// Flags: --fast 0 disables the fast path (everything through express). POST /bench/writes?every=MS
+// starts writing one edge every MS ms.
 // Prints one JSON line `{ "url": ... }` when ready; exits when stdin closes.
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -22,7 +23,7 @@ import { createIngestService } from '../../mapper/ingest/ingest-service.js';
 import { createMetrics } from '../../mapper/metrics.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
 import { createWebRouter } from '../../web/server/index.js';
-import { namespaceSizes, seedLarge } from './seed.js';
+import { namespaceSizes, seedEdges, seedLarge, teamNamespace, workload } from './seed.js';
 
 /** The bearer token the bench uses. */
 export const BENCH_TOKEN = 'bench-token-0123456789abcdef';
@@ -83,7 +84,30 @@ function main(): void {
   // Incompressible, like the gzip view it stands in for (autocannon's parser costs ~10x more per
   // byte of random data than of a repeated byte, so a filled buffer would flatter the floor).
   const floorBody = randomBytes(arg('floor-bytes', 38_000));
+  // POST /bench/writes?every=MS: write one edge every MS ms (0 stops), as a live mapper does after
+  // each sniffer batch; every write advances the store generation, so the caches recompute.
+  let writer: NodeJS.Timeout | undefined;
+  let written = 0;
+  const writeOne = (): void => {
+    written++;
+    seedEdges(store, [
+      {
+        client: workload(teamNamespace(written % 100), `bench-writer-${written}`),
+        server: workload(teamNamespace((written * 7) % 100), 'bench-target'),
+        port: 8080,
+        firstSeen: now - 1000,
+        lastSeen: now - 500,
+      },
+    ]);
+  };
   const server = createServer((req, res) => {
+    if (req.method === 'POST' && req.url?.startsWith('/bench/writes?every=') === true) {
+      const every = Number(req.url.slice('/bench/writes?every='.length));
+      clearInterval(writer);
+      writer = every > 0 ? setInterval(writeOne, every) : undefined;
+      res.end(JSON.stringify({ every, written }));
+      return;
+    }
     if (req.url === '/floor') {
       res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': floorBody.length });
       res.end(floorBody);
@@ -100,6 +124,7 @@ function main(): void {
   });
   process.stdin.resume();
   process.stdin.on('end', () => {
+    clearInterval(writer);
     server.closeAllConnections();
     server.close();
     store.db.close();

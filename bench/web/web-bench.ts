@@ -321,6 +321,7 @@ async function apiBench(assetsDir: string): Promise<string[]> {
       label: string;
       path: string | { rotate: string; unique?: boolean };
       tools: ('wrk' | 'autocannon')[];
+      writeEveryMs?: number;
     }[] = [
       {
         label: `GET /api/v1/graph?namespace=${one} (the target; cached body, fast path)`,
@@ -336,6 +337,18 @@ async function apiBench(assetsDir: string): Promise<string[]> {
         label: 'floor: bare node:http, a fixed body of the same size (client + kernel + node:http only)',
         path: '/floor',
         tools: ['wrk', 'autocannon'],
+      },
+      {
+        label: `GET /api/v1/graph?namespace=${one} while one edge is written every second (live ingest)`,
+        path: `/api/v1/graph?namespace=${one}`,
+        tools: ['wrk'],
+        writeEveryMs: 1000,
+      },
+      {
+        label: `UI API /ui/api/graph?ns=${one} while one edge is written every second (live ingest)`,
+        path: `/ui/api/graph?ns=${one}`,
+        tools: ['wrk'],
+        writeEveryMs: 1000,
       },
       {
         label: 'UI API, a different namespace and budget per request (every cache missed)',
@@ -356,6 +369,9 @@ async function apiBench(assetsDir: string): Promise<string[]> {
         // Warm-up: fills the caches, and the SQLite pages into memory.
         if (tool === 'wrk') runWrk(srv.url, path, 1, 10, scriptDir);
         else await runAutocannon(srv.url, path, 1, 10);
+        const writes = (every: number): Promise<Response> =>
+          fetch(`${srv.url}/bench/writes?every=${every}`, { method: 'POST' });
+        if (c.writeEveryMs !== undefined) await (await writes(c.writeEveryMs)).arrayBuffer();
         const load = loadavg()[0]?.toFixed(1) ?? '?';
         const cpu0 = cpuMs(srv.child.pid);
         childCpuMs();
@@ -364,6 +380,7 @@ async function apiBench(assetsDir: string): Promise<string[]> {
             ? runWrk(srv.url, path, duration, 50, scriptDir)
             : await runAutocannon(srv.url, path, duration, 50);
         const cpu = cpuMs(srv.child.pid) - cpu0;
+        if (c.writeEveryMs !== undefined) await (await writes(0)).arrayBuffer();
         const per = (ms: number): string => (ms / Math.max(1, r.total)).toFixed(3);
         out.push(
           `${c.label} [${tool}, 50 connections, ${duration} s, load ${load}]: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(0)} ms, ${r.rps.toFixed(0)} req/s, errors/non-2xx ${r.bad}; CPU per request: server ${per(cpu)} ms, load generator ${per(r.clientCpuMs)} ms`,
