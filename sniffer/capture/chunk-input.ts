@@ -1,6 +1,7 @@
 // The byte window a streaming capture parser reads from: chunks are appended as they arrive, and
-// records are returned as views into the current window. Bytes left over when more input is
-// needed are copied out, so the caller may reuse its read buffer for the next chunk.
+// records are returned as ranges of the current window (one reused RecordCursor). Bytes left over
+// when more input is needed are copied out, so the caller may reuse its read buffer for the next
+// chunk.
 import type { PacketTime } from '../observation.js';
 
 /** One packet record of a capture file. The `data` view is valid until the next `push`. */

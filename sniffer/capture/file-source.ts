@@ -1,6 +1,7 @@
 // The file adapter of the capture readers: reads a capture file in chunks and feeds the pure
-// streaming parser (capture-stream.ts). One read buffer is reused; the parser copies out any
-// record that spans two chunks.
+// streaming parser (capture-stream.ts). Two read buffers alternate (the next chunk is read while
+// one is decoded); the tail of a record cut by a chunk boundary is placed in front of the next
+// chunk.
 import { open } from 'node:fs/promises';
 import type { CaptureStop } from './capture-format.js';
 import { CaptureStreamParser } from './capture-stream.js';

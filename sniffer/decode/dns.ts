@@ -93,7 +93,9 @@ function writeLabelByte(c: number, n: number): number {
 
 /**
  * Reads the name at `pos` of the message `msg[start, end)`. Returns the offset just after the
- * name's in-place bytes, or a negative ERR_ code; the text is left in `nameText`.
+ * name's in-place bytes, or a negative ERR_ code; the text is left in `nameText`. The offline
+ * ndjson writer has a byte-level twin (`NdjsonWriter.name` in sniffer/ndjson.ts) that must apply
+ * the same checks in the same order; decode/fuzz.test.ts compares the two.
  */
 function readName(msg: Uint8Array, start: number, end: number, pos: number): number {
   let n = 0; // bytes of text in `scratch`

@@ -1,6 +1,8 @@
-// The stateful packet decoder: link → IP → TCP/UDP → DNS, turning frames into observations. Used
-// by the offline reader (sniffer/offline.ts) and by live capture, which hands it `cap`'s reused
-// buffer: everything kept is copied out (strings, or the TCP reassembly buffer) before returning.
+// The stateful packet decoder: link → IP → TCP/UDP → DNS, turning frames into observations. Live
+// capture and the replay call `decode()`, which builds observation objects; the offline ndjson
+// mode calls `decodeAt()`, which hands each observation to a sink as byte offsets into the frame
+// (the ndjson writer formats them without objects or strings). `cap` reuses its buffer: whatever
+// is kept is copied out (strings, or the TCP reassembly buffer) before returning.
 // Pure: no clock, no I/O; the only state is DNS-over-TCP reassembly and the counters.
 import type { DnsObservation, Observation, PacketTime, TimestampNs } from '../observation.js';
 import { decodeDnsMessage, isDnsResponse, type DnsMessage, type DnsReason } from './dns.js';
@@ -411,6 +413,7 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
   }
 
   function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
+    // The object sink stamps the exact BigInt; it never reads the split time passed along.
     objects.ts = tsNs;
     run(linkType, frame, 0, frame.length, time, objects);
     return objects.take();
