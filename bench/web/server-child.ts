@@ -116,6 +116,7 @@ function main(): void {
     if (fast && mapperApp.serveCached(req, res)) return;
     void mapperApp.app(req, res);
   });
+  server.keepAliveTimeout = 60_000; // the bench's probes reuse idle connections
   server.listen(0, '127.0.0.1', () => {
     const { port } = server.address() as AddressInfo;
     process.stdout.write(

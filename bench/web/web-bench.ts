@@ -12,6 +12,7 @@
 // Run: npm run build && node dist/bench/web/web-bench.js [--quick] [--api-only | --ui-only]
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
 import { cpus, loadavg } from 'node:os';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -291,6 +292,18 @@ async function runAutocannon(
   };
 }
 
+/** Starts (every > 0) or stops the server child's writer; a fresh connection each time (no keep-alive race). */
+function writes(url: string, every: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(`${url}/bench/writes?every=${every}`, { method: 'POST', agent: false }, (res) => {
+      res.resume();
+      res.on('end', () => resolve());
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
 async function apiBench(assetsDir: string): Promise<string[]> {
   const out: string[] = [];
   const srv = await startServer(
@@ -369,9 +382,7 @@ async function apiBench(assetsDir: string): Promise<string[]> {
         // Warm-up: fills the caches, and the SQLite pages into memory.
         if (tool === 'wrk') runWrk(srv.url, path, 1, 10, scriptDir);
         else await runAutocannon(srv.url, path, 1, 10);
-        const writes = (every: number): Promise<Response> =>
-          fetch(`${srv.url}/bench/writes?every=${every}`, { method: 'POST' });
-        if (c.writeEveryMs !== undefined) await (await writes(c.writeEveryMs)).arrayBuffer();
+        if (c.writeEveryMs !== undefined) await writes(srv.url, c.writeEveryMs);
         const load = loadavg()[0]?.toFixed(1) ?? '?';
         const cpu0 = cpuMs(srv.child.pid);
         childCpuMs();
@@ -380,7 +391,7 @@ async function apiBench(assetsDir: string): Promise<string[]> {
             ? runWrk(srv.url, path, duration, 50, scriptDir)
             : await runAutocannon(srv.url, path, duration, 50);
         const cpu = cpuMs(srv.child.pid) - cpu0;
-        if (c.writeEveryMs !== undefined) await (await writes(0)).arrayBuffer();
+        if (c.writeEveryMs !== undefined) await writes(srv.url, 0);
         const per = (ms: number): string => (ms / Math.max(1, r.total)).toFixed(3);
         out.push(
           `${c.label} [${tool}, 50 connections, ${duration} s, load ${load}]: p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, max ${r.max.toFixed(0)} ms, ${r.rps.toFixed(0)} req/s, errors/non-2xx ${r.bad}; CPU per request: server ${per(cpu)} ms, load generator ${per(r.clientCpuMs)} ms`,
