@@ -135,12 +135,6 @@ export async function startMapper(config: MapperConfig, deps: MapperDeps): Promi
     if (err instanceof StoreError) throw new UserError(err.message);
     throw err;
   }
-  // Group commits write each batch in a savepoint. A savepoint keeps the pages it changes that an
-  // earlier batch of the same transaction had changed in a statement journal, which SQLite spills
-  // to a temporary FILE past 64 KiB unless temp_store is MEMORY (https://sqlite.org/tempfiles.html
-  // §2.5): with a file, a group of 50 batches made 2.5x the writes of 50 separate transactions.
-  // The journal is bounded by what one group changes (DEFAULT_GROUP_COMMIT_LIMITS).
-  store.db.pragma('temp_store = MEMORY');
   const metrics = createMetrics({
     dbFile: store.db.name,
     rowCounts: () => store.counts(),

@@ -28,7 +28,7 @@ async function run(
 ): Promise<number> {
   const dir = mkdtempSync(join(tmpdir(), 'intentmap-group-bench-'));
   const store = new GraphStore(openDatabase(join(dir, 'bench.db')));
-  store.db.pragma(`temp_store = ${tempStore}`); // as mapper/main.ts sets it (statement journals)
+  store.db.pragma(`temp_store = ${tempStore}`); // openDatabase sets MEMORY; --temp-store FILE compares (statement journals)
   try {
     const ingest = createIngestService({
       store,

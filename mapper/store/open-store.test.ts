@@ -118,6 +118,7 @@ describe('openDatabase', () => {
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
     expect(db.pragma('foreign_keys', { simple: true })).toBe(1);
     expect(db.pragma('busy_timeout', { simple: true })).toBe(5000);
+    expect(db.pragma('temp_store', { simple: true })).toBe(2); // MEMORY
     const applied = db.prepare('SELECT id, name, checksum FROM schema_migrations').all() as {
       id: number;
       name: string;
