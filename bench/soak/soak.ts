@@ -5,9 +5,12 @@
 // file descriptors (/proc/<pid>/status and /proc/<pid>/fd); at the end it prints the least-squares
 // slope of each after a warm-up (MiB/hour, fds/hour), the fd range, and checks that the store
 // counted every connection the client made (a leak would show as growth; a loss as a shortfall).
-// Needs root (ip netns). Writes the samples as CSV to --csv when given.
-//   npx tsc -p tsconfig.build.json && node dist/bench/soak/soak.js [--minutes 30] [--rate 50] [--sample 10] [--csv FILE]
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+// Before stopping, it prints the counters that explain a shortfall: the sniffer's skips, drops
+// and batches, the mapper's ingest outcomes, and the store's edges by client, server and port.
+// Needs root (ip netns). Writes the samples as CSV to --csv when given; --keep keeps the work
+// directory (database, spool) for inspection.
+//   npx tsc -p tsconfig.build.json && node dist/bench/soak/soak.js [--minutes 30] [--rate 50] [--sample 10] [--csv FILE] [--keep]
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -21,6 +24,7 @@ const { values } = parseArgs({
     rate: { type: 'string', default: '50' },
     sample: { type: 'string', default: '10' },
     csv: { type: 'string' },
+    keep: { type: 'boolean', default: false },
   },
 });
 const durationMs = Number(values.minutes) * 60_000;
@@ -28,6 +32,10 @@ const rate = Number(values.rate);
 const sampleMs = Number(values.sample) * 1000;
 const TOKEN = 'soak-token-0123456789abcdef0123';
 const SERVER_PORT = 8080;
+const SNIFFER_METRICS = '127.0.0.1:9469';
+/** Counters worth printing when connections are missing: skips, drops, retries and outcomes. */
+const DIAGNOSTIC_METRIC =
+  /^intentmap_(sniffer_(packets_(seen|malformed)|observations|aggregate_skipped|kernel_drops|batches_)|ingest_(batches|observations|ignored|clock_skew)_total|resolution_outcomes)/;
 
 const unavailable = labUnavailableReason();
 if (unavailable !== null) {
@@ -40,7 +48,6 @@ const lab = createLab({ ipv4Prefix: '10.78.0', ipv6Prefix: 'fd78::' });
 try {
   writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   const snapshot = join(dir, 'snapshot');
-  const { mkdirSync } = await import('node:fs');
   mkdirSync(snapshot);
   const server = lab.addPod('server', 10);
   const client = lab.addPod('client', 20);
@@ -89,7 +96,7 @@ try {
       '--spool-dir',
       join(dir, 'spool'),
       '--metrics-listen',
-      'off',
+      SNIFFER_METRICS,
       '--log-level',
       'info',
     ],
@@ -146,6 +153,26 @@ try {
   };
   // Let one report interval pass so the last SYNs are in a closed batch, then stop cleanly.
   await new Promise((r) => setTimeout(r, 6000));
+  // Both processes listen inside the node namespace: fetch their /metrics from there.
+  const scrapeInNode = async (url: string): Promise<string> => {
+    const fetcher = lab.spawn(
+      lab.nodeNs,
+      process.execPath,
+      [
+        '-e',
+        `fetch(${JSON.stringify(url)},{headers:{authorization:'Bearer ${TOKEN}'}}).then(r=>r.text()).then(t=>process.stdout.write(t),e=>{console.error(String(e));process.exit(1)})`,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
+    let text = '';
+    fetcher.stdout?.on('data', (d: Buffer) => (text += d.toString()));
+    await new Promise<void>((r) => fetcher.once('exit', () => r()));
+    return text;
+  };
+  const counters = [
+    ...(await scrapeInNode(`http://${SNIFFER_METRICS}/metrics`)).split('\n'),
+    ...(await scrapeInNode(`${mapper.url}/metrics`)).split('\n'),
+  ].filter((l) => DIAGNOSTIC_METRIC.test(l) && !/ 0$/.test(l));
   sniffer.kill('SIGTERM');
   await new Promise<void>((r) => sniffer.once('exit', () => r()));
   await stopProcess(mapper);
@@ -159,6 +186,14 @@ try {
       )
       .get(SERVER_PORT) as { n: number }
   ).n;
+  const byEdge = db
+    .prepare(
+      `SELECT c.name AS client, s.name AS server, e.port AS port, sum(e.count) AS n FROM edges e
+       JOIN identities c ON c.id = e.client_id JOIN identities s ON s.id = e.server_id
+       GROUP BY c.name, s.name, e.port ORDER BY n DESC LIMIT 10`,
+    )
+    .all() as { client: string; server: string; port: number; n: number }[];
+  const batches = (db.prepare('SELECT count(*) AS n FROM ingest_batches').get() as { n: number }).n;
   db.close();
 
   const warm = samples.filter((s) => s.t >= Math.min(120, (durationMs / 1000) * 0.1));
@@ -173,6 +208,9 @@ try {
       `  sniffer: RSS slope ${perHour((s) => s.snRss, 1048576).toFixed(2)} MiB/h, fds ${range((s) => s.snFds)} (slope ${perHour((s) => s.snFds, 1).toFixed(2)}/h)`,
       `  mapper:  RSS slope ${perHour((s) => s.mRss, 1048576).toFixed(2)} MiB/h, fds ${range((s) => s.mFds)} (slope ${perHour((s) => s.mFds, 1).toFixed(2)}/h)`,
       `  connections: client connected ${made.connected ?? '?'} (attempted ${made.attempted ?? '?'}); store counted ${stored} client→server:${SERVER_PORT}`,
+      `  store: ${batches} batches; edges ${byEdge.map((e) => `${e.client}→${e.server}:${e.port}=${e.n}`).join(', ')}`,
+      '  counters (non-zero):',
+      ...counters.map((l) => `    ${l}`),
     ].join('\n'),
   );
   if (values.csv !== undefined)
@@ -184,5 +222,6 @@ try {
     );
 } finally {
   await lab.destroy();
-  rmSync(dir, { recursive: true, force: true });
+  if (values.keep) console.log(`soak: kept ${dir}`);
+  else rmSync(dir, { recursive: true, force: true });
 }
