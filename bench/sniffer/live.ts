@@ -38,6 +38,18 @@ function readStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** User + system CPU seconds a process has used so far (/proc/PID/stat fields 14 and 15). */
+function cpuSeconds(pid: number, ticksPerSecond: number): number {
+  try {
+    // The command name (field 2) may hold spaces: count fields after its closing parenthesis.
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / ticksPerSecond;
+  } catch {
+    return NaN;
+  }
+}
+
 function jsonLines(stream: NodeJS.ReadableStream | null, onLine: (v: Record<string, unknown>) => void): void {
   let buf = '';
   stream?.setEncoding('utf8');
@@ -174,6 +186,10 @@ async function main(): Promise<number> {
     const baseRss = readStatusKb(snifferPid, 'VmRSS');
     let peakRss = baseRss;
     const sampler = setInterval(() => (peakRss = Math.max(peakRss, readStatusKb(snifferPid, 'VmRSS'))), 100);
+    const loadavgAtStart = readFileSync('/proc/loadavg', 'utf8').trim();
+    const ticksPerSecond =
+      Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).stdout.trim()) || 100;
+    const cpuAtStart = cpuSeconds(snifferPid, ticksPerSecond);
     const started = performance.now();
     const perClient = Math.round(rate / clients);
     const results = await Promise.all(
@@ -187,6 +203,7 @@ async function main(): Promise<number> {
       ),
     );
     const genSeconds = (performance.now() - started) / 1000;
+    const snifferCpuSeconds = cpuSeconds(snifferPid, ticksPerSecond) - cpuAtStart;
     const clientResults = results.map((r) => JSON.parse(r.stdout) as ClientResult);
     const synsSent = clientResults.reduce((s, r) => s + r.ok + r.failed, 0);
     const connected = clientResults.reduce((s, r) => s + r.ok, 0);
@@ -233,6 +250,9 @@ async function main(): Promise<number> {
         kernelDrops: s.kernelDrops ?? null,
         peakRssMb: +(Math.max(peakRss, hwmKb) / 1024).toFixed(1),
         startRssMb: +(baseRss / 1024).toFixed(1),
+        // CPU the sniffer used while the clients ran (user + system), and as a share of one core.
+        cpuSeconds: +snifferCpuSeconds.toFixed(2),
+        cpuShareOfOneCore: +(snifferCpuSeconds / genSeconds).toFixed(3),
       },
       snifferMemoryAtExitMb: memoryAtExit,
       tcpdumpBaseline: { captured: tdCaptured, kernelDrops: tdDropped },
@@ -241,6 +261,8 @@ async function main(): Promise<number> {
         zeroDrops: s.kernelDrops === 0,
         rssUnder150Mb: Math.max(peakRss, hwmKb) < 150 * 1024,
       },
+      // Other work on the machine competes with the generator and the sniffer for CPU: report it.
+      loadavgAtStart,
       loadavg: readFileSync('/proc/loadavg', 'utf8').trim(),
     };
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`);
