@@ -18,8 +18,8 @@ export const DEFAULT_SPOOL_MAX_BYTES = 100 * 1024 * 1024;
 export const DEFAULT_CAPTURE_BUFFER_BYTES = 32 * 1024 * 1024;
 /**
  * libpcap immediate mode is off by default: measured in bench/sniffer/live (BENCHMARKS.md), its
- * TPACKET_V2 ring of 128 KiB frames holds 256 packets per 32 MiB and drops SYNs at 20,000
- * connections/s, where the buffered TPACKET_V3 ring drops none.
+ * TPACKET_V2 ring of one 128 KiB block per packet (~509 packets for a 32 MiB buffer, 64 MiB of
+ * RSS) drops SYNs at 10,000-20,000 connections/s, where the buffered TPACKET_V3 ring drops none.
  */
 export const DEFAULT_IMMEDIATE_MODE = false;
 /**

@@ -8,8 +8,9 @@
 // - when it is loaded, it looks up pcap_set_immediate_mode with dlopen("libpcap.so") (the
 //   libpcap-dev symlink) and, if found, turns immediate mode on at every open. In immediate mode
 //   libpcap uses a TPACKET_V2 ring of fixed-size frames sized for the snaplen (65535 + headers on
-//   interfaces with offloads, libpcap pcap-linux.c create_ring, rounded up to a 128 KiB block): a
-//   32 MiB ring then holds only 256 packets, ~6 ms at 40,000 packets/s. Without immediate mode
+//   interfaces with offloads; libpcap pcap-linux.c create_ring): a 32 MiB buffer gives ~509 frames,
+//   each in its own 128 KiB block (the block is the frame size rounded up to pages times a power of
+//   two), so the ring is 64 MiB of RSS and holds ~13 ms of 40,000 packets/s. Without immediate mode
 //   libpcap uses TPACKET_V3, whose blocks pack packets back to back (~150 bytes per SYN), so the
 //   same ring holds ~200,000 packets; blocks are handed over when full or after cap's 1000 ms
 //   timeout, a delay the 5 s batches do not notice. The sniffer decides itself instead of leaving
@@ -17,9 +18,9 @@
 //   SONAME "libpcap.so" and loaded BEFORE `cap`, so cap's dlopen("libpcap.so") returns the addon
 //   (glibc returns an already-loaded object with that soname), and the addon's
 //   pcap_set_immediate_mode forwards to libpcap's only when `immediateMode` is asked for. The
-//   default is OFF, measured (BENCHMARKS.md, bench/sniffer/live): at 20,000 connections/s the
-//   immediate-mode ring drops SYNs whenever the process is descheduled for a few ms, and a ring
-//   large enough to ride that out would cost its whole size in RSS;
+//   default is OFF, measured (BENCHMARKS.md, bench/sniffer/live): at 10,000-20,000 connections/s
+//   the immediate-mode ring drops SYNs whenever the process is descheduled for more than ~13 ms,
+//   and a ring large enough to ride that out costs twice the requested size in RSS;
 // - the 'packet' event carries only the length and a truncation flag, NOT the capture timestamp:
 //   the sniffer stamps packets with the wall clock when it handles them (at most the block timeout
 //   late; the wire carries milliseconds, and aggregation is per 5 s interval);
