@@ -1,9 +1,12 @@
 // The pcap and pcapng readers on hand-made files: byte orders, resolutions, timestamps past 2038
 // and with a fraction of a second or more, several interfaces and sections, SPB without
 // timestamps, obsolete PB, damaged and truncated files, and chunked input.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { CaptureStreamParser } from './capture-stream.js';
-import { parseCaptureBytes } from './file-source.js';
+import { parseCaptureBytes, readCaptureFile, READ_CHUNK_BYTES } from './file-source.js';
 import { pcapngTimestampToNs } from './pcapng-file.js';
 
 const PACKET = Uint8Array.from([0x45, 0, 0, 20, 0, 0, 0, 0, 64, 6, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8]);
@@ -118,6 +121,51 @@ describe('pcap', () => {
       for (let r = p.next(); r !== null; r = p.next()) got.push(r.tsNs);
       expect(got).toEqual(whole);
       expect(p.stop).toBeNull();
+    }
+  });
+});
+
+describe('readCaptureFile', () => {
+  // Records filled with their index. With 200 KiB records every chunk boundary falls inside one,
+  // leaving a tail too long to be carried in front of the next read (the joining path); with
+  // small records only, the tail is carried.
+  it.each([
+    ['above 64 KiB', 90, (i: number) => (i % 9 === 4 ? 200_000 + i : 20 + ((i * 7919) % 3000))],
+    ['small only', 1500, (i: number) => 20 + ((i * 7919) % 3000)],
+  ])('reads records cut by chunk boundaries (%s) intact', async (_name, count, size) => {
+    const sizes = Array.from({ length: count }, (_, i) => size(i));
+    const file = Buffer.alloc(24 + sizes.reduce((sum, n) => sum + 16 + n, 0));
+    file.writeUInt32LE(0xa1b2c3d4, 0);
+    file.writeUInt16LE(2, 4);
+    file.writeUInt16LE(4, 6);
+    file.writeUInt32LE(262_144, 16);
+    file.writeUInt32LE(101, 20);
+    let o = 24;
+    sizes.forEach((n, i) => {
+      file.writeUInt32LE(1_700_000_000 + i, o);
+      file.writeUInt32LE(i, o + 4);
+      file.writeUInt32LE(n, o + 8);
+      file.writeUInt32LE(n, o + 12);
+      file.fill(i, o + 16, o + 16 + n);
+      o += 16 + n;
+    });
+    expect(file.length).toBeGreaterThan(2 * READ_CHUNK_BYTES);
+    const dir = mkdtempSync(join(tmpdir(), 'intentmap-readers-'));
+    try {
+      const path = join(dir, 'chunks.pcap');
+      writeFileSync(path, file);
+      const got: [number, number, boolean][] = [];
+      const result = await readCaptureFile(path, (parser) => {
+        for (let r = parser.next(); r !== null; r = parser.next()) {
+          const index = r.sec - 1_700_000_000;
+          got.push([index, r.end - r.start, r.data.every((b) => b === (index & 0xff))]);
+        }
+        return true;
+      });
+      expect(result.stop).toBeNull();
+      expect(got).toEqual(sizes.map((n, i) => [i, n, true]));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
