@@ -415,9 +415,10 @@ async function serveDemo(
         auth: { token: ctx.sharedToken, allowAnonymous: false },
         now: options.now,
         report,
+        authLimiter: ctx.authLimiter,
         logError: (message, err) => ctx.logger.error({ err }, message),
       });
-      return [{ path: '/', router, close: () => router.closeWeb() }];
+      return [{ path: '/', router, close: () => router.closeWeb(), serveCached: router.serveCached }];
     },
   });
   const url = `${running.url}/`;
