@@ -215,7 +215,12 @@ export class TcpDnsStreams {
       const buf = st.buf;
       if (buf === null) break; // unreachable: startMessage allocated it
       const n = Math.min(st.msgLen - st.have, end - s);
-      buf.set(data.subarray(s, s + n), st.have);
+      if (n > 256) buf.set(data.subarray(s, s + n), st.have);
+      else {
+        // Short pieces (the usual): a loop beats making a view for `set`.
+        const at = st.have - s;
+        for (let i = s; i < s + n; i++) buf[at + i] = data[i] ?? 0;
+      }
       st.have += n;
       s += n;
       if (st.have === st.msgLen) {
