@@ -54,7 +54,7 @@ export function renderAppPage(o: AppPageOptions): string {
         <button type="button" id="export-svg">Graph as SVG</button>
         <button type="button" id="export-png">Graph as PNG</button>
         <a id="export-intents" href="#">Intents (YAML, current filter)</a>
-        <a id="export-intents-zip" href="#">Intents (zip, one file per client)</a>
+        <a id="export-intents-zip" href="#">Intents (zip, file per client)</a>
         <a id="export-report" href="#">Report (HTML)</a>
       </div>
     </details>
