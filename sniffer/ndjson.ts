@@ -104,14 +104,19 @@ function piece(text: string): Piece {
   return { w, n: bytes.length };
 }
 
-const SYN_HEAD = piece('{"type":"tcp-syn","ts":');
-const SYNACK_HEAD = piece('{"type":"tcp-synack","ts":');
+/** The starts of the lines up to the timestamp, by HEAD_ index. */
+const HEAD_TEXTS = ['{"type":"tcp-syn","ts":', '{"type":"tcp-synack","ts":', '{"type":"dns","ts":'] as const;
+const HEADS = HEAD_TEXTS.map(piece);
+const HEAD_SYN = 0;
+const HEAD_SYNACK = 1;
+const HEAD_DNS = 2;
+/** 32-bit words per cached head (a head, a quote, up to 20 digits of seconds and a dot fit). */
+const HEAD_WORDS = 16;
 const SRC_KEY = piece(',"src":"');
 const SPORT_KEY = piece('","sport":');
 const DST_KEY = piece(',"dst":"');
 const DPORT_KEY = piece('","dport":');
 const LINE_END = piece('}\n');
-const DNS_HEAD = piece('{"type":"dns","ts":');
 const CLIENT_KEY = piece(',"client":"');
 const SERVER_KEY = piece('","server":"');
 const ID_KEY = piece('","id":');
@@ -293,11 +298,11 @@ export class NdjsonWriter implements ObservationSink {
   private readonly full: Uint8Array[] = [];
   /** Chunks given back by `recycle`. */
   private readonly spare: Buffer[] = [];
-  /** The seconds most recently written, and their digits (cached: they change once per second). */
+  /** The seconds most recently written (they change about once per second of capture). */
   private lastSec = -1;
-  /** `"<seconds>.` as packed words (at most 24 bytes), and its length. */
-  private readonly secWords = new Int32Array(6);
-  private secLength = 0;
+  /** Each line head followed by `"<lastSec>.`, as packed words (HEAD_WORDS per head), and lengths. */
+  private readonly headWords = new Int32Array(HEAD_TEXTS.length * HEAD_WORDS);
+  private readonly headLength = new Int32Array(HEAD_TEXTS.length);
   /** JSON string content of DNS names decoded in the current message (see `name`). */
   private readonly arena = new Uint8Array(
     MAX_CACHED_NAMES * MAX_NAME_TEXT_BYTES + 2 * MAX_NAME_TEXT_BYTES + STORE_SLACK,
@@ -376,8 +381,7 @@ export class NdjsonWriter implements ObservationSink {
     this.lineStart = this.used;
     this.reserve(FIXED_LINE_BYTES);
     const dv = this.dv;
-    let u = put(dv, this.used, isAck ? SYNACK_HEAD : SYN_HEAD);
-    u = this.putTime(dv, u, time);
+    let u = this.putHeadTime(dv, this.used, isAck ? HEAD_SYNACK : HEAD_SYN, time);
     u = put(dv, u, SRC_KEY);
     u = putAddress(dv, u, frame, ipVersion, srcOffset);
     u = put(dv, u, SPORT_KEY);
@@ -524,8 +528,7 @@ export class NdjsonWriter implements ObservationSink {
     serverOffset: number,
     id: number,
   ): number {
-    u = put(dv, u, DNS_HEAD);
-    u = this.putTime(dv, u, time);
+    u = this.putHeadTime(dv, u, HEAD_DNS, time);
     u = put(dv, u, CLIENT_KEY);
     u = putAddress(dv, u, frame, ipVersion, clientOffset);
     u = put(dv, u, SERVER_KEY);
@@ -681,24 +684,31 @@ export class NdjsonWriter implements ObservationSink {
     return text;
   }
 
-  /** Writes `"<seconds>.<9 digits>"` or null (as formatTimestamp). */
-  private putTime(dv: DataView, u: number, time: PacketTime): number {
-    if (!time.hasTime) return put(dv, u, NULL_TEXT);
+  /**
+   * Writes the line head `head` (HEAD_ index) and the timestamp: `"<seconds>.<9 digits>"` or null
+   * (as formatTimestamp). The head and the seconds are copied as one run of cached words.
+   */
+  private putHeadTime(dv: DataView, u: number, head: number, time: PacketTime): number {
     const sec = time.sec;
-    if (sec < 0 || sec >= 1e20) {
+    if (!time.hasTime || sec < 0 || sec >= 1e20) {
+      u = put(dv, u, HEADS[head] ?? NULL_TEXT);
+      if (!time.hasTime) return put(dv, u, NULL_TEXT);
       const text = formatTimestamp(packetTimeToNs(time));
       for (let i = 0; i < text.length; i++) dv.setUint8(u++, text.charCodeAt(i));
       return u;
     }
-    const words = this.secWords;
+    const words = this.headWords;
     if (sec !== this.lastSec) {
-      const p = piece(`"${sec.toFixed(0)}.`);
       this.lastSec = sec;
-      words.set(p.w);
-      this.secLength = p.n;
+      for (let h = 0; h < HEAD_TEXTS.length; h++) {
+        const p = piece(`${HEAD_TEXTS[h] ?? ''}"${sec.toFixed(0)}.`);
+        words.set(p.w, h * HEAD_WORDS);
+        this.headLength[h] = p.n;
+      }
     }
-    const n = this.secLength;
-    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, words[i >> 2] ?? 0, true);
+    const n = this.headLength[head] ?? 0;
+    const from = head * HEAD_WORDS;
+    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, words[from + (i >> 2)] ?? 0, true);
     u += n;
     // Nine fraction digits, zero-padded, as three groups of three.
     const nsec = time.nsec;
