@@ -28,7 +28,7 @@ fi
 pkgs_run=("/usr/include/pcap/pcap.h:libpcap-dev" "g++:g++" "make:make" "python3:python3")
 # The chart renderer used by the deploy tests (deploy/helm-render) is Go with sprig from Debian.
 pkgs_test=("chromium:chromium" "ip:iproute2" "iptables:iptables" "tcpdump:tcpdump" "tshark:tshark" "dnsmasq:dnsmasq-base"
-  "ps:procps" "sqlite3:sqlite3" "setpriv:util-linux" "gcc:gcc" "go:golang-go"
+  "ps:procps" "sqlite3:sqlite3" "setpriv:util-linux" "gcc:gcc" "go:golang-go" "unzip:unzip"
   "/usr/share/gocode/src/github.com/Masterminds/sprig:golang-github-masterminds-sprig-dev"
   "/usr/share/gocode/src/sigs.k8s.io/yaml:golang-k8s-sigs-yaml-dev")
 pkgs_bench=("tcpdump:tcpdump" "tshark:tshark" "wrk:wrk")
