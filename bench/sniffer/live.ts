@@ -6,6 +6,7 @@
 // /dev/null (its captured and dropped counts). Targets: 0 drops, RSS < 150 MB.
 //
 //   sudo node dist/bench/sniffer/live.js [--rate 20000] [--seconds 10] [--clients 4]
+//     [--capture-buffer 32MiB] [--immediate-mode] [--node-options=--max-semi-space-size=2]
 // (or, without a tsc build: npx esbuild bench/sniffer/live.ts --bundle --platform=node
 //  --format=esm --packages=external --outfile=bench/out/sniffer-live.mjs && node bench/out/sniffer-live.mjs)
 import { spawnSync } from 'node:child_process';
