@@ -91,6 +91,21 @@ describe('createAggregator: connections', () => {
     expect(a.drain().connections[0]?.count).toBe(2);
   });
 
+  it('tells a new connection that reuses a 4-tuple within the window from a retransmission by the client ISN', () => {
+    const a = createAggregator();
+    const withIsn = (o: Observation, clientIsn: number): Observation => ({ ...o, clientIsn }) as Observation;
+    a.addObservation(withIsn(syn(0, '10.0.0.5', 40000, '10.0.0.6', 80), 1000), 0);
+    a.addObservation(withIsn(synack(1, '10.0.0.6', 80, '10.0.0.5', 40000), 1000), 0); // its SYN-ACK
+    a.addObservation(withIsn(syn(900, '10.0.0.5', 40000, '10.0.0.6', 80), 1000), 0); // retransmitted
+    // The client closed and opened a new connection from the same port: a new ISN.
+    a.addObservation(withIsn(syn(1200, '10.0.0.5', 40000, '10.0.0.6', 80), 777_000_000), 0);
+    // A SYN-ACK for a handshake whose SYN was not captured (its ISN is new): counted too.
+    a.addObservation(withIsn(synack(1500, '10.0.0.6', 80, '10.0.0.5', 40000), 4_000_000_000), 0);
+    const out = a.drain();
+    expect(out.connections).toEqual([connection({ count: 3, firstSeen: 0, lastSeen: 1500 })]);
+    expect(out.skipped).toEqual({ 'syn-retransmit': 1, 'synack-after-syn': 1 });
+  });
+
   it('turns a SYN-ACK without a seen SYN into a connection in reverse, to the server port', () => {
     const a = createAggregator();
     a.addObservation(synack(500, '10.0.0.6', 8080, '10.0.0.5', 51000), 0);

@@ -189,9 +189,10 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
     c: string,
     d: number,
     tsMs: number,
+    tag = 0,
   ): boolean => {
     timeBase ??= tsMs;
-    return table.touch(a, b, c, d, tsMs - timeBase);
+    return table.touch(a, b, c, d, tsMs - timeBase, tag);
   };
 
   const addConnection = (
@@ -255,13 +256,18 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
             return skip('dns-duplicate');
           }
           return addDns(obs, tsMs);
+        // SYNs are keyed by 4-tuple and the client's initial sequence number: a retransmitted SYN
+        // (or the same SYN captured twice) has the same ISN; a new connection that reuses the
+        // 4-tuple within the window (a client cycling through source ports quickly) has a new one
+        // (RFC 9293 §3.4.1) and is counted. Without an ISN (not from a packet) the 4-tuple alone.
         case 'tcp-syn':
-          if (isRepeat(synSeen, obs.src, obs.sport, obs.dst, obs.dport, tsMs)) return skip('syn-retransmit');
+          if (isRepeat(synSeen, obs.src, obs.sport, obs.dst, obs.dport, tsMs, obs.clientIsn))
+            return skip('syn-retransmit');
           return addConnection(obs.src, obs.dst, obs.dport, 'TCP', 'tcp-syn', tsMs);
         case 'tcp-synack':
           // A SYN-ACK answers the SYN of the reverse 4-tuple. When that SYN was not seen (capture
           // started mid-handshake, or the SYN took another path), the SYN-ACK alone proves the attempt.
-          if (isRepeat(synSeen, obs.dst, obs.dport, obs.src, obs.sport, tsMs))
+          if (isRepeat(synSeen, obs.dst, obs.dport, obs.src, obs.sport, tsMs, obs.clientIsn))
             return skip('synack-after-syn');
           return addConnection(obs.dst, obs.src, obs.sport, 'TCP', 'tcp-syn', tsMs);
         case 'udp-flow': {

@@ -65,6 +65,12 @@ export interface TcpObservation {
   readonly sport: number;
   readonly dst: string;
   readonly dport: number;
+  /**
+   * The client's initial sequence number (a SYN's seq, a SYN-ACK's ack - 1), when decoded from a
+   * packet: it tells a retransmitted SYN (same ISN) from a new connection that reuses the 4-tuple
+   * (a new ISN). Not part of the ndjson contract.
+   */
+  readonly clientIsn?: number;
 }
 
 /**

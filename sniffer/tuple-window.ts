@@ -82,7 +82,7 @@ function allocateSlots(capacity: number): Slots {
   };
 }
 
-/** Remembers flow tuples (string, number, string, number) for a sliding time window. */
+/** Remembers flow tuples (string, number, string, number, and an optional 32-bit tag) for a sliding time window. */
 export class TupleWindow {
   private readonly windowMs: number;
   private readonly maxEntries: number;
@@ -113,8 +113,8 @@ export class TupleWindow {
    * Records that the tuple was seen at `t` and returns whether it had been seen less than the
    * window before (or after: capture files may be out of order). The time is refreshed either way.
    */
-  touch(a: string, b: number, c: string, d: number, t: number): boolean {
-    this.hashTuple(a, b, c, d);
+  touch(a: string, b: number, c: string, d: number, t: number, tag = 0): boolean {
+    this.hashTuple(a, b, c, d, tag);
     const s = this.slots;
     let i = this.k1 & s.mask;
     let reusable = -1;
@@ -143,8 +143,8 @@ export class TupleWindow {
   }
 
   /** When the tuple was last seen, or undefined when it is not held (never seen, or forgotten). */
-  lastSeen(a: string, b: number, c: string, d: number): number | undefined {
-    this.hashTuple(a, b, c, d);
+  lastSeen(a: string, b: number, c: string, d: number, tag = 0): number | undefined {
+    this.hashTuple(a, b, c, d, tag);
     const s = this.slots;
     for (let i = this.k1 & s.mask; s.used[i] === 1; i = (i + 1) & s.mask) {
       if (s.h1[i] === this.k1 && s.h2[i] === this.k2) return s.seen[i];
@@ -228,7 +228,7 @@ export class TupleWindow {
   }
 
   /** Hashes the tuple into k1 and k2. */
-  private hashTuple(a: string, b: number, c: string, d: number): void {
+  private hashTuple(a: string, b: number, c: string, d: number, tag: number): void {
     hashX = 0x811c9dc5 | 0;
     hashY = 0x9747b28c | 0;
     for (let i = 0; i < a.length; i++) mixHash(a.charCodeAt(i));
@@ -239,6 +239,7 @@ export class TupleWindow {
     for (let i = 0; i < c.length; i++) mixHash(c.charCodeAt(i));
     mixHash(0x10001);
     mixHash(d | 0);
+    mixHash(tag | 0);
     this.k1 = fmix32(hashX ^ (a.length + c.length));
     this.k2 = fmix32(hashY ^ (a.length + c.length));
   }

@@ -103,8 +103,9 @@ export function tcp(
   seq: number,
   flags: number,
   payload: Uint8Array = new Uint8Array(0),
+  ack = 0,
 ): Uint8Array {
-  return bytes(be16(sport), be16(dport), be32(seq), be32(0), 0x50, flags, be16(65535), 0, 0, 0, 0, payload);
+  return bytes(be16(sport), be16(dport), be32(seq), be32(ack), 0x50, flags, be16(65535), 0, 0, 0, 0, payload);
 }
 
 /** An Ethernet II header before `payload`. */

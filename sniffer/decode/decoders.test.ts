@@ -282,20 +282,33 @@ describe('IPv6 text (RFC 5952)', () => {
 });
 
 describe('TCP and UDP', () => {
-  it('reports SYN and SYN-ACK whatever the other flags', () => {
-    for (const [flags, type] of [
-      [0x02, 'tcp-syn'],
-      [0x12, 'tcp-synack'],
-      [0xcb, 'tcp-syn'],
-      [0x03, 'tcp-syn'],
+  it('reports SYN and SYN-ACK whatever the other flags, with the client ISN (SYN seq, SYN-ACK ack - 1)', () => {
+    for (const [flags, type, clientIsn] of [
+      [0x02, 'tcp-syn', 1],
+      [0x12, 'tcp-synack', 0xfffffffe],
+      [0xcb, 'tcp-syn', 1],
+      [0x03, 'tcp-syn', 1],
     ] as const) {
       const { observations } = decodeEthernet(
-        ethernet(0x0800, ipv4(CLIENT, SERVER, 6, tcp(40000, 80, 1, flags))),
+        ethernet(0x0800, ipv4(CLIENT, SERVER, 6, tcp(40000, 80, 1, flags, undefined, 0xffffffff))),
       );
       expect(observations).toEqual([
-        { type, ts: 1_700_000_000_123_456_000n, src: '10.0.0.5', sport: 40000, dst: '10.96.0.10', dport: 80 },
+        {
+          type,
+          ts: 1_700_000_000_123_456_000n,
+          src: '10.0.0.5',
+          sport: 40000,
+          dst: '10.96.0.10',
+          dport: 80,
+          clientIsn,
+        },
       ]);
     }
+    // ack 0 of a SYN-ACK wraps: the client's ISN was 2^32 - 1.
+    const { observations } = decodeEthernet(
+      ethernet(0x0800, ipv4(CLIENT, SERVER, 6, tcp(40000, 80, 1, 0x12, undefined, 0))),
+    );
+    expect(observations[0]).toMatchObject({ type: 'tcp-synack', clientIsn: 0xffffffff });
   });
   it('keeps a SYN whose IP total length exceeds the captured bytes when the TCP header is whole', () => {
     const packet = ipv4(CLIENT, SERVER, 6, tcp(40000, 80, 1, 0x02, new Uint8Array(100)));

@@ -78,7 +78,11 @@ export interface PacketDecoderOptions {
  * frame and message bytes, and `time`, are only valid during the call.
  */
 export interface ObservationSink {
-  /** A `tcp-syn` (isAck false) or `tcp-synack`; addresses are 4 or 16 bytes at the offsets. */
+  /**
+   * A `tcp-syn` (isAck false) or `tcp-synack`; addresses are 4 or 16 bytes at the offsets.
+   * `clientIsn` is the client's initial sequence number of the handshake: a SYN's sequence number,
+   * a SYN-ACK's acknowledgment number minus one (RFC 9293 §3.5).
+   */
   tcpSyn(
     isAck: boolean,
     time: PacketTime,
@@ -88,6 +92,7 @@ export interface ObservationSink {
     sport: number,
     dstOffset: number,
     dport: number,
+    clientIsn: number,
   ): void;
   /**
    * A DNS response (QR set) in `msg[start, end)`, sent from `serverOffset` to `clientOffset` of
@@ -232,6 +237,7 @@ class ObjectSink implements ObservationSink {
     sport: number,
     dstOffset: number,
     dport: number,
+    clientIsn: number,
   ): void {
     const format = ipVersion === 4 ? formatIpv4 : formatIpv6;
     (this.out ??= []).push({
@@ -241,6 +247,7 @@ class ObjectSink implements ObservationSink {
       sport,
       dst: format(frame, dstOffset),
       dport,
+      clientIsn,
     });
   }
 
@@ -479,7 +486,18 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
       if (isSyn) {
         stats.observations++;
         const isAck = (tcp.flags & TCP_FLAG.ack) !== 0;
-        sink.tcpSyn(isAck, t, frame, h.version, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
+        const clientIsn = isAck ? (tcp.ack - 1) >>> 0 : tcp.seq;
+        sink.tcpSyn(
+          isAck,
+          t,
+          frame,
+          h.version,
+          h.srcOffset,
+          tcp.srcPort,
+          h.dstOffset,
+          tcp.dstPort,
+          clientIsn,
+        );
       }
       if (isDnsServerSide && tcp.hasFullHeader) {
         segSink = sink;

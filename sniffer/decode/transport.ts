@@ -10,6 +10,8 @@ export interface TcpHeader {
   readonly dstPort: number;
   /** Sequence number, unsigned 32-bit. */
   readonly seq: number;
+  /** Acknowledgment number, unsigned 32-bit (meaningful when ACK is set). */
+  readonly ack: number;
   /** The low 8 flag bits (CWR ECE URG ACK PSH RST SYN FIN). */
   readonly flags: number;
   /** End of the segment's payload (from the IP layer). */
@@ -43,6 +45,7 @@ export interface TcpScratch {
   srcPort: number;
   dstPort: number;
   seq: number;
+  ack: number;
   flags: number;
   payloadEnd: number;
   hasFullHeader: boolean;
@@ -59,7 +62,7 @@ export interface UdpScratch {
 
 /** A fresh scratch header for `readTcp`. */
 export function createTcpScratch(): TcpScratch {
-  return { srcPort: 0, dstPort: 0, seq: 0, flags: 0, payloadEnd: 0, hasFullHeader: false, next: 0 };
+  return { srcPort: 0, dstPort: 0, seq: 0, ack: 0, flags: 0, payloadEnd: 0, hasFullHeader: false, next: 0 };
 }
 
 /** A fresh scratch header for `readUdp`. */
@@ -80,6 +83,12 @@ export function readTcp(frame: Uint8Array, offset: number, end: number, out: Tcp
       ((frame[offset + 5] ?? 0) << 16) |
       ((frame[offset + 6] ?? 0) << 8) |
       (frame[offset + 7] ?? 0)) >>>
+    0;
+  out.ack =
+    (((frame[offset + 8] ?? 0) << 24) |
+      ((frame[offset + 9] ?? 0) << 16) |
+      ((frame[offset + 10] ?? 0) << 8) |
+      (frame[offset + 11] ?? 0)) >>>
     0;
   out.flags = frame[offset + 13] ?? 0;
   out.payloadEnd = end;
