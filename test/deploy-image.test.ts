@@ -14,6 +14,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import {
   chmodSync,
   chownSync,
+  copyFileSync,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -372,23 +373,22 @@ describe('the production file tree (as the Dockerfile builds it)', () => {
     rmSync(join(tree, 'node_modules/.package-lock.json'));
     writeFileSync(join(tree, 'node_modules/.package-lock.json'), lockBefore);
     execFileSync('cp', ['-a', join(REPO_ROOT, 'dist'), join(REPO_ROOT, 'migrations'), tree]);
-    // RUN gcc ... packet-stats.node (the Node headers: /usr/local/include/node in the image, here
-    // wherever this Node's are).
-    const headers = [join(process.execPath, '../../include/node'), '/usr/include/node'].find((d) =>
-      existsSync(join(d, 'node_api.h')),
+    // `npm run build` ends with dist/sniffer/capture/native/build-addon.js, which compiles the
+    // packet-stats addon beside itself from the source tree (present in the build stage only).
+    rmSync(join(tree, 'dist/sniffer/capture/native/packet-stats.node'), { force: true });
+    mkdirSync(join(tree, 'sniffer/capture/native'), { recursive: true });
+    copyFileSync(
+      join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c'),
+      join(tree, 'sniffer/capture/native/packet-stats.c'),
     );
-    if (headers !== undefined && hasCommand('gcc')) {
-      mkdirSync(join(tree, 'dist/sniffer/capture/native'), { recursive: true });
-      execFileSync('gcc', [
-        '-shared',
-        '-fPIC',
-        '-O2',
-        `-I${headers}`,
-        '-o',
-        join(tree, 'dist/sniffer/capture/native/packet-stats.node'),
-        join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c'),
-      ]);
-    }
+    execFileSync(process.execPath, [join(tree, 'dist/sniffer/capture/native/build-addon.js')], {
+      stdio: 'pipe',
+    });
+    rmSync(join(tree, 'sniffer'), { recursive: true });
+    // The image's build fails without the addon (Dockerfile: `test -f`); so does this tree where
+    // gcc and Node's headers are here.
+    if (hasCommand('gcc') && existsSync(join(process.execPath, '../../include/node/node_api.h')))
+      expect(existsSync(join(tree, 'dist/sniffer/capture/native/packet-stats.node'))).toBe(true);
     // RUN npm prune --omit=dev && rm -rf dist/bench && find dist -name '*.test.*' -delete
     execFileSync('npm', ['prune', '--omit=dev', '--offline', '--no-audit', '--no-fund', '--loglevel=error'], {
       cwd: tree,

@@ -11,10 +11,11 @@
 // on every open, before pcap_activate, and the sniffer decides, per capture, whether libpcap's
 // immediate mode (TPACKET_V2 ring, one fixed-size frame per packet) or its default TPACKET_V3
 // ring (blocks of packets packed back to back) is used (see sniffer/capture/live.ts), whether or
-// not libpcap-dev is installed. Build (gcc and the Node headers, /usr/include/node on Debian,
-// $(dirname $(which node))/../include/node in the official Node images):
+// not libpcap-dev is installed. `npm run build` builds it (build-addon.ts, into
+// dist/sniffer/capture/native/) with gcc and the Node headers (/usr/include/node on Debian,
+// $(dirname $(which node))/../include/node in the official Node images), equivalent to:
 //   gcc -shared -fPIC -O2 -Wl,-soname,libpcap.so -I/usr/include/node \
-//       -o sniffer/capture/native/packet-stats.node sniffer/capture/native/packet-stats.c
+//       -o dist/sniffer/capture/native/packet-stats.node sniffer/capture/native/packet-stats.c
 #include <dlfcn.h>
 #include <errno.h>
 #include <linux/if_packet.h>
