@@ -158,7 +158,17 @@ interface PacketStatsAddon {
   /** Absent from addons built before it existed. */
   setImmediateMode?(on: boolean): void;
   immediateModeState?(): 'on' | 'off' | 'failed' | 'unavailable';
+  /** The ring block retire timeout of the next buffered capture (ms); absent from older builds. */
+  setBlockTimeout?(ms: number): void;
 }
+
+/**
+ * Ring block retire timeout of the buffered capture (cap's own is 1000 ms). Observations carry the
+ * time they are handled (cap gives no packet timestamps), so this bounds how late a flow is
+ * stamped: late enough, a flow made just before its pod was deleted would be attributed to the
+ * next pod that holds the IP. High rates fill blocks long before it; see packet-stats.c.
+ */
+export const BUFFERED_BLOCK_TIMEOUT_MS = 100;
 
 /** Whether `cap` has been loaded in this process (its load-time dlopen decides immediate mode). */
 let capLoaded = false;
@@ -271,6 +281,7 @@ export function openLiveCapture(options: LiveCaptureOptions, signal: AbortSignal
     );
   }
   addon?.setImmediateMode?.(wantImmediate);
+  addon?.setBlockTimeout?.(BUFFERED_BLOCK_TIMEOUT_MS);
   const linkName = cap.open(options.iface, options.filter, options.bufferBytes, buffer);
   let statsFd: number | null = null;
   if (addon) {

@@ -54,32 +54,62 @@ static napi_value ReadPacketStats(napi_env env, napi_callback_info info) {
   return result;
 }
 
-// What the next open asks for (setImmediateMode) and what the last open got (immediateModeState).
+// What the next open asks for (setImmediateMode, setBlockTimeout) and what the last open got
+// (immediateModeState).
 static int immediate_wanted = 0;
+static int block_timeout_ms = 100;
 static const char *immediate_state = "off";
 
-// Called by cap (see the top of this file) with immediate = 1 before pcap_activate. It forwards to
-// libpcap's own function only when the sniffer asked for immediate mode. libpcap is found among
-// the objects already loaded (cap's binding links it) under the sonames Debian (0.8) and others
-// (1) give it; RTLD_NOLOAD never loads a second copy.
-__attribute__((visibility("default"))) int pcap_set_immediate_mode(void *p, int immediate) {
-  if (!immediate_wanted || !immediate) {
-    immediate_state = "off";
-    return 0;
-  }
+// A function of the libpcap cap's binding already loaded, found under the sonames Debian (0.8)
+// and others (1) give it; RTLD_NOLOAD never loads a second copy. NULL when neither is loaded.
+static void *real_pcap_fn(const char *name) {
   static const char *const sonames[] = {"libpcap.so.0.8", "libpcap.so.1"};
   for (size_t i = 0; i < sizeof sonames / sizeof sonames[0]; i++) {
     void *lib = dlopen(sonames[i], RTLD_LAZY | RTLD_NOLOAD);
     if (lib == NULL) continue;
-    int (*real)(void *, int) = (int (*)(void *, int))dlsym(lib, "pcap_set_immediate_mode");
-    int r = real == NULL ? -1 : real(p, 1);
-    dlclose(lib);
-    if (real == NULL) continue;
-    immediate_state = r == 0 ? "on" : "failed";
-    return r;
+    void *fn = dlsym(lib, name);
+    dlclose(lib); // the binding keeps it loaded: the pointer stays valid
+    if (fn != NULL) return fn;
   }
-  immediate_state = "unavailable";
-  return -1;
+  return NULL;
+}
+
+// Called by cap (see the top of this file) with immediate = 1 before pcap_activate, after cap's
+// pcap_set_timeout(p, 1000). It forwards to libpcap's own function only when the sniffer asked for
+// immediate mode. In the buffered (TPACKET_V3) mode it lowers the read timeout, which libpcap
+// passes to the kernel as the ring block's retire timeout (tp_retire_blk_tov): a block is handed
+// over when full or after that long. cap gives no packet timestamps, so observations carry the
+// time they are handled; cap's 1000 ms would let a flow be stamped up to a second late, long enough
+// to be attributed to the next pod holding its IP. Blocks fill long before 100 ms at high rates.
+__attribute__((visibility("default"))) int pcap_set_immediate_mode(void *p, int immediate) {
+  if (!immediate_wanted || !immediate) {
+    int (*set_timeout)(void *, int) = (int (*)(void *, int))real_pcap_fn("pcap_set_timeout");
+    if (set_timeout != NULL) set_timeout(p, block_timeout_ms);
+    immediate_state = "off";
+    return 0;
+  }
+  int (*real)(void *, int) = (int (*)(void *, int))real_pcap_fn("pcap_set_immediate_mode");
+  if (real == NULL) {
+    immediate_state = "unavailable";
+    return -1;
+  }
+  int r = real(p, 1);
+  immediate_state = r == 0 ? "on" : "failed";
+  return r;
+}
+
+// setBlockTimeout(ms): the ring block retire timeout of the next buffered capture (1..1000).
+static napi_value SetBlockTimeout(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  int32_t ms = 0;
+  if (napi_get_cb_info(env, info, &argc, argv, NULL, NULL) != napi_ok || argc < 1 ||
+      napi_get_value_int32(env, argv[0], &ms) != napi_ok || ms < 1 || ms > 1000) {
+    napi_throw_range_error(env, NULL, "setBlockTimeout(ms): ms must be an integer from 1 to 1000");
+    return NULL;
+  }
+  block_timeout_ms = ms;
+  return NULL;
 }
 
 // setImmediateMode(on): what the next capture opened through cap gets.
@@ -112,6 +142,8 @@ static napi_value Init(napi_env env, napi_value exports) {
   napi_set_named_property(env, exports, "setImmediateMode", fn);
   napi_create_function(env, "immediateModeState", NAPI_AUTO_LENGTH, ImmediateModeState, NULL, &fn);
   napi_set_named_property(env, exports, "immediateModeState", fn);
+  napi_create_function(env, "setBlockTimeout", NAPI_AUTO_LENGTH, SetBlockTimeout, NULL, &fn);
+  napi_set_named_property(env, exports, "setBlockTimeout", fn);
   return exports;
 }
 
