@@ -2,7 +2,8 @@
 // (inside lab namespaces) without a full `tsc` build. Packages stay external: the bundle is
 // written under node_modules/.cache so that `cap`, `pino`, etc. resolve from the repository.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -49,25 +50,24 @@ export function repoPath(...parts: string[]): string {
 
 /**
  * Compiles the optional packet-stats addon (sniffer/capture/native/packet-stats.c) with gcc into
- * node_modules/.cache; returns its path, or null when gcc or the Node headers are missing.
+ * node_modules/.cache, named by the source's hash and the Node version (built once, reused by later
+ * runs); returns its path, or null when gcc or the Node headers are missing.
  */
 export function buildPacketStatsAddon(): string | null {
   const outDir = join(REPO_ROOT, 'node_modules', '.cache', 'intentmap-lab');
   mkdirSync(outDir, { recursive: true });
-  const out = join(outDir, `packet-stats-${process.pid}.node`);
+  const source = join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c');
+  const digest = createHash('sha256').update(readFileSync(source)).update(process.version).digest('hex');
+  const out = join(outDir, `packet-stats-${digest.slice(0, 16)}.node`);
+  if (existsSync(out)) return out;
+  // Built under a temporary name and renamed: a concurrent test file never loads a half-written file.
+  const tmp = `${out}.${process.pid}.tmp`;
   const r = spawnSync(
     'gcc',
-    [
-      '-shared',
-      '-fPIC',
-      '-Wl,-soname,libpcap.so',
-      '-O2',
-      '-I/usr/include/node',
-      '-o',
-      out,
-      join(REPO_ROOT, 'sniffer/capture/native/packet-stats.c'),
-    ],
+    ['-shared', '-fPIC', '-Wl,-soname,libpcap.so', '-O2', '-I/usr/include/node', '-o', tmp, source],
     { encoding: 'utf8' },
   );
-  return r.status === 0 ? out : null;
+  if (r.status !== 0) return null;
+  renameSync(tmp, out);
+  return out;
 }
