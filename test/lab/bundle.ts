@@ -3,7 +3,7 @@
 // written under node_modules/.cache so that `cap`, `pino`, etc. resolve from the repository.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { basename, dirname, join, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -40,6 +40,8 @@ export async function bundleEntry(entry: string): Promise<string> {
     outfile,
     logLevel: 'error',
   });
+  // One bundle per process (the tree may change between runs); removed when this process exits.
+  process.once('exit', () => rmSync(outfile, { force: true }));
   return outfile;
 }
 
