@@ -182,7 +182,6 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     await lab?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
     if (snifferScript) await rm(snifferScript, { force: true });
-    if (packetStatsAddon) await rm(packetStatsAddon, { force: true });
   });
 
   async function startSniffer(extra: Record<string, unknown>): Promise<Sniffer> {
