@@ -7,11 +7,11 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postReport, startMapperProcess, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
 import { KubeApiServer } from '../k8s/api-server.js';
 import { namespace, pod } from '../k8s/objects.js';
+import { clientsOn as clientsOnIn, ownsIp as ownsIpIn } from '../helpers/store-queries.js';
 
 const TOKEN = 'kube-slow-token-0123456789abcdef0';
 const REUSED_IP = '10.244.2.5';
@@ -112,33 +112,9 @@ async function deliver(src: string, at: number, count: number, dport: number): P
 }
 
 /** Whether the store records `podName` as an owner of the reused IP. */
-function ownsIp(podName: string): boolean {
-  const db = new Database(join(dir, 'kube.db'), { readonly: true });
-  try {
-    return (
-      db.prepare('SELECT 1 FROM ip_ownership WHERE ip = ? AND pod_name = ?').get(REUSED_IP, podName) !==
-      undefined
-    );
-  } finally {
-    db.close();
-  }
-}
-
+const ownsIp = (podName: string): boolean => ownsIpIn(join(dir, 'kube.db'), REUSED_IP, podName);
 /** Edge counts on `dport`, by client identity (kind:name), read from the store. */
-function clientsOn(dport: number): Record<string, number> {
-  const db = new Database(join(dir, 'kube.db'), { readonly: true });
-  try {
-    const rows = db
-      .prepare(
-        `SELECT c.name AS name, c.kind AS kind, sum(e.count) AS n FROM edges e JOIN identities c ON c.id = e.client_id
-         WHERE e.port = ? GROUP BY c.id`,
-      )
-      .all(dport) as { name: string; kind: string; n: number }[];
-    return Object.fromEntries(rows.map((r) => [`${r.kind}:${r.name}`, r.n]));
-  } finally {
-    db.close();
-  }
-}
+const clientsOn = (dport: number): Record<string, number> => clientsOnIn(join(dir, 'kube.db'), dport);
 
 const watchFailed = (): boolean =>
   m.logs.some((l) => /list\/watch failed|informer restart failed/.test(String(l['msg'])));
