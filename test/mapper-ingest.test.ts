@@ -8,17 +8,13 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { performance } from 'node:perf_hooks';
-import { createMapperApp, type MapperApp, type MapperAppOptions } from '../mapper/api/app.js';
-import { createAuthenticator } from '../mapper/api/auth.js';
+import type { MapperApp, MapperAppOptions } from '../mapper/api/app.js';
 import type { ReportBatch } from '../mapper/api/wire.js';
 import type { Identity } from '../mapper/graph/model.js';
-import { createAddressResolver } from '../mapper/ingest/address-resolver.js';
-import { createIngestService } from '../mapper/ingest/ingest-service.js';
-import { createMetrics, type MapperMetrics } from '../mapper/metrics.js';
 import { GraphStore, openDatabase } from '../mapper/store/index.js';
+import { createInProcessMapper } from './helpers/in-process-mapper.js';
 
 const TOKEN = 'shared-token-0123456789abcdef';
 const NODE_A_TOKEN = 'node-a-token-0123456789abcdef';
@@ -26,7 +22,6 @@ const NOW = Date.UTC(2026, 10, 23, 12, 0, 0);
 
 let dir: string;
 let store: GraphStore;
-let metrics: MapperMetrics;
 let server: Server;
 let base: string;
 let mapperApp: MapperApp;
@@ -35,24 +30,15 @@ let ready = true;
 async function start(over: Partial<MapperAppOptions> = {}): Promise<void> {
   dir = mkdtempSync(join(tmpdir(), 'intentmap-ingest-'));
   store = new GraphStore(openDatabase(join(dir, 'm.db')));
-  metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
-  const now = (): number => NOW;
-  mapperApp = createMapperApp({
+  ({ app: mapperApp } = createInProcessMapper({
     store,
-    ingest: createIngestService({
-      store,
-      resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
-      now,
-      metrics,
-    }),
-    auth: createAuthenticator({ sharedToken: TOKEN, nodeTokens: new Map([['node-a', NODE_A_TOKEN]]) }),
-    metrics,
-    logger: pino({ level: 'silent' }),
-    now,
+    token: TOKEN,
+    nodeTokens: new Map([['node-a', NODE_A_TOKEN]]),
+    now: () => NOW,
     readiness: () => ({ cluster: { ok: ready, message: ready ? 'synced' : 'waiting' } }),
     maxBodyBytes: 64 * 1024,
     ...over,
-  });
+  }));
   server = createServer(mapperApp.app);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -5,17 +5,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { rmSync } from 'node:fs';
-import { pino } from 'pino';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createMapperApp } from '../mapper/api/app.js';
-import { createAuthenticator } from '../mapper/api/auth.js';
 import { FailedAuthLimiter, MAX_TRACKED_ADDRESSES, clientKey } from '../mapper/api/auth-limiter.js';
-import { createAddressResolver } from '../mapper/ingest/address-resolver.js';
-import { createIngestService } from '../mapper/ingest/ingest-service.js';
-import { createMetrics } from '../mapper/metrics.js';
 import type { GraphStore } from '../mapper/store/index.js';
 import { createWebRouter } from '../web/server/index.js';
 import { openTempStore, seedBoutique } from './browser/harness.js';
+import { createInProcessMapper } from './helpers/in-process-mapper.js';
 
 const TOKEN = 'limit-token-0123456789';
 const T0 = Date.UTC(2026, 10, 20, 12, 0, 0);
@@ -72,7 +67,6 @@ describe('over real HTTP', () => {
     ({ store, dir } = openTempStore());
     seedBoutique(store, T0);
     limiter = new FailedAuthLimiter({ maxFailures: 3, windowMs: 60_000 });
-    const metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
     const web = createWebRouter({
       store,
       auth: { token: TOKEN },
@@ -81,19 +75,10 @@ describe('over real HTTP', () => {
       report: null,
       authLimiter: limiter,
     });
-    const mapperApp = createMapperApp({
+    const { app: mapperApp } = createInProcessMapper({
       store,
-      ingest: createIngestService({
-        store,
-        resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
-        now: () => now,
-        metrics,
-      }),
-      auth: createAuthenticator({ sharedToken: TOKEN, nodeTokens: new Map() }),
-      metrics,
-      logger: pino({ level: 'silent' }),
+      token: TOKEN,
       now: () => now,
-      readiness: () => ({}),
       authLimiter: limiter,
       extraRouters: [{ path: '/', router: web, serveCached: web.serveCached }],
     });

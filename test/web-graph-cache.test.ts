@@ -6,23 +6,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
 import { request } from 'node:http';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createMapperApp, type MapperApp } from '../mapper/api/app.js';
-import { createAuthenticator } from '../mapper/api/auth.js';
+import type { MapperApp } from '../mapper/api/app.js';
 import {
   GRAPH_BODY_CACHE_BYTES,
   GraphBodyCache,
   MAX_CACHED_BODY_BYTES,
   ifNoneMatchHits,
 } from '../mapper/api/graph-body-cache.js';
-import { createAddressResolver } from '../mapper/ingest/address-resolver.js';
-import { createIngestService } from '../mapper/ingest/ingest-service.js';
-import { createMetrics } from '../mapper/metrics.js';
 import type { GraphStore } from '../mapper/store/index.js';
 import type { ViewGraph } from '../web/shared/view.js';
 import { createWebRouter } from '../web/server/index.js';
 import { openTempStore, seedBoutique, seedEdges, workload } from './browser/harness.js';
+import { createInProcessMapper } from './helpers/in-process-mapper.js';
 import { rmSync } from 'node:fs';
 
 const TOKEN = 'cache-token-0123456789';
@@ -39,23 +35,13 @@ let fast = 0;
 beforeAll(async () => {
   ({ store, dir } = openTempStore());
   seedBoutique(store, NOW);
-  const metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
   const web = createWebRouter({ store, auth: { token: TOKEN }, now: () => NOW, intents: null, report: null });
-  mapperApp = createMapperApp({
+  ({ app: mapperApp } = createInProcessMapper({
     store,
-    ingest: createIngestService({
-      store,
-      resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
-      now: () => NOW,
-      metrics,
-    }),
-    auth: createAuthenticator({ sharedToken: TOKEN, nodeTokens: new Map() }),
-    metrics,
-    logger: pino({ level: 'silent' }),
+    token: TOKEN,
     now: () => NOW,
-    readiness: () => ({}),
     extraRouters: [{ path: '/', router: web, close: () => web.closeWeb(), serveCached: web.serveCached }],
-  });
+  }));
   server = createServer((req, res) => {
     if (mapperApp.serveCached(req, res)) fast++;
     else void mapperApp.app(req, res);

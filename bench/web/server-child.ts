@@ -15,13 +15,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:http';
 import express from 'express';
-import { pino } from 'pino';
-import { createMapperApp } from '../../mapper/api/app.js';
-import { createAuthenticator } from '../../mapper/api/auth.js';
-import { createAddressResolver } from '../../mapper/ingest/address-resolver.js';
-import { createIngestService } from '../../mapper/ingest/ingest-service.js';
-import { createMetrics } from '../../mapper/metrics.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+import { createInProcessMapper } from '../../test/helpers/in-process-mapper.js';
 import { createWebRouter } from '../../web/server/index.js';
 import { namespaceSizes, seedEdges, seedLarge, teamNamespace, workload } from './seed.js';
 
@@ -61,20 +56,10 @@ function main(): void {
     assetsDir,
     live: { pollIntervalMs: 60_000 },
   });
-  const metrics = createMetrics({ dbFile: store.db.name, rowCounts: () => store.counts() });
-  const mapperApp = createMapperApp({
+  const { app: mapperApp } = createInProcessMapper({
     store,
-    ingest: createIngestService({
-      store,
-      resolve: createAddressResolver({ podCidrs: ['10.244.0.0/16'] }),
-      now: () => now,
-      metrics,
-    }),
-    auth: createAuthenticator({ sharedToken: BENCH_TOKEN, nodeTokens: new Map() }),
-    metrics,
-    logger: pino({ level: 'silent' }),
+    token: BENCH_TOKEN,
     now: () => now,
-    readiness: () => ({}),
     extraRouters: [
       { path: '/baseline', router: baseline },
       { path: '/', router: web, close: () => web.closeWeb(), serveCached: web.serveCached },
