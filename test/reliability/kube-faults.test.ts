@@ -5,14 +5,19 @@
 // outage, must end up as beta's or as unresolved, never as alpha's. The outage here lasts
 // seconds; a one-minute outage takes the same code path (the watch retries with capped backoff
 // until the server answers).
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postReport, startMapperProcess, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import { postReport, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
 import { KubeApiServer } from '../k8s/api-server.js';
 import { namespace, pod } from '../k8s/objects.js';
-import { clientsOn as clientsOnIn, ownsIp as ownsIpIn } from '../helpers/store-queries.js';
+import {
+  clientsOn as clientsOnIn,
+  ownsIp as ownsIpIn,
+  startKubeMapper,
+  until,
+} from '../helpers/kube-mapper.js';
 
 const TOKEN = 'kube-faults-token-0123456789abcdef';
 const REUSED_IP = '10.244.1.5';
@@ -24,23 +29,12 @@ let seq = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'intentmap-kubefaults-'));
-  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   api = await KubeApiServer.start();
   const t = Date.now() - 600_000;
   api.apply(namespace('shop'));
   api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
   api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server' }));
-  m = await startMapperProcess({
-    db: join(dir, 'kube.db'),
-    tokenFile: join(dir, 'token'),
-    extra: [
-      '--kubeconfig',
-      await api.writeKubeconfig(join(dir, 'kubeconfig')),
-      '--pod-cidr',
-      '10.244.0.0/16',
-    ],
-  });
-  await until(async () => (await fetch(`${m.url}/readyz`)).status === 200);
+  m = await startKubeMapper(api, dir, TOKEN);
 });
 
 afterAll(async () => {
@@ -48,15 +42,6 @@ afterAll(async () => {
   await api.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Polls `check` (an HTTP probe or a store read: there is no event to wait on across processes). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 30_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 async function send(at: number, count: number, dport: number): Promise<number> {
   const r = await postReport(m.url, TOKEN, {

@@ -4,14 +4,19 @@
 // an overloaded apiserver: the watch stays connected, so nothing looks broken. The questions are
 // the same: resolution continues from the cache, and a flow made while the state is behind is
 // resolved once it catches up, or stored as unresolved, never as the IP's previous owner.
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postReport, startMapperProcess, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import { postReport, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
 import { KubeApiServer } from '../k8s/api-server.js';
 import { namespace, pod } from '../k8s/objects.js';
-import { clientsOn as clientsOnIn, ownsIp as ownsIpIn } from '../helpers/store-queries.js';
+import {
+  clientsOn as clientsOnIn,
+  ownsIp as ownsIpIn,
+  startKubeMapper,
+  until,
+} from '../helpers/kube-mapper.js';
 
 const TOKEN = 'kube-slow-token-0123456789abcdef0';
 const REUSED_IP = '10.244.2.5';
@@ -30,24 +35,13 @@ let seq = 0;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'intentmap-kubeslow-'));
-  writeFileSync(join(dir, 'token'), `${TOKEN}\n`);
   api = await KubeApiServer.start({ latencyMs: START_LATENCY_MS });
   const t = Date.now() - 600_000;
   api.apply(namespace('shop'));
   api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
   api.apply(pod('other', { ip: OTHER_IP, startMs: t, uid: 'uid-other' }));
   api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server' }));
-  m = await startMapperProcess({
-    db: join(dir, 'kube.db'),
-    tokenFile: join(dir, 'token'),
-    extra: [
-      '--kubeconfig',
-      await api.writeKubeconfig(join(dir, 'kubeconfig')),
-      '--pod-cidr',
-      '10.244.0.0/16',
-    ],
-  });
-  await until(async () => (await fetch(`${m.url}/readyz`)).status === 200);
+  m = await startKubeMapper(api, dir, TOKEN);
 });
 
 afterAll(async () => {
@@ -55,15 +49,6 @@ afterAll(async () => {
   await api?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-/** Polls `check` (an HTTP probe or a store read: there is no event to wait on across processes). */
-async function until(check: () => Promise<boolean> | boolean, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error('condition not reached in time');
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** Posts one connection record from `src` to the server (`sequence` for a retry); returns the answer. */
 async function send(
