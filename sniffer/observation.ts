@@ -22,6 +22,35 @@ export function packetTimeToNs(t: PacketTime): TimestampNs {
   return t.hasTime ? BigInt(t.sec) * 1_000_000_000n + BigInt(t.nsec) : null;
 }
 
+/** A PacketTime that a reader or decoder refills for every record. */
+export interface MutablePacketTime {
+  hasTime: boolean;
+  sec: number;
+  nsec: number;
+}
+
+/**
+ * Sets `out` to a TimestampNs, split by floor division so that `nsec` is never negative (exact for
+ * |ts| below 2^53 s, i.e. any capture).
+ */
+export function setPacketTimeNs(out: MutablePacketTime, ns: TimestampNs): void {
+  if (ns === null) {
+    out.hasTime = false;
+    out.sec = 0;
+    out.nsec = 0;
+    return;
+  }
+  let sec = ns / 1_000_000_000n;
+  let nsec = ns % 1_000_000_000n;
+  if (nsec < 0n) {
+    sec -= 1n;
+    nsec += 1_000_000_000n;
+  }
+  out.hasTime = true;
+  out.sec = Number(sec);
+  out.nsec = Number(nsec);
+}
+
 /** An A, AAAA or CNAME record from the answer section, in wire order. */
 export interface DnsAnswer {
   readonly type: 'A' | 'AAAA' | 'CNAME';

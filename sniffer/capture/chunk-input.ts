@@ -2,7 +2,7 @@
 // records are returned as ranges of the current window (one reused RecordCursor). Bytes left over
 // when more input is needed are copied out, so the caller may reuse its read buffer for the next
 // chunk.
-import type { PacketTime } from '../observation.js';
+import { packetTimeToNs, setPacketTimeNs, type PacketTime } from '../observation.js';
 
 /** One packet record of a capture file. The `data` view is valid until the next `push`. */
 export interface CaptureRecord {
@@ -44,26 +44,12 @@ export class RecordCursor implements CaptureRecord, PacketTime {
 
   /** The timestamp in nanoseconds, or null. */
   get tsNs(): bigint | null {
-    return this.hasTime ? BigInt(this.sec) * 1_000_000_000n + BigInt(this.nsec) : null;
+    return packetTimeToNs(this);
   }
 
   /** Sets the time from nanoseconds (floor division: `nsec` is never negative). */
   setTimeNs(ns: bigint | null): void {
-    if (ns === null) {
-      this.hasTime = false;
-      this.sec = 0;
-      this.nsec = 0;
-      return;
-    }
-    let sec = ns / 1_000_000_000n;
-    let nsec = ns % 1_000_000_000n;
-    if (nsec < 0n) {
-      sec -= 1n;
-      nsec += 1_000_000_000n;
-    }
-    this.hasTime = true;
-    this.sec = Number(sec);
-    this.nsec = Number(nsec);
+    setPacketTimeNs(this, ns);
   }
 }
 

@@ -4,7 +4,14 @@
 // (the ndjson writer formats them without objects or strings). `cap` reuses its buffer: whatever
 // is kept is copied out (strings, or the TCP reassembly buffer) before returning.
 // Pure: no clock, no I/O; the only state is DNS-over-TCP reassembly and the counters.
-import type { DnsObservation, Observation, PacketTime, TimestampNs } from '../observation.js';
+import {
+  setPacketTimeNs,
+  type DnsObservation,
+  type MutablePacketTime,
+  type Observation,
+  type PacketTime,
+  type TimestampNs,
+} from '../observation.js';
 import { decodeDnsMessage, isDnsResponse, type DnsMessage, type DnsReason } from './dns.js';
 import { createIpScratch, IPPROTO, readIpv4, readIpv6, type IpReason } from './ip.js';
 import { formatIpv4, formatIpv6 } from './ip-text.js';
@@ -156,12 +163,6 @@ interface MutableStats {
 }
 
 /** A mutable PacketTime for the BigInt entry points. */
-interface TimeScratch {
-  hasTime: boolean;
-  sec: number;
-  nsec: number;
-}
-
 function u16At(b: Uint8Array, o: number): number {
   return ((b[o] ?? 0) << 8) | (b[o + 1] ?? 0);
 }
@@ -398,26 +399,7 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
   const tcp = createTcpScratch();
   const udp = createUdpScratch();
   const objects = new ObjectSink();
-  const time: TimeScratch = { hasTime: false, sec: 0, nsec: 0 };
-
-  /** Splits a BigInt timestamp for the sink (exact for |ts| below 2^53 s, i.e. any capture). */
-  function setTime(tsNs: bigint | null): void {
-    if (tsNs === null) {
-      time.hasTime = false;
-      time.sec = 0;
-      time.nsec = 0;
-      return;
-    }
-    let sec = tsNs / 1_000_000_000n;
-    let nsec = tsNs % 1_000_000_000n;
-    if (nsec < 0n) {
-      sec -= 1n;
-      nsec += 1_000_000_000n;
-    }
-    time.hasTime = true;
-    time.sec = Number(sec);
-    time.nsec = Number(nsec);
-  }
+  const time: MutablePacketTime = { hasTime: false, sec: 0, nsec: 0 };
 
   function decode(linkType: number, frame: Uint8Array, tsNs: bigint | null): readonly Observation[] {
     // The object sink stamps the exact BigInt; it never reads the split time passed along.
@@ -427,7 +409,7 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
   }
 
   function decodeTo(linkType: number, frame: Uint8Array, tsNs: bigint | null, sink: ObservationSink): void {
-    setTime(tsNs);
+    setPacketTimeNs(time, tsNs);
     run(linkType, frame, 0, frame.length, time, sink);
   }
 
