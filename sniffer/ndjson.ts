@@ -2,7 +2,23 @@
 // the order of test/fixtures/captures/README.md, `ts` as epoch seconds with exactly 9 fractional
 // digits (tshark's frame.time_epoch at nanosecond resolution) or null. Hand-built rather than
 // JSON.stringify: it is the hot path of the offline mode and the key order is part of the contract.
-import { decodeDnsMessage, DNS_OPCODE, type DnsReason } from './decode/dns.js';
+import {
+  decodeDnsMessage,
+  DNS_OPCODE,
+  ERR_BAD_POINTER,
+  ERR_LABEL_TYPE,
+  ERR_TOO_LONG,
+  ERR_TOO_MANY_POINTERS,
+  ERR_TRUNCATED,
+  ERROR_REASONS,
+  MAX_CACHED_NAMES,
+  MAX_NAME_WIRE_BYTES,
+  MAX_POINTER_JUMPS,
+  TYPE_A,
+  TYPE_AAAA,
+  TYPE_CNAME,
+  type DnsReason,
+} from './decode/dns.js';
 import { formatDnsType } from './decode/dns-types.js';
 import { formatIpv4, formatIpv6 } from './decode/ip-text.js';
 import { toDnsObservation, type ObservationSink } from './decode/packet-decoder.js';
@@ -145,27 +161,6 @@ const FIXED_LINE_BYTES = 256;
  * (`\\ooo`), plus dots; rounded up.
  */
 const MAX_NAME_TEXT_BYTES = 1400;
-/** RFC 1035 §3.1: a name is at most 255 octets in wire form (as in decode/dns.ts). */
-const MAX_NAME_WIRE_BYTES = 255;
-/** Pointer jumps followed in one name before it is called hostile (as in decode/dns.ts). */
-const MAX_POINTER_JUMPS = 64;
-/** Names remembered per message by start offset, for compression pointers (as in decode/dns.ts). */
-const MAX_CACHED_NAMES = 16;
-const TYPE_A = 1;
-const TYPE_CNAME = 5;
-const TYPE_AAAA = 28;
-const ERR_TRUNCATED = -1;
-const ERR_BAD_POINTER = -2;
-const ERR_TOO_MANY_POINTERS = -3;
-const ERR_TOO_LONG = -4;
-const ERR_LABEL_TYPE = -5;
-const ERROR_REASONS: readonly DnsReason[] = [
-  'dns-truncated',
-  'dns-bad-pointer',
-  'dns-too-many-pointers',
-  'dns-name-too-long',
-  'dns-bad-label-type',
-];
 const HEX = ENCODER.encode('0123456789abcdef');
 /** Label bytes written as one byte (lower-cased), by value; 0 for those that need escaping. */
 const PLAIN = new Uint8Array(256);

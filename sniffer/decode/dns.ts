@@ -34,21 +34,31 @@ export const DNS_OPCODE = { query: 0, iquery: 1, status: 2, notify: 4, update: 5
 /** Bytes in the fixed DNS header. */
 export const DNS_HEADER_BYTES = 12;
 /** RFC 1035 §3.1: a name is at most 255 octets in wire form. */
-const MAX_NAME_WIRE_BYTES = 255;
+export const MAX_NAME_WIRE_BYTES = 255;
 /** More pointers than this in one name is hostile; a real name needs only a few. */
-const MAX_POINTER_JUMPS = 64;
-const TYPE_A = 1;
-const TYPE_CNAME = 5;
-const TYPE_AAAA = 28;
+export const MAX_POINTER_JUMPS = 64;
+/** Record types the sniffer reports (RFC 1035 §3.2.2, RFC 3596). */
+export const TYPE_A = 1;
+/** CNAME (RFC 1035 §3.2.2). */
+export const TYPE_CNAME = 5;
+/** AAAA (RFC 3596). */
+export const TYPE_AAAA = 28;
 
 // Name decoding returns the offset after the name in the message (or a negative error code) and
-// leaves the text in `nameText`; this keeps the per-name cost to the string itself.
-const ERR_TRUNCATED = -1;
-const ERR_BAD_POINTER = -2;
-const ERR_TOO_MANY_POINTERS = -3;
-const ERR_TOO_LONG = -4;
-const ERR_LABEL_TYPE = -5;
-const ERROR_REASONS: readonly DnsReason[] = [
+// leaves the text in `nameText`; this keeps the per-name cost to the string itself. The codes and
+// limits are shared with the byte-level twin in sniffer/ndjson.ts, which must decide alike.
+/** Name decode error: the name runs past the message. */
+export const ERR_TRUNCATED = -1;
+/** Name decode error: a compression pointer that does not point backwards (RFC 1035 §4.1.4). */
+export const ERR_BAD_POINTER = -2;
+/** Name decode error: more than MAX_POINTER_JUMPS pointers. */
+export const ERR_TOO_MANY_POINTERS = -3;
+/** Name decode error: longer than MAX_NAME_WIRE_BYTES. */
+export const ERR_TOO_LONG = -4;
+/** Name decode error: a reserved label type. */
+export const ERR_LABEL_TYPE = -5;
+/** The DnsReason of each name decode error, indexed by -code - 1. */
+export const ERROR_REASONS: readonly DnsReason[] = [
   'dns-truncated',
   'dns-bad-pointer',
   'dns-too-many-pointers',
@@ -66,7 +76,8 @@ const scratch = Buffer.alloc(1024);
 /** Names decoded so far in the current message, by start offset, for compression pointers. */
 const cacheOffsets: number[] = [];
 const cacheTexts: string[] = [];
-const MAX_CACHED_NAMES = 16;
+/** Names remembered per message by start offset, for compression pointers. */
+export const MAX_CACHED_NAMES = 16;
 
 /** Writes one label byte as the reference decoder shows it (lower-cased); returns the new length. */
 function writeLabelByte(c: number, n: number): number {
