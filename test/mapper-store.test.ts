@@ -290,8 +290,12 @@ describe('store generation', () => {
     expect(g1).toBeGreaterThan(g0);
     store.ensureIdentity(workload('shop', 'a')); // cached: nothing written
     expect(store.generation()).toBe(g1);
+    // Labels changed in place (a watch event): readers must see it, so the generation advances.
+    store.updateIdentity(workload('shop', 'a', { tier: 'web' }));
+    expect(store.generation()).toBeGreaterThan(g1);
     const b = store.ensureIdentity(external('1.1.1.1'));
     const g2 = store.generation();
+    expect(g2).toBeGreaterThan(g1);
     const w = store.createWriter();
     w.addEdge(obs(a, b, { lastSeen: 1000 }));
     w.flush();

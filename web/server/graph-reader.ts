@@ -43,9 +43,6 @@ export interface EdgeSelection {
 const EDGE_COLUMNS = `id, client_id AS clientId, server_id AS serverId, via_id AS viaId, protocol, port,
   first_seen AS firstSeen, last_seen AS lastSeen, count, sources`;
 
-/** Time-to-live of the identity cache even when the version is unchanged (labels may be updated in place). */
-export const IDENTITY_CACHE_TTL_MS = 10_000;
-
 /** The UI's read side of the graph store. */
 export class WebGraphReader {
   private readonly stmt: {
@@ -60,16 +57,12 @@ export class WebGraphReader {
   };
   private identityCache: {
     version: string;
-    at: number;
     byId: Map<number, IdentityEntry>;
     byKey: Map<string, IdentityEntry>;
   } | null = null;
   private countCache: { version: string; count: number } | null = null;
 
-  constructor(
-    readonly store: GraphStore,
-    private readonly now: () => number,
-  ) {
+  constructor(readonly store: GraphStore) {
     const db = store.db;
     this.stmt = {
       version: db.prepare(`SELECT generation FROM store_generation WHERE id = 1`).pluck(),
@@ -106,8 +99,8 @@ export class WebGraphReader {
     byKey: ReadonlyMap<string, IdentityEntry>;
   } {
     const c = this.identityCache;
-    const t = this.now();
-    if (c !== null && c.version === version && t - c.at < IDENTITY_CACHE_TTL_MS) return c;
+    // Label updates go through GraphStore.ensureIdentity, which advances the generation.
+    if (c !== null && c.version === version) return c;
     const byId = new Map<number, IdentityEntry>();
     const byKey = new Map<string, IdentityEntry>();
     for (const row of this.stmt.identities.all() as Parameters<typeof rowToIdentity>[0][]) {
@@ -122,7 +115,7 @@ export class WebGraphReader {
       byId.set(row.id, entry);
       byKey.set(key, entry);
     }
-    this.identityCache = { version, at: t, byId, byKey };
+    this.identityCache = { version, byId, byKey };
     return this.identityCache;
   }
 

@@ -150,7 +150,7 @@ export class WebGraphService {
   private readonly budget: number;
 
   constructor(private readonly o: WebGraphServiceOptions) {
-    this.reader = new WebGraphReader(o.store, o.now);
+    this.reader = new WebGraphReader(o.store);
     this.budget = o.nodeBudget ?? DEFAULT_NODE_BUDGET;
   }
 
