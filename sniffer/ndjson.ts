@@ -598,7 +598,6 @@ export class NdjsonWriter implements ObservationSink {
     let wireLength = 1;
     let jumps = 0;
     let after = -1;
-    let segmentStart = pos;
     let p = pos;
     for (;;) {
       if (p >= end) return ERR_TRUNCATED;
@@ -608,8 +607,9 @@ export class NdjsonWriter implements ObservationSink {
         if (p + 1 >= end) return ERR_TRUNCATED;
         const target = start + (((len & 0x3f) << 8) | (msg[p + 1] ?? 0));
         if (after < 0) after = p + 2;
-        // Backwards only (RFC 1035 §4.1.4): every jump strictly decreases.
-        if (target >= segmentStart) return ERR_BAD_POINTER;
+        // Earlier or later in the message, as readName (tshark follows forward pointers); the
+        // jump cap ends a pointer loop.
+        if (target >= end) return ERR_BAD_POINTER;
         if (++jumps > MAX_POINTER_JUMPS) return ERR_TOO_MANY_POINTERS;
         if (n === base) {
           // A whole name that is only a pointer to a name already read: reuse its text.
@@ -621,7 +621,6 @@ export class NdjsonWriter implements ObservationSink {
             }
           }
         }
-        segmentStart = target;
         p = target;
         continue;
       }

@@ -16,6 +16,7 @@ import {
   udp,
 } from '../../test/sniffer-packets.js';
 import type { DnsObservation } from '../observation.js';
+import { forwardChain, forwardPointerCases } from '../../test/sniffer-dns-cases.js';
 import { decodeDnsMessage } from './dns.js';
 import { formatDnsType } from './dns-types.js';
 import { decodeIpv4, decodeIpv6 } from './ip.js';
@@ -120,8 +121,8 @@ describe('malformed reasons (one test each)', () => {
       undefined,
     ],
     ['dns-truncated', udpDns(A_RESPONSE.subarray(0, A_RESPONSE.length - 2)), undefined],
-    // The question name points at itself (not before the name): a forward/self pointer.
-    ['dns-bad-pointer', udpDns(bytes(dnsHeader(1, 0x8180, 1, 0), [0xc0, 12], be16(1), be16(1))), undefined],
+    // The question name points past the end of the 18-byte message (tshark: malformed).
+    ['dns-bad-pointer', udpDns(bytes(dnsHeader(1, 0x8180, 1, 0), [0xc0, 18], be16(1), be16(1))), undefined],
     ['dns-too-many-pointers', udpDns(pointerChain(70)), undefined],
     [
       'dns-name-too-long',
@@ -429,6 +430,32 @@ describe('DNS', () => {
   it('follows chains of backward pointers (up to the cap)', () => {
     const m = decode(pointerChain(60));
     expect(m.answers).toEqual([{ type: 'A', name: 'a', data: '1.2.3.4', ttl: 1 }]);
+  });
+  // Forward pointers: what tshark 4.0.17 prints for these exact messages is in the comments (and
+  // test/sniffer-tshark-reference.test.ts runs tshark on them when it is installed). RFC 1035
+  // §4.1.4 speaks of a "prior occurrence" and dns-packet 5.6 throws "bad pointer", but the
+  // reference decoder follows them, so the sniffer does too, inside the same jump cap.
+  it('follows forward pointers as tshark does (question, CNAME target, suffix after labels)', () => {
+    for (const [msg, expected] of forwardPointerCases())
+      expect(decode(msg), String(msg)).toMatchObject(expected);
+  });
+  it('ends pointer loops at the jump cap, and rejects a pointer out of the message', () => {
+    // tshark: "<Name contains a pointer that loops>" (self, and a -> b -> a), and "Malformed
+    // Packet" for the pointer past the end: responses it does not report either.
+    const self = bytes(dnsHeader(1, 0x8180, 1, 0), [0xc0, 12], be16(1), be16(1));
+    const mutual = bytes(dnsHeader(1, 0x8180, 1, 0), [1, 0x61, 0xc0, 16, 0xc0, 12], be16(1), be16(1));
+    const past = bytes(dnsHeader(1, 0x8180, 1, 0), [0xc0, 0xff], be16(1), be16(1));
+    expect(decodeDnsMessage(self, 0, self.length)).toEqual({ ok: false, reason: 'dns-too-many-pointers' });
+    expect(decodeDnsMessage(mutual, 0, mutual.length)).toEqual({
+      ok: false,
+      reason: 'dns-too-many-pointers',
+    });
+    expect(decodeDnsMessage(past, 0, past.length)).toEqual({ ok: false, reason: 'dns-bad-pointer' });
+    // A forward chain of 20 jumps is followed; 70 exceeds MAX_POINTER_JUMPS (64). tshark, whose
+    // bound is the message size, prints "deep.example" for both: the cap is stricter on purpose.
+    expect(decode(forwardChain(20)).questions).toEqual([{ name: 'deep.example', type: 'A' }]);
+    const long = forwardChain(70);
+    expect(decodeDnsMessage(long, 0, long.length)).toEqual({ ok: false, reason: 'dns-too-many-pointers' });
   });
   it('reports DNS only for responses on port 53, either side, with questions when QDCOUNT > 1', () => {
     const two = bytes(

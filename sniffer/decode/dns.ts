@@ -1,8 +1,15 @@
 // DNS message decoder (RFC 1035 §4.1) for responses: header, questions and the A / AAAA / CNAME
 // records of the answer section. Hardened after dns-packet's "make name.decode stricter": every
-// length is checked, compression pointers must point before the start of the name segment being
-// read (so a chain strictly moves backwards and cannot loop), at most MAX_POINTER_JUMPS pointers
-// are followed, and a name is at most 255 bytes in wire form (RFC 1035 §3.1).
+// length is checked, a compression pointer must point inside the message, at most
+// MAX_POINTER_JUMPS pointers are followed (this is what ends a pointer loop), and a name is at
+// most 255 bytes in wire form (RFC 1035 §3.1).
+//
+// Pointers to a later offset are followed. RFC 1035 §4.1.4 says a pointer refers to a "prior
+// occurrence" of a name, and dns-packet rejects any other, but the reference decoder does not:
+// tshark 4.0 decodes a name through a forward pointer (the query of the corpus capture
+// suricata-dns-forward-pointer; the responses pinned in decoders.test.ts) and reports only a
+// pointer that loops or leaves the message. So the sniffer reports such a response as tshark
+// does; a loop is still cut off by the jump cap.
 //
 // Name text follows the reference decoder (tshark), lower-cased: labels joined by ".", no
 // trailing dot, the root written ".", "." and "\" inside a label left as they are, bytes below
@@ -49,9 +56,9 @@ export const TYPE_AAAA = 28;
 // limits are shared with the byte-level twin in sniffer/ndjson.ts, which must decide alike.
 /** Name decode error: the name runs past the message. */
 export const ERR_TRUNCATED = -1;
-/** Name decode error: a compression pointer that does not point backwards (RFC 1035 §4.1.4). */
+/** Name decode error: a compression pointer to an offset outside the message. */
 export const ERR_BAD_POINTER = -2;
-/** Name decode error: more than MAX_POINTER_JUMPS pointers. */
+/** Name decode error: more than MAX_POINTER_JUMPS pointers (a pointer loop ends here). */
 export const ERR_TOO_MANY_POINTERS = -3;
 /** Name decode error: longer than MAX_NAME_WIRE_BYTES. */
 export const ERR_TOO_LONG = -4;
@@ -114,7 +121,6 @@ function readName(msg: Uint8Array, start: number, end: number, pos: number): num
   let wireLength = 1; // the terminating root label
   let jumps = 0;
   let after = -1; // offset after the in-place part, set at the first pointer
-  let segmentStart = pos;
   let p = pos;
   for (;;) {
     if (p >= end) return ERR_TRUNCATED;
@@ -124,8 +130,9 @@ function readName(msg: Uint8Array, start: number, end: number, pos: number): num
       if (p + 1 >= end) return ERR_TRUNCATED;
       const target = start + (((len & 0x3f) << 8) | (msg[p + 1] ?? 0));
       if (after < 0) after = p + 2;
-      // Backwards only: before the segment we are in, so every jump strictly decreases (RFC 1035 §4.1.4).
-      if (target >= segmentStart) return ERR_BAD_POINTER;
+      // Anywhere in the message, earlier or later (as tshark; see the file comment). The jump cap
+      // bounds the loop: a pointer cycle fails here after MAX_POINTER_JUMPS jumps.
+      if (target >= end) return ERR_BAD_POINTER;
       if (++jumps > MAX_POINTER_JUMPS) return ERR_TOO_MANY_POINTERS;
       if (n === 0) {
         // A whole name that is only a pointer to a name already read: reuse its text.
@@ -135,7 +142,6 @@ function readName(msg: Uint8Array, start: number, end: number, pos: number): num
           return after;
         }
       }
-      segmentStart = target;
       p = target;
       continue;
     }

@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listCaptureCases } from '../../test/sniffer-capture-compare.js';
+import { forwardChain, forwardPointerCases } from '../../test/sniffer-dns-cases.js';
 import { parseCaptureBytes } from '../capture/file-source.js';
 import { formatObservation, NdjsonWriter } from '../ndjson.js';
 import { decodeDnsMessage } from './dns.js';
@@ -34,6 +35,44 @@ function mutate(base: Uint8Array, m: { edits: [number, number][]; cut: number | 
   const out = Uint8Array.from(base);
   for (const [pos, value] of m.edits) if (out.length > 0) out[pos % out.length] = value;
   return m.cut === undefined || out.length === 0 ? out : out.subarray(0, m.cut % (out.length + 1));
+}
+
+/** A DNS message in UDP from port 53, over IPv4 or IPv6 (raw IP link type). */
+function udpFrame(v6: boolean, dns: Uint8Array): Uint8Array {
+  const udp = [0, 53, 0x9c, 0x40, (dns.length + 8) >> 8, (dns.length + 8) & 0xff, 0, 0, ...dns];
+  const ip = v6
+    ? [
+        0x60,
+        0,
+        0,
+        0,
+        udp.length >> 8,
+        udp.length & 0xff,
+        17,
+        64,
+        ...Array<number>(15).fill(0),
+        1,
+        0xfd,
+      ].concat(Array<number>(12).fill(0), [0, 0, 0xff, 0xff, 10, 0, 0, 5])
+    : [
+        0x45,
+        0,
+        (udp.length + 20) >> 8,
+        (udp.length + 20) & 0xff,
+        0,
+        0,
+        0,
+        0,
+        64,
+        17,
+        0,
+        0,
+        10,
+        96,
+        0,
+        10,
+      ].concat([10, 0, 0, 5]);
+  return Uint8Array.from([...ip, ...udp]);
 }
 
 describe('fuzz', () => {
@@ -103,42 +142,6 @@ describe('fuzz', () => {
     ]);
     const twoQuestions = Uint8Array.from(base);
     twoQuestions[5] = 2;
-    const udpFrame = (v6: boolean, dns: Uint8Array): Uint8Array => {
-      const udp = [0, 53, 0x9c, 0x40, (dns.length + 8) >> 8, (dns.length + 8) & 0xff, 0, 0, ...dns];
-      const ip = v6
-        ? [
-            0x60,
-            0,
-            0,
-            0,
-            udp.length >> 8,
-            udp.length & 0xff,
-            17,
-            64,
-            ...Array<number>(15).fill(0),
-            1,
-            0xfd,
-          ].concat(Array<number>(12).fill(0), [0, 0, 0xff, 0xff, 10, 0, 0, 5])
-        : [
-            0x45,
-            0,
-            (udp.length + 20) >> 8,
-            (udp.length + 20) & 0xff,
-            0,
-            0,
-            0,
-            0,
-            64,
-            17,
-            0,
-            0,
-            10,
-            96,
-            0,
-            10,
-          ].concat([10, 0, 0, 5]);
-      return Uint8Array.from([...ip, ...udp]);
-    };
     const objects = createPacketDecoder();
     const direct = createPacketDecoder();
     const writer = new NdjsonWriter();
@@ -163,6 +166,40 @@ describe('fuzz', () => {
     expect(decoded).toBeGreaterThan(1000);
     expect(Buffer.concat(writer.take(true)).toString('utf8')).toBe(expected);
     expect(direct.stats).toEqual(objects.stats);
+  });
+
+  it('the direct DNS writer matches decode + formatObservation with pointers anywhere (forward, loops, out)', () => {
+    // Compression pointers written over random places of real-looking responses, aimed at any
+    // offset: backwards, forwards (followed, as tshark does), at themselves, into loops, past the
+    // end. Both decoders must reach the same line or the same malformed reason, and stop.
+    const bases = [...forwardPointerCases().map(([m]) => m), forwardChain(20), forwardChain(70)];
+    const pointers = fc.array(fc.tuple(fc.nat(), fc.nat()), { minLength: 1, maxLength: 4 });
+    const objects = createPacketDecoder();
+    const direct = createPacketDecoder();
+    const writer = new NdjsonWriter();
+    let expected = '';
+    fc.assert(
+      fc.property(fc.nat(), pointers, fc.boolean(), (index, ptrs, v6) => {
+        const msg = Uint8Array.from(bases[index % bases.length]!);
+        for (const [at, to] of ptrs) {
+          const p = 12 + (at % (msg.length - 13));
+          const target = to % (msg.length + 8);
+          msg[p] = 0xc0 | (target >> 8);
+          msg[p + 1] = target & 0xff;
+        }
+        const frame = udpFrame(v6, msg);
+        const ts = 1_700_000_000_123_456_789n;
+        for (const o of objects.decode(LINKTYPE.raw, frame, ts)) expected += formatObservation(o) + '\n';
+        direct.decodeTo(LINKTYPE.raw, frame, ts, writer);
+      }),
+      { numRuns: 10000, seed: SEED },
+    );
+    expect(Buffer.concat(writer.take(true)).toString('utf8')).toBe(expected);
+    expect(direct.stats).toEqual(objects.stats);
+    // Every outcome was reached: lines, loops cut by the cap, pointers out of the message.
+    expect(objects.stats.observations).toBeGreaterThan(500);
+    expect(objects.stats.malformed['dns-too-many-pointers']).toBeGreaterThan(100);
+    expect(objects.stats.malformed['dns-bad-pointer']).toBeGreaterThan(100);
   });
 
   it('random and mutated DNS messages never throw; names stay bounded', () => {
