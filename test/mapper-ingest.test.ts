@@ -206,6 +206,50 @@ describe('POST /api/v1/reports', () => {
     nothingApplied();
   });
 
+  it('applies a version-2 socket-scan record of count 0: last seen and sources move, the count does not', async () => {
+    const scan = (sequence: number, count: number, t: number, version: 1 | 2 = 2): ReportBatch =>
+      batch({
+        version,
+        sequence,
+        connections: [
+          {
+            src: '10.244.1.5',
+            dst: '93.184.216.34',
+            dport: 443,
+            protocol: 'TCP',
+            source: 'socket-scan',
+            count,
+            firstSeen: t,
+            lastSeen: t,
+          },
+        ],
+        dns: [],
+      });
+    expect((await post(batch({ version: 2 }))).status).toBe(201); // 3 SYNs, last seen NOW - 2000
+    expect((await post(scan(2, 0, NOW - 1500))).status).toBe(201);
+    expect((await post(scan(3, 0, NOW - 1000))).status).toBe(201);
+    const [edge] = store.queryEdges({});
+    expect(edge).toMatchObject({ count: 3, lastSeen: NOW - 1000, sources: ['tcp-syn', 'socket-scan'] });
+    // A connection the scan found first still counts 1 (and version 1, from older sniffers, still applies).
+    expect((await post(scan(4, 1, NOW - 900, 1))).status).toBe(201);
+    expect(store.queryEdges({})[0]).toMatchObject({ count: 4, lastSeen: NOW - 900 });
+
+    // Count 0 is refused in version 1, and for sources other than the socket scan.
+    const v1 = await post(scan(5, 0, NOW - 800, 1));
+    expect(v1.status).toBe(422);
+    expect(v1.json['message']).toMatch(/connections\.0\.count: count must be at least 1 in wire version 1/);
+    const b = batch({ version: 2, sequence: 6 });
+    const syn0 = await post({ ...b, connections: [{ ...b.connections[0], count: 0 }] });
+    expect(syn0.status).toBe(422);
+    expect(syn0.json['message']).toMatch(
+      /connections\.0\.count: count 0 is only valid for source socket-scan/,
+    );
+    const v3 = await post({ ...b, sequence: 7, version: 3 });
+    expect(v3.status).toBe(422);
+    expect(v3.json['message']).toMatch(/version/);
+    expect(store.counts()).toMatchObject({ edges: 1, batches: 4 });
+  });
+
   it('refuses a non-JSON content type (415 unsupported-media-type)', async () => {
     const r = await post(JSON.stringify(batch()), { 'content-type': 'text/plain' });
     expect(r).toMatchObject({ status: 415, json: { code: 'unsupported-media-type' } });

@@ -4,8 +4,15 @@
 import { isIP } from 'node:net';
 import { z } from 'zod';
 
-/** The schema version this code writes and reads. */
-export const WIRE_VERSION = 1 as const;
+/**
+ * The schema version this code writes. Version 2 lets a socket-scan connection record carry count 0
+ * (a connection counted before, seen established again: it updates last seen and the sources, not
+ * the count). The mapper reads versions 1 and 2, so batches from older sniffers (and their spools)
+ * are still applied; a version-2 sniffer needs a mapper that reads version 2.
+ */
+export const WIRE_VERSION = 2 as const;
+/** The schema versions the mapper reads. */
+export const WIRE_VERSIONS_READ = [1, 2] as const;
 
 /** Limits that bound the work one batch can cause on the mapper. */
 export const WIRE_LIMITS = {
@@ -41,13 +48,20 @@ const ip = z
 const epochMs = z.number().int().nonnegative().max(8_640_000_000_000_000);
 const port = z.number().int().min(1).max(65535);
 const count = z.number().int().min(1).max(Number.MAX_SAFE_INTEGER);
+/** A connection record's count: 0 only for a socket-scan sighting of a connection counted before. */
+const connectionCount = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 const dnsName = z
   .string()
   .min(1)
   .max(WIRE_LIMITS.maxNameLength)
   .regex(/^[\x21-\x7e]+$/, { message: 'must be printable ASCII without spaces' });
 
-/** One aggregated connection attempt: src → dst:dport/protocol. `dport` is always the server's port. */
+/**
+ * One aggregated connection attempt: src → dst:dport/protocol. `dport` is always the server's port.
+ * `count` is the number of connections counted (new SYNs, UDP flows, connections the socket scan
+ * found first); a socket-scan record of count 0 says connections counted before are still
+ * established (wire version 2).
+ */
 export const ConnectionRecordSchema = z
   .object({
     src: ip,
@@ -55,12 +69,16 @@ export const ConnectionRecordSchema = z
     dport: port,
     protocol: z.enum(PROTOCOLS),
     source: z.enum(['tcp-syn', 'socket-scan', 'udp-flow']),
-    count,
+    count: connectionCount,
     firstSeen: epochMs,
     lastSeen: epochMs,
   })
   .strict()
-  .refine((r) => r.lastSeen >= r.firstSeen, { message: 'lastSeen must not be before firstSeen' });
+  .refine((r) => r.lastSeen >= r.firstSeen, { message: 'lastSeen must not be before firstSeen' })
+  .refine((r) => r.count >= 1 || r.source === 'socket-scan', {
+    message: 'count 0 is only valid for source socket-scan',
+    path: ['count'],
+  });
 
 /** One aggregated DNS resolution: `client` resolved `name` (through `cnames`) to `ips`. */
 export const DnsRecordSchema = z
@@ -81,7 +99,7 @@ export const DnsRecordSchema = z
 /** A report batch, as POSTed to /api/v1/reports. */
 export const ReportBatchSchema = z
   .object({
-    version: z.literal(WIRE_VERSION),
+    version: z.literal(WIRE_VERSIONS_READ),
     reporter: z
       .string()
       .min(1)
@@ -95,7 +113,21 @@ export const ReportBatchSchema = z
     connections: z.array(ConnectionRecordSchema).max(WIRE_LIMITS.maxConnections),
     dns: z.array(DnsRecordSchema).max(WIRE_LIMITS.maxDns),
   })
-  .strict();
+  .strict()
+  .superRefine((b, ctx) => {
+    // Version 1 (older sniffers) counted every record at least once; keep refusing count 0 there.
+    if (b.version !== 1) return;
+    for (let i = 0; i < b.connections.length; i++) {
+      if ((b.connections[i]?.count ?? 1) < 1) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['connections', i, 'count'],
+          message: 'count must be at least 1 in wire version 1 (count 0 needs version 2)',
+        });
+        return;
+      }
+    }
+  });
 
 /** A connection record. */
 export type ConnectionRecord = z.infer<typeof ConnectionRecordSchema>;

@@ -9,7 +9,7 @@ import type { ReportBatch, WIRE_VERSION as WireVersion } from '../../mapper/api/
 import type { Spool, SpoolEntry } from './spool.js';
 
 /** The wire version written; typed from mapper/api/wire.ts so a change there fails to compile here (without loading zod). */
-const WIRE_VERSION: typeof WireVersion = 1;
+const WIRE_VERSION: typeof WireVersion = 2;
 
 /** What happened to batches, for metrics. */
 export type ReporterEvent =
