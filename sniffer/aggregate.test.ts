@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseReportBatch, WIRE_VERSION, type ConnectionRecord } from '../mapper/api/wire.js';
-import { createAggregator, resolveDnsChain } from './aggregate.js';
+import { createAggregator, resolveDnsChain, type SocketConnectionInput } from './aggregate.js';
 import type { DnsObservation, Observation } from './observation.js';
 
 const ms = (n: number): bigint => BigInt(n) * 1_000_000n;
@@ -175,18 +175,110 @@ describe('createAggregator: connections', () => {
     expect(a.drain().connections[0]?.count).toBe(10_000);
   });
 
-  it('counts each socket-scan connection once per interval', () => {
+  const scanned = (sport: number, dport = 5432): SocketConnectionInput => ({
+    src: '10.0.0.5',
+    sport,
+    dst: '10.0.0.6',
+    dport,
+  });
+  const scanRecord = (over: Partial<ConnectionRecord>): ConnectionRecord =>
+    connection({ dport: 5432, source: 'socket-scan', ...over });
+
+  it('counts a scanned connection once while it stays in consecutive scans, with count-0 records after', () => {
     const a = createAggregator();
-    const c1 = { src: '10.0.0.5', sport: 40000, dst: '10.0.0.6', dport: 5432 };
-    const c2 = { ...c1, sport: 40001 };
-    a.addSocketConnection(c1, 100);
-    a.addSocketConnection(c1, 200);
-    a.addSocketConnection(c2, 200);
+    a.addSocketScan([scanned(40000)], 100);
+    a.addSocketScan([scanned(40000), scanned(40001)], 200);
+    expect(a.drain().connections).toEqual([scanRecord({ count: 2, firstSeen: 100, lastSeen: 200 })]);
+    // Later intervals: the same two connections, still established, add their time and source only.
+    a.addSocketScan([scanned(40001), scanned(40000)], 300);
+    expect(a.drain().connections).toEqual([scanRecord({ count: 0, firstSeen: 300, lastSeen: 300 })]);
+    a.addSocketScan([scanned(40000)], 400);
+    a.addSocketScan([scanned(40000), scanned(40002)], 500);
+    expect(a.drain().connections).toEqual([scanRecord({ count: 1, firstSeen: 400, lastSeen: 500 })]);
+    expect(a.drain().connections).toEqual([]);
+  });
+
+  it('counts a connection again once a scan missed it (it closed, and the 4-tuple was reused)', () => {
+    const a = createAggregator();
+    a.addSocketScan([scanned(40000)], 100);
+    a.addSocketScan([], 200);
+    a.addSocketScan([scanned(40000)], 300);
+    expect(a.drain().connections).toEqual([scanRecord({ count: 2, firstSeen: 100, lastSeen: 300 })]);
+  });
+
+  it('counts the same 4-tuple twice in one scan once', () => {
+    const a = createAggregator();
+    a.addSocketScan([scanned(40000), scanned(40000)], 100);
+    expect(a.drain().connections).toEqual([scanRecord({ count: 1, firstSeen: 100, lastSeen: 100 })]);
+  });
+
+  it('does not count by scan a connection whose SYN or SYN-ACK capture counted, however long it lives', () => {
+    const a = createAggregator({ socketScan: true });
+    a.addObservation(syn(1000, '10.0.0.5', 40000, '10.0.0.6', 5432), 0);
+    // The SYN-ACK of a handshake whose SYN was not captured: the SYN-ACK counted it.
+    a.addObservation(synack(1001, '10.0.0.6', 5432, '10.0.0.5', 40001), 0);
+    // Established long after the SYN de-duplication window (5 s) has passed.
+    a.addSocketScan([scanned(40000), scanned(40001), scanned(40002)], 60_000);
     expect(a.drain().connections).toEqual([
-      connection({ dport: 5432, source: 'socket-scan', count: 2, firstSeen: 100, lastSeen: 200 }),
+      connection({ dport: 5432, count: 2, firstSeen: 1000, lastSeen: 1001 }),
+      scanRecord({ count: 1, firstSeen: 60_000, lastSeen: 60_000 }),
     ]);
-    a.addSocketConnection(c1, 300);
-    expect(a.drain().connections[0]).toMatchObject({ count: 1, firstSeen: 300 });
+    for (let t = 70_000; t <= 100_000; t += 10_000) {
+      a.addSocketScan([scanned(40000), scanned(40001), scanned(40002)], t);
+      expect(a.drain().connections).toEqual([scanRecord({ count: 0, firstSeen: t, lastSeen: t })]);
+    }
+  });
+
+  it('remembers captured 4-tuples until the scan after next (a SYN just before a scan, established after it)', () => {
+    const a = createAggregator({ socketScan: true });
+    a.addSocketScan([], 0);
+    a.addObservation(syn(9_999, '10.0.0.5', 40000, '10.0.0.6', 5432), 0);
+    a.addSocketScan([], 10_000); // read the namespace before the handshake completed
+    a.addSocketScan([scanned(40000)], 20_000);
+    a.addSocketScan([], 30_000);
+    a.addSocketScan([scanned(40000)], 40_000); // a new connection on the same 4-tuple
+    const out = a.drain();
+    expect(out.connections).toEqual([
+      connection({ dport: 5432, count: 1, firstSeen: 9_999, lastSeen: 9_999 }),
+      scanRecord({ count: 1, firstSeen: 20_000, lastSeen: 40_000 }),
+    ]);
+  });
+
+  it('without socketScan, remembers nothing of captured connections', () => {
+    const a = createAggregator();
+    a.addObservation(syn(1000, '10.0.0.5', 40000, '10.0.0.6', 5432), 0);
+    a.addSocketScan([scanned(40000)], 2_000);
+    expect(a.drain().connections.map((c) => [c.source, c.count])).toEqual([
+      ['tcp-syn', 1],
+      ['socket-scan', 1],
+    ]);
+  });
+
+  it('bounds the scan memory: a scanned connection over the bound is skipped and counted', () => {
+    const a = createAggregator({ maxScanTuples: 2 });
+    a.addSocketScan([scanned(1), scanned(2), scanned(3)], 100);
+    let out = a.drain();
+    expect(out.connections).toEqual([scanRecord({ count: 2, firstSeen: 100, lastSeen: 100 })]);
+    expect(out.skipped).toEqual({ 'socket-tuples-full': 1 });
+    // The next scan forgets what the latest one did not see, so memory follows the latest scan.
+    a.addSocketScan([scanned(3), scanned(1)], 200);
+    out = a.drain();
+    expect(out.connections).toEqual([scanRecord({ count: 1, firstSeen: 200, lastSeen: 200 })]);
+    expect(out.skipped).toEqual({});
+  });
+
+  it('bounds the captured memory: when full, the older generation is forgotten and counted', () => {
+    const a = createAggregator({ socketScan: true, maxScanTuples: 2 });
+    for (let i = 0; i < 5; i++) a.addObservation(syn(i, '10.0.0.5', 40000 + i, '10.0.0.6', 5432), 0);
+    // 40000 and 40001 filled the first generation; 40002 rotated it (nothing older to forget);
+    // 40004 rotated again, forgetting 40000 and 40001: the scan counts 40000 again, not 40004.
+    a.addSocketScan([scanned(40000), scanned(40004)], 1000);
+    const out = a.drain();
+    expect(out.connections).toEqual([
+      connection({ dport: 5432, count: 5, firstSeen: 0, lastSeen: 4 }),
+      scanRecord({ count: 1, firstSeen: 1000, lastSeen: 1000 }),
+    ]);
+    expect(out.skipped).toEqual({ 'captured-tuples-full': 2 });
   });
 });
 
@@ -270,7 +362,8 @@ describe('createAggregator: DNS', () => {
     const a = createAggregator();
     a.addObservation(dnsObs(5), 0);
     a.addObservation(syn(6, 'fd00::5', 40000, 'fd00::6', 80), 0);
-    a.addSocketConnection({ src: '10.0.0.1', sport: 1234, dst: '10.0.0.2', dport: 22 }, 7);
+    a.addSocketScan([{ src: '10.0.0.1', sport: 1234, dst: '10.0.0.2', dport: 22 }], 7);
+    a.addSocketScan([{ src: '10.0.0.1', sport: 1234, dst: '10.0.0.2', dport: 22 }], 7);
     const { connections, dns } = a.drain();
     const r = parseReportBatch({
       version: WIRE_VERSION,

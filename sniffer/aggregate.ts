@@ -4,7 +4,7 @@
 // count) and a bounded, time-pruned table for SYN de-duplication.
 import type { ConnectionRecord, DnsRecord, WIRE_LIMITS as WireLimits } from '../mapper/api/wire.js';
 import type { DnsObservation, Observation, TimestampNs } from './observation.js';
-import { TupleWindow } from './tuple-window.js';
+import { TupleSet, TupleWindow } from './tuple-window.js';
 
 /** Options of {@link createAggregator}. */
 export interface AggregatorOptions {
@@ -33,6 +33,17 @@ export interface AggregatorOptions {
    * another.
    */
   readonly dnsDedupWindowMs?: number;
+  /**
+   * Whether the socket scan reports to this aggregator ({@link Aggregator.addSocketScan}). The
+   * 4-tuples of connections counted from a captured SYN or SYN-ACK are then remembered until the
+   * scan after next, so that the scan, finding them established, does not count them again.
+   */
+  readonly socketScan?: boolean;
+  /**
+   * Most 4-tuples remembered from one socket scan to the next (and, with `socketScan`, most
+   * captured 4-tuples remembered per scan period); default maxSynTuples.
+   */
+  readonly maxScanTuples?: number;
 }
 
 /** A connection the socket scan found (see sniffer/sockets). */
@@ -43,7 +54,12 @@ export interface SocketConnectionInput {
   readonly dport: number;
 }
 
-/** Why an observation did not become (part of) a record. */
+/**
+ * Why an observation did not become (part of) a record. Two are about the socket scan's memory:
+ * `socket-tuples-full`, a scanned connection not reported because the scan's 4-tuple table was
+ * full; `captured-tuples-full`, a captured connection's 4-tuple forgotten before the next scan
+ * (the table was full), which the scan counts again if it finds the connection established.
+ */
 export const AGGREGATE_SKIP_REASONS = [
   'connection-keys-full',
   'dns-keys-full',
@@ -57,6 +73,7 @@ export const AGGREGATE_SKIP_REASONS = [
   'udp-flow-reply',
   'dns-duplicate',
   'socket-tuples-full',
+  'captured-tuples-full',
 ] as const;
 /** Why an observation did not become (part of) a record. */
 export type AggregateSkipReason = (typeof AGGREGATE_SKIP_REASONS)[number];
@@ -72,8 +89,13 @@ export interface AggregateInterval {
 export interface Aggregator {
   /** Adds a decoder observation; `nowMs` stands in for a missing capture timestamp. */
   addObservation(obs: Observation, nowMs: number): void;
-  /** Adds a connection found by the socket scan at `nowMs`; counted once per distinct 4-tuple per interval. */
-  addSocketConnection(conn: SocketConnectionInput, nowMs: number): void;
+  /**
+   * Adds the connections one complete socket scan found established at `nowMs`. A connection
+   * (4-tuple) counts once: when a scan first finds it, unless its SYN or SYN-ACK was counted from
+   * capture. While it stays in consecutive scans, it adds a record of count 0 (its last seen time
+   * and the socket-scan source) to each interval; once a scan misses it, it is forgotten.
+   */
+  addSocketScan(connections: readonly SocketConnectionInput[], nowMs: number): void;
   /** Closes the current interval and returns its records; the next interval starts empty. */
   drain(): AggregateInterval;
   /** Distinct keys held in the current interval. */
@@ -162,20 +184,45 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   const maxSynTuples = options.maxSynTuples ?? 150_000;
   const udpIdleMs = options.udpFlowIdleMs ?? 30_000;
   const dnsWindowMs = options.dnsDedupWindowMs ?? 2_000;
+  const maxScanTuples = options.maxScanTuples ?? maxSynTuples;
+  const trackCaptured = options.socketScan === true;
 
   let connections = new Map<string, ConnEntry>();
   let dns = new Map<string, DnsEntry>();
-  let socketTuples = new Set<string>();
   let skipped: Partial<Record<AggregateSkipReason, number>> = {};
+  const skip = (reason: AggregateSkipReason, n = 1): void => {
+    if (n > 0) skipped[reason] = (skipped[reason] ?? 0) + n;
+  };
+
+  // The socket scan's memory: the 4-tuples of the latest scan (a connection in consecutive scans
+  // is one connection), the table the next scan fills, and the 4-tuples counted from capture since
+  // the scan before last (`capturedNow` since the latest scan). Two capture generations, because a
+  // SYN captured just before a scan may be established only after the scan read its namespace.
+  let scanPrev = new TupleSet({ maxEntries: maxScanTuples });
+  let scanNext = new TupleSet({ maxEntries: maxScanTuples });
+  let capturedNow = new TupleSet({ maxEntries: maxScanTuples });
+  let capturedPrev = new TupleSet({ maxEntries: maxScanTuples });
+  const rotateCaptured = (): void => {
+    const t = capturedPrev;
+    capturedPrev = capturedNow;
+    capturedNow = t;
+    capturedNow.clear();
+  };
+  /** Remembers a 4-tuple counted from capture, for the socket scan. */
+  const rememberCaptured = (client: string, sport: number, server: string, dport: number): void => {
+    if (!trackCaptured) return;
+    if (capturedNow.add(client, sport, server, dport) !== 'full') return;
+    // Full before the next scan: forget the older generation (most of it was checked by the latest
+    // scan already) and count what was forgotten.
+    skip('captured-tuples-full', capturedPrev.size);
+    rotateCaptured();
+    capturedNow.add(client, sport, server, dport);
+  };
   // 4-tuple of the SYN → time it was last seen, in typed arrays (see tuple-window.ts for why not
   // a Map: at 20,000 connections/s it was the largest part of the sniffer's RSS).
   const synSeen = new TupleWindow({ windowMs: synWindowMs, maxEntries: maxSynTuples });
   const udpSeen = new TupleWindow({ windowMs: udpIdleMs, maxEntries: maxSynTuples });
   const dnsSeen = new TupleWindow({ windowMs: dnsWindowMs, maxEntries: maxSynTuples });
-
-  const skip = (reason: AggregateSkipReason): void => {
-    skipped[reason] = (skipped[reason] ?? 0) + 1;
-  };
 
   // Times in the tables are stored relative to the first timestamp seen, so that they are small
   // integers V8 keeps unboxed (an epoch-ms double costs a 16-byte heap number per entry).
@@ -202,23 +249,31 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
     protocol: ConnectionRecord['protocol'],
     source: ConnectionRecord['source'],
     tsMs: number,
-  ): void => {
-    if (dport < 1 || dport > 65535) return skip('bad-port');
+    increment: 0 | 1 = 1,
+  ): boolean => {
+    if (dport < 1 || dport > 65535) {
+      skip('bad-port');
+      return false;
+    }
     const key = `${src}|${dst}|${dport}|${protocol}|${source}`;
     const entry = connections.get(key);
     if (entry) {
-      entry.count++;
+      entry.count += increment;
       entry.firstSeen = Math.min(entry.firstSeen, tsMs);
       entry.lastSeen = Math.max(entry.lastSeen, tsMs);
-      return;
+      return true;
     }
-    if (connections.size >= maxConnectionKeys) return skip('connection-keys-full');
+    if (connections.size >= maxConnectionKeys) {
+      skip('connection-keys-full');
+      return false;
+    }
     connections.set(key, {
       record: { src, dst, dport, protocol, source },
-      count: 1,
+      count: increment,
       firstSeen: tsMs,
       lastSeen: tsMs,
     });
+    return true;
   };
 
   const addDns = (obs: DnsObservation, tsMs: number): void => {
@@ -263,13 +318,17 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
         case 'tcp-syn':
           if (isRepeat(synSeen, obs.src, obs.sport, obs.dst, obs.dport, tsMs, obs.clientIsn))
             return skip('syn-retransmit');
-          return addConnection(obs.src, obs.dst, obs.dport, 'TCP', 'tcp-syn', tsMs);
+          if (addConnection(obs.src, obs.dst, obs.dport, 'TCP', 'tcp-syn', tsMs))
+            rememberCaptured(obs.src, obs.sport, obs.dst, obs.dport);
+          return;
         case 'tcp-synack':
           // A SYN-ACK answers the SYN of the reverse 4-tuple. When that SYN was not seen (capture
           // started mid-handshake, or the SYN took another path), the SYN-ACK alone proves the attempt.
           if (isRepeat(synSeen, obs.dst, obs.dport, obs.src, obs.sport, tsMs, obs.clientIsn))
             return skip('synack-after-syn');
-          return addConnection(obs.dst, obs.src, obs.sport, 'TCP', 'tcp-syn', tsMs);
+          if (addConnection(obs.dst, obs.src, obs.sport, 'TCP', 'tcp-syn', tsMs))
+            rememberCaptured(obs.dst, obs.dport, obs.src, obs.sport);
+          return;
         case 'udp-flow': {
           // A packet of the reverse 4-tuple of a live flow is its reply (DNS answer, RTP back
           // channel): it belongs to that flow, and its destination port is the client's ephemeral
@@ -282,21 +341,33 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
           if (isRepeat(udpSeen, obs.src, obs.sport, obs.dst, obs.dport, tsMs)) {
             return skip('udp-flow-repeat');
           }
-          return addConnection(obs.src, obs.dst, obs.dport, 'UDP', 'udp-flow', tsMs);
+          addConnection(obs.src, obs.dst, obs.dport, 'UDP', 'udp-flow', tsMs);
+          return;
         }
       }
     },
-    addSocketConnection(conn, nowMs) {
-      const tuple = `${conn.src}|${conn.sport}|${conn.dst}|${conn.dport}`;
-      if (socketTuples.has(tuple)) {
-        // Seen already this interval: extend lastSeen without counting it again.
-        const entry = connections.get(`${conn.src}|${conn.dst}|${conn.dport}|TCP|socket-scan`);
-        if (entry) entry.lastSeen = Math.max(entry.lastSeen, nowMs);
-        return;
+    addSocketScan(found, nowMs) {
+      for (const c of found) {
+        const added = scanNext.add(c.src, c.sport, c.dst, c.dport);
+        if (added === 'full') {
+          skip('socket-tuples-full');
+          continue;
+        }
+        // Counted when first found, unless capture counted it; a later sighting (the previous
+        // scan's, or the same 4-tuple twice in this one) adds its time and source, not a count.
+        const isKnown =
+          added === 'present' ||
+          scanPrev.has(c.src, c.sport, c.dst, c.dport) ||
+          capturedNow.has(c.src, c.sport, c.dst, c.dport) ||
+          capturedPrev.has(c.src, c.sport, c.dst, c.dport);
+        addConnection(c.src, c.dst, c.dport, 'TCP', 'socket-scan', nowMs, isKnown ? 0 : 1);
       }
-      if (socketTuples.size >= maxSynTuples) return skip('socket-tuples-full');
-      socketTuples.add(tuple);
-      addConnection(conn.src, conn.dst, conn.dport, 'TCP', 'socket-scan', nowMs);
+      // What this scan did not find is forgotten: a connection missing from one scan has closed.
+      const t = scanPrev;
+      scanPrev = scanNext;
+      scanNext = t;
+      scanNext.clear();
+      if (trackCaptured) rotateCaptured();
     },
     drain() {
       const out: AggregateInterval = {
@@ -317,7 +388,6 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       };
       connections = new Map();
       dns = new Map();
-      socketTuples = new Set();
       skipped = {};
       return out;
     },

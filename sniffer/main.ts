@@ -252,7 +252,7 @@ async function runLive(
   const metrics = createSnifferMetrics();
   const reporter = await buildReporter(config.reporting, log, metrics);
   const decoder = createPacketDecoder({ udpFlows: config.udpFlows });
-  const aggregator = createAggregator();
+  const aggregator = createAggregator({ socketScan: config.scanIntervalMs !== null });
   let capture: LiveCapture | null = null;
   const sync = new MetricsSync(metrics, decoder, () => capture);
   let metricsServer: MetricsServer | null = null;
@@ -358,7 +358,7 @@ async function runLive(
       try {
         const result = await scanSockets({ procRoot: config.procRoot });
         const nowMs = Date.now();
-        for (const c of result.connections) aggregator.addSocketConnection(c, nowMs);
+        aggregator.addSocketScan(result.connections, nowMs);
         metrics.socketScans.inc();
         metrics.socketScanConnections.inc(result.connections.length);
         metrics.socketScanNamespaces.set(result.namespaces);

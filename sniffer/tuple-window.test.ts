@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { TupleWindow } from './tuple-window.js';
+import { TupleSet, TupleWindow } from './tuple-window.js';
 
 describe('TupleWindow', () => {
   it('reports a tuple seen within the window as a repeat, and refreshes its time', () => {
@@ -89,5 +89,27 @@ describe('TupleWindow', () => {
       }),
       { numRuns: 200 },
     );
+  });
+});
+
+describe('TupleSet', () => {
+  it('adds, finds and forgets tuples, growing past its first table, bounded by maxEntries', () => {
+    const set = new TupleSet({ maxEntries: 5_000 });
+    for (let i = 0; i < 5_000; i++) expect(set.add('10.0.0.5', i, '10.0.0.6', 80)).toBe('added');
+    expect(set.add('10.0.0.5', 17, '10.0.0.6', 80)).toBe('present');
+    expect(set.add('10.0.0.5', 5_000, '10.0.0.6', 80)).toBe('full');
+    expect(set.size).toBe(5_000);
+    for (let i = 0; i < 5_000; i++) expect(set.has('10.0.0.5', i, '10.0.0.6', 80)).toBe(true);
+    expect(set.has('10.0.0.6', 80, '10.0.0.5', 17)).toBe(false);
+    expect(set.has('10.0.0.5', 17, '10.0.0.6', 81)).toBe(false);
+    set.clear();
+    expect(set.size).toBe(0);
+    expect(set.has('10.0.0.5', 17, '10.0.0.6', 80)).toBe(false);
+    expect(set.add('10.0.0.5', 17, '10.0.0.6', 80)).toBe('added');
+    // A clear after a small content gives the large table back, and the set still works.
+    set.clear();
+    expect(set.has('10.0.0.5', 17, '10.0.0.6', 80)).toBe(false);
+    expect(set.add('1.2.3.4', 1, '5.6.7.8', 2)).toBe('added');
+    expect(set.has('1.2.3.4', 1, '5.6.7.8', 2)).toBe(true);
   });
 });

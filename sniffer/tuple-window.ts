@@ -63,6 +63,27 @@ function mixHash(v: number): void {
   hashY = (Math.imul(hashY, 5) + 0xe6546b64) | 0;
 }
 
+// The two 32-bit halves of the last tuple hashTuple hashed (module state: no allocation).
+let tupleK1 = 0;
+let tupleK2 = 0;
+
+/** Hashes a flow tuple into tupleK1 and tupleK2: two independent 32-bit hashes (64 bits). */
+function hashTuple(a: string, b: number, c: string, d: number, tag: number): void {
+  hashX = 0x811c9dc5 | 0;
+  hashY = 0x9747b28c | 0;
+  for (let i = 0; i < a.length; i++) mixHash(a.charCodeAt(i));
+  // Numbers go in as one 32-bit value after a marker no UTF-16 unit equals, so that field
+  // boundaries cannot shift ("1.2.3.4" + 5 never hashes like "1.2.3.45" + nothing).
+  mixHash(0x10000);
+  mixHash(b | 0);
+  for (let i = 0; i < c.length; i++) mixHash(c.charCodeAt(i));
+  mixHash(0x10001);
+  mixHash(d | 0);
+  mixHash(tag | 0);
+  tupleK1 = fmix32(hashX ^ (a.length + c.length));
+  tupleK2 = fmix32(hashY ^ (a.length + c.length));
+}
+
 /** The open-addressing table (linear probing) of one capacity. */
 interface Slots {
   readonly mask: number;
@@ -229,18 +250,97 @@ export class TupleWindow {
 
   /** Hashes the tuple into k1 and k2. */
   private hashTuple(a: string, b: number, c: string, d: number, tag: number): void {
-    hashX = 0x811c9dc5 | 0;
-    hashY = 0x9747b28c | 0;
-    for (let i = 0; i < a.length; i++) mixHash(a.charCodeAt(i));
-    // Numbers go in as one 32-bit value after a marker no UTF-16 unit equals, so that field
-    // boundaries cannot shift ("1.2.3.4" + 5 never hashes like "1.2.3.45" + nothing).
-    mixHash(0x10000);
-    mixHash(b | 0);
-    for (let i = 0; i < c.length; i++) mixHash(c.charCodeAt(i));
-    mixHash(0x10001);
-    mixHash(d | 0);
-    mixHash(tag | 0);
-    this.k1 = fmix32(hashX ^ (a.length + c.length));
-    this.k2 = fmix32(hashY ^ (a.length + c.length));
+    hashTuple(a, b, c, d, tag);
+    this.k1 = tupleK1;
+    this.k2 = tupleK2;
+  }
+}
+
+/** Options of {@link TupleSet}. */
+export interface TupleSetOptions {
+  /** Most tuples held; {@link TupleSet.add} answers 'full' beyond it. */
+  readonly maxEntries: number;
+}
+
+/** What {@link TupleSet.add} did. */
+export type TupleSetAddResult = 'added' | 'present' | 'full';
+
+/**
+ * A bounded set of flow tuples without times, in typed arrays like {@link TupleWindow} (two 32-bit
+ * hashes per tuple, no object per entry): what the socket scan remembers from one scan to the next.
+ */
+export class TupleSet {
+  private readonly maxEntries: number;
+  private mask = MIN_CAPACITY - 1;
+  private used = new Uint8Array(MIN_CAPACITY);
+  private h1 = new Int32Array(MIN_CAPACITY);
+  private h2 = new Int32Array(MIN_CAPACITY);
+  private count = 0;
+
+  /** Creates an empty set. */
+  constructor(options: TupleSetOptions) {
+    this.maxEntries = Math.max(1, Math.floor(options.maxEntries));
+  }
+
+  /** Tuples held. */
+  get size(): number {
+    return this.count;
+  }
+
+  /** Whether the tuple is held. */
+  has(a: string, b: number, c: string, d: number): boolean {
+    hashTuple(a, b, c, d, 0);
+    return this.find(tupleK1, tupleK2) >= 0;
+  }
+
+  /** Adds the tuple, unless it is held already or the set holds maxEntries tuples. */
+  add(a: string, b: number, c: string, d: number): TupleSetAddResult {
+    hashTuple(a, b, c, d, 0);
+    const k1 = tupleK1;
+    const k2 = tupleK2;
+    if (this.find(k1, k2) >= 0) return 'present';
+    if (this.count >= this.maxEntries) return 'full';
+    if (this.count + 1 > (this.mask + 1) * MAX_LOAD) this.resize((this.mask + 1) * 2);
+    this.insert(k1, k2);
+    this.count++;
+    return 'added';
+  }
+
+  /** Forgets every tuple; a table much larger than the last contents needed is given back. */
+  clear(): void {
+    const wanted = Math.max(MIN_CAPACITY, nextPowerOfTwo(Math.ceil(this.count / MAX_LOAD)));
+    if (this.mask + 1 > wanted * 4) this.allocate(wanted);
+    else this.used.fill(0);
+    this.count = 0;
+  }
+
+  private find(k1: number, k2: number): number {
+    for (let i = k1 & this.mask; this.used[i] === 1; i = (i + 1) & this.mask) {
+      if (this.h1[i] === k1 && this.h2[i] === k2) return i;
+    }
+    return -1;
+  }
+
+  private insert(k1: number, k2: number): void {
+    let i = k1 & this.mask;
+    while (this.used[i] === 1) i = (i + 1) & this.mask;
+    this.used[i] = 1;
+    this.h1[i] = k1;
+    this.h2[i] = k2;
+  }
+
+  private allocate(capacity: number): void {
+    this.mask = capacity - 1;
+    this.used = new Uint8Array(capacity);
+    this.h1 = new Int32Array(capacity);
+    this.h2 = new Int32Array(capacity);
+  }
+
+  private resize(capacity: number): void {
+    const { used, h1, h2 } = this;
+    this.allocate(capacity);
+    for (let i = 0; i < used.length; i++) {
+      if (used[i] === 1) this.insert(h1[i] ?? 0, h2[i] ?? 0);
+    }
   }
 }
