@@ -391,15 +391,16 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     });
     expect(scan.connections.filter((c) => c.src === client.ipv4 && c.sport === clientPort)).toHaveLength(1);
 
-    // The sniffer reports it with source socket-scan, once per interval, to the server port.
+    // The sniffer reports it with source socket-scan, to the server port, in every interval while
+    // it stays established, and counts it once: count 1 in the first record, 0 in the later ones.
     const before = sinkBatches.length;
     const sniffer = await startSniffer({ scanInterval: '200ms', reportInterval: '1s' });
-    // Wait for a batch that carries it: event-driven, one wake-up per batch the sink receives.
-    while (
-      !sinkBatches
+    const carrying = (): number =>
+      sinkBatches
         .slice(before)
-        .some((b) => b.connections.some((c) => c.source === 'socket-scan' && c.dport === 5432))
-    ) {
+        .filter((b) => b.connections.some((c) => c.source === 'socket-scan' && c.dport === 5432)).length;
+    // Wait for two batches that carry it: event-driven, one wake-up per batch the sink receives.
+    while (carrying() < 2) {
       await once(sinkEvents, 'batch', { signal: AbortSignal.timeout(20_000) });
     }
     await stopSniffer(sniffer);
@@ -407,10 +408,11 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
       .slice(before)
       .flatMap((b) => b.connections)
       .filter((c) => c.source === 'socket-scan' && c.dst === server.ipv4);
-    expect(records.length).toBeGreaterThan(0);
+    expect(records.length).toBeGreaterThanOrEqual(2);
     for (const r of records) {
-      expect(r).toMatchObject({ src: client.ipv4, dst: server.ipv4, dport: 5432, protocol: 'TCP', count: 1 });
+      expect(r).toMatchObject({ src: client.ipv4, dst: server.ipv4, dport: 5432, protocol: 'TCP' });
     }
+    expect(records.map((r) => r.count)).toEqual([1, ...records.slice(1).map(() => 0)]);
     // Its SYN was never seen: no tcp-syn record for it.
     expect(
       sinkBatches
@@ -420,6 +422,34 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     ).toEqual([]);
     hold.kill('SIGKILL');
   });
+  it('counts a long-lived connection whose SYN it captured once: the socket scan adds its time and source, not a count', async () => {
+    const peer = repoPath('test/lab/tcp-peer.mjs');
+    const before = sinkBatches.length;
+    const sniffer = await startSniffer({ scanInterval: '200ms', reportInterval: '1s' });
+    const hold = lab.spawn(client.ns, process.execPath, [peer, 'hold', server.ipv4, '5432']);
+    try {
+      await waitForLine(hold, 'stdout', /"localPort":(\d+)/);
+      const records = (): ReportBatch['connections'] =>
+        sinkBatches
+          .slice(before)
+          .flatMap((b) => b.connections)
+          .filter((c) => c.src === client.ipv4 && c.dst === server.ipv4 && c.dport === 5432);
+      while (records().filter((c) => c.source === 'socket-scan').length < 2) {
+        await once(sinkEvents, 'batch', { signal: AbortSignal.timeout(20_000) });
+      }
+      await stopSniffer(sniffer);
+      const bySource = (source: string): number[] =>
+        records()
+          .filter((c) => c.source === source)
+          .map((c) => c.count);
+      expect(bySource('tcp-syn')).toEqual([1]);
+      const scanned = bySource('socket-scan');
+      expect(scanned).toEqual(scanned.map(() => 0));
+    } finally {
+      hold.kill('SIGKILL');
+    }
+  });
+
   it('spools when the mapper is unreachable at shutdown, and a restart delivers the spool first, sequences in order', async () => {
     const spoolDir = join(dir, 'spool-restart');
     const peer = repoPath('test/lab/tcp-peer.mjs');
