@@ -13,6 +13,7 @@ import {
   ipv6,
   rr,
   tcp,
+  tcpFramed,
   udp,
 } from '../../test/sniffer-packets.js';
 import type { DnsObservation } from '../observation.js';
@@ -22,7 +23,12 @@ import { formatDnsType } from './dns-types.js';
 import { decodeIpv4, decodeIpv6 } from './ip.js';
 import { formatIpv6 } from './ip-text.js';
 import { decodeLink, LINKTYPE } from './link.js';
-import { createPacketDecoder, MALFORMED_REASONS, type MalformedReason } from './packet-decoder.js';
+import {
+  createPacketDecoder,
+  MALFORMED_REASONS,
+  type MalformedReason,
+  type PacketDecoderOptions,
+} from './packet-decoder.js';
 import { decodeTcp, decodeUdp } from './transport.js';
 
 const CLIENT = [10, 0, 0, 5];
@@ -36,10 +42,19 @@ function decodeEthernet(frame: Uint8Array) {
   return { observations, stats: d.stats };
 }
 
-function malformedOf(frame: Uint8Array, linkType: number = LINKTYPE.ethernet): MalformedReason[] {
-  const d = createPacketDecoder();
-  d.decode(linkType, frame, 0n);
+function malformedOf(
+  frames: Uint8Array | Uint8Array[],
+  linkType: number = LINKTYPE.ethernet,
+  options: PacketDecoderOptions = {},
+): MalformedReason[] {
+  const d = createPacketDecoder(options);
+  for (const frame of Array.isArray(frames) ? frames : [frames]) d.decode(linkType, frame, 0n);
   return MALFORMED_REASONS.filter((r) => d.stats.malformed[r] > 0);
+}
+
+/** A DNS-over-TCP segment from the server (port 53) to client port `port`. */
+function tcpDns(seq: number, payload: Uint8Array, port = 40000, flags = 0x18): Uint8Array {
+  return ethernet(0x0800, ipv4(SERVER, CLIENT, 6, tcp(53, port, seq, flags, payload)));
 }
 
 function udpDns(msg: Uint8Array): Uint8Array {
@@ -47,7 +62,8 @@ function udpDns(msg: Uint8Array): Uint8Array {
 }
 
 describe('malformed reasons (one test each)', () => {
-  const cases: [MalformedReason, Uint8Array, number?][] = [
+  const framed = tcpFramed(A_RESPONSE);
+  const cases: [MalformedReason, Uint8Array | Uint8Array[], number?, PacketDecoderOptions?][] = [
     ['link-truncated', hex('020000000001 0200000000'), LINKTYPE.ethernet],
     ['ip-truncated', ethernet(0x0800, hex('4500001c0001')), undefined],
     [
@@ -141,14 +157,28 @@ describe('malformed reasons (one test each)', () => {
       udpDns(bytes(dnsHeader(1, 0x8180, 1, 0), [0x41, 0x61, 0], be16(1), be16(1))),
       undefined,
     ],
+    // Bytes 5-9 of a response never arrive; the segment after the hole outgrows a 20-byte window.
+    [
+      'tcp-dns-gap',
+      [tcpDns(1, framed.subarray(0, 5)), tcpDns(11, framed.subarray(10))],
+      undefined,
+      { tcpWindowBytes: 20 },
+    ],
+    // A stream holding half a response is evicted by another one (cap of 1 stream).
+    [
+      'tcp-dns-evicted',
+      [tcpDns(1, framed.subarray(0, 5)), tcpDns(1, framed.subarray(0, 5), 40001)],
+      undefined,
+      { maxTcpStreams: 1 },
+    ],
   ];
 
   it('covers every reason', () => {
     expect(cases.map((c) => c[0]).sort()).toEqual([...MALFORMED_REASONS].sort());
   });
 
-  it.each(cases)('%s', (reason, frame, linkType) => {
-    expect(malformedOf(frame, linkType)).toEqual([reason]);
+  it.each(cases)('%s', (reason, frame, linkType, options) => {
+    expect(malformedOf(frame, linkType, options)).toEqual([reason]);
   });
 });
 

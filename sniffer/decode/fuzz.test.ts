@@ -5,6 +5,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { listCaptureCases } from '../../test/sniffer-capture-compare.js';
 import { forwardChain, forwardPointerCases } from '../../test/sniffer-dns-cases.js';
+import { bytes, dnsResponse, ipv4, rr, tcp, tcpFramed } from '../../test/sniffer-packets.js';
 import { parseCaptureBytes } from '../capture/file-source.js';
 import { formatObservation, NdjsonWriter } from '../ndjson.js';
 import { decodeDnsMessage } from './dns.js';
@@ -200,6 +201,84 @@ describe('fuzz', () => {
     expect(objects.stats.observations).toBeGreaterThan(500);
     expect(objects.stats.malformed['dns-too-many-pointers']).toBeGreaterThan(100);
     expect(objects.stats.malformed['dns-bad-pointer']).toBeGreaterThan(100);
+  });
+
+  it('DNS over TCP: any arrival order, with retransmissions and overlaps, yields every response once, in order', () => {
+    // A stream of 1-5 responses cut at random points; segments shuffled, some sent twice, some
+    // extra segments over random (correct) byte ranges. Nothing is missing, so every response
+    // must come out exactly once, in stream order, and nothing may stay queued.
+    const responses = (k: number): Uint8Array =>
+      bytes(
+        ...Array.from({ length: k }, (_, i) => {
+          const m = dnsResponse(`r${i + 1}.example`, 1, [rr([0xc0, 12], 1, 30, [10, 0, 0, i + 1])]);
+          m[0] = 0;
+          m[1] = i + 1;
+          return tcpFramed(m);
+        }),
+      );
+    const plan = fc.record({
+      k: fc.integer({ min: 1, max: 5 }),
+      cuts: fc.array(fc.nat(), { maxLength: 12 }),
+      extra: fc.array(fc.tuple(fc.nat(), fc.nat()), { maxLength: 6 }),
+      order: fc.array(fc.nat(), { minLength: 40, maxLength: 40 }),
+      isn: fc.nat({ max: 0xffffffff }),
+    });
+    let runs = 0;
+    fc.assert(
+      fc.property(plan, ({ k, cuts, extra, order, isn }) => {
+        const stream = responses(k);
+        const points = [...new Set([0, stream.length, ...cuts.map((c) => c % stream.length)])].sort(
+          (x, y) => x - y,
+        );
+        const ranges: [number, number][] = [];
+        for (let i = 1; i < points.length; i++) ranges.push([points[i - 1]!, points[i]!]);
+        for (const [x, y] of extra) {
+          const from = x % stream.length;
+          ranges.push([from, from + 1 + (y % (stream.length - from))]);
+        }
+        // Shuffle (Fisher-Yates driven by `order`); duplicates come from cuts that repeat ranges.
+        for (let i = ranges.length - 1; i > 0; i--) {
+          const j = (order[i % order.length] ?? 0) % (i + 1);
+          [ranges[i], ranges[j]] = [ranges[j]!, ranges[i]!];
+        }
+        const d = createPacketDecoder();
+        const seen: number[] = [];
+        const send = (seq: number, flags: number, payload: Uint8Array): void => {
+          const frame = ipv4([10, 96, 0, 10], [10, 0, 0, 5], 6, tcp(53, 40000, seq >>> 0, flags, payload));
+          for (const o of d.decode(LINKTYPE.raw, frame, 1n)) if (o.type === 'dns') seen.push(o.id);
+        };
+        send(isn, 0x12, new Uint8Array(0));
+        for (const [from, to] of ranges) send(isn + 1 + from, 0x18, stream.subarray(from, to));
+        expect(seen).toEqual(Array.from({ length: k }, (_, i) => i + 1));
+        expect(d.stats).toMatchObject({ tcpGaps: 0, tcpQueuedBytes: 0 });
+        runs++;
+      }),
+      { numRuns: 2000, seed: SEED },
+    );
+    expect(runs).toBe(2000);
+  });
+
+  it('DNS over TCP: random segments (lost, reordered, garbage) never throw and stay within the bounds', () => {
+    const d = createPacketDecoder({ maxTcpStreams: 4, tcpWindowBytes: 300, maxTcpQueuedBytes: 600 });
+    const segment = fc.record({
+      port: fc.integer({ min: 40000, max: 40005 }),
+      seq: fc.integer({ min: 0, max: 2000 }),
+      flags: fc.constantFrom(0x18, 0x10, 0x12, 0x19, 0x14, 0x11),
+      payload: fc.uint8Array({ maxLength: 120 }),
+    });
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 30 }), (segments) => {
+        for (const g of segments) {
+          const frame = ipv4([10, 96, 0, 10], [10, 0, 0, 5], 6, tcp(53, g.port, g.seq, g.flags, g.payload));
+          for (const o of d.decode(LINKTYPE.raw, frame, 1n)) formatObservation(o);
+          expect(d.stats.tcpStreams).toBeLessThanOrEqual(4);
+          expect(d.stats.tcpQueuedBytes).toBeLessThanOrEqual(600);
+        }
+      }),
+      { numRuns: 2000, seed: SEED },
+    );
+    expect(d.stats.tcpOutOfOrder).toBeGreaterThan(100);
+    expect(d.stats.tcpGaps).toBeGreaterThan(10);
   });
 
   it('random and mutated DNS messages never throw; names stay bounded', () => {

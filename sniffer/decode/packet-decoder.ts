@@ -16,7 +16,7 @@ import { decodeDnsMessage, isDnsResponse, type DnsMessage, type DnsReason } from
 import { createIpScratch, IPPROTO, readIpv4, readIpv6, type IpReason } from './ip.js';
 import { formatIpv4, formatIpv6 } from './ip-text.js';
 import { createLinkScratch, ETHERTYPE, readLink, type LinkReason } from './link.js';
-import { DEFAULT_MAX_TCP_STREAMS, TcpDnsStreams } from './tcp-dns-streams.js';
+import { DEFAULT_MAX_TCP_STREAMS, TcpDnsStreams, type TcpDnsReason } from './tcp-dns-streams.js';
 import {
   createTcpScratch,
   createUdpScratch,
@@ -27,9 +27,12 @@ import {
   type UdpReason,
 } from './transport.js';
 
-/** Why a packet was counted as malformed (one closed union over all layers). */
+/**
+ * Why a packet was counted as malformed (one closed union over all layers), or, for the two
+ * `tcp-dns-` reasons, why bytes of a DNS-over-TCP stream were lost (see tcp-dns-streams.ts).
+ */
 export type MalformedReason =
-  Exclude<LinkReason, 'link-unsupported-type'> | IpReason | TcpReason | UdpReason | DnsReason;
+  Exclude<LinkReason, 'link-unsupported-type'> | IpReason | TcpReason | UdpReason | DnsReason | TcpDnsReason;
 
 /** Every malformed reason, for building zeroed counters and metric labels. */
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
@@ -49,6 +52,8 @@ export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'dns-too-many-pointers',
   'dns-name-too-long',
   'dns-bad-label-type',
+  'tcp-dns-gap',
+  'tcp-dns-evicted',
 ];
 
 /** Counters of a packet decoder; read them any time (they are updated in place). */
@@ -65,10 +70,17 @@ export interface DecoderStats {
   readonly ignored: number;
   /** Malformed frames or DNS messages, by reason. */
   readonly malformed: Readonly<Record<MalformedReason, number>>;
-  /** DNS-over-TCP streams currently tracked, evicted for the cap, and sequence gaps seen. */
+  /**
+   * DNS-over-TCP streams currently tracked, evicted for the cap, and holes in the server direction
+   * given up (also counted as malformed `tcp-dns-gap`).
+   */
   readonly tcpStreams: number;
   readonly tcpStreamsEvicted: number;
   readonly tcpGaps: number;
+  /** DNS-over-TCP segments that arrived ahead of a hole and were queued. */
+  readonly tcpOutOfOrder: number;
+  /** Bytes of such segments queued now, across all streams. */
+  readonly tcpQueuedBytes: number;
 }
 
 /** Options of `createPacketDecoder`. */
@@ -77,6 +89,10 @@ export interface PacketDecoderOptions {
   readonly udpFlows?: boolean;
   /** Cap on DNS-over-TCP streams tracked at once (LRU eviction). Default 1024. */
   readonly maxTcpStreams?: number;
+  /** DNS-over-TCP receive window per stream, in bytes (see tcp-dns-streams.ts). Default 65,537. */
+  readonly tcpWindowBytes?: number;
+  /** Cap on out-of-order DNS-over-TCP bytes queued across all streams. Default 4 MiB. */
+  readonly maxTcpQueuedBytes?: number;
 }
 
 /**
@@ -160,6 +176,8 @@ interface MutableStats {
   tcpStreams: number;
   tcpStreamsEvicted: number;
   tcpGaps: number;
+  tcpOutOfOrder: number;
+  tcpQueuedBytes: number;
 }
 
 /** A mutable PacketTime for the BigInt entry points. */
@@ -336,7 +354,11 @@ export function toDnsObservation(
 /** Creates a packet decoder with its own DNS-over-TCP reassembly state and counters. */
 export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketDecoder {
   const udpFlows = options.udpFlows === true;
-  const streams = new TcpDnsStreams({ maxStreams: options.maxTcpStreams ?? DEFAULT_MAX_TCP_STREAMS });
+  const streams = new TcpDnsStreams({
+    maxStreams: options.maxTcpStreams ?? DEFAULT_MAX_TCP_STREAMS,
+    ...(options.tcpWindowBytes === undefined ? {} : { windowBytes: options.tcpWindowBytes }),
+    ...(options.maxTcpQueuedBytes === undefined ? {} : { maxQueuedBytes: options.maxTcpQueuedBytes }),
+  });
   const malformed = Object.fromEntries(MALFORMED_REASONS.map((r) => [r, 0])) as Record<
     MalformedReason,
     number
@@ -351,6 +373,8 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
     tcpStreams: 0,
     tcpStreamsEvicted: 0,
     tcpGaps: 0,
+    tcpOutOfOrder: 0,
+    tcpQueuedBytes: 0,
   };
 
   // Per-segment context for the reassembly callback (set before each call; no closure per packet).
@@ -488,7 +512,6 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
         segVersion = h.version;
         segClient = h.dstOffset;
         segServer = h.srcOffset;
-        const isEnd = (tcp.flags & (TCP_FLAG.fin | TCP_FLAG.rst)) !== 0;
         let key: string;
         if (h.version === 4) {
           // Consecutive segments of one stream reuse its key string (no new string to hash).
@@ -503,12 +526,27 @@ export function createPacketDecoder(options: PacketDecoderOptions = {}): PacketD
           }
           key = lastKey;
         } else key = streamKey(frame, 6, h.srcOffset, tcp.srcPort, h.dstOffset, tcp.dstPort);
-        streams.segment(key, tcp.seq, isSyn, isEnd, frame, tcp.next, tcp.payloadEnd, tcpMessage);
+        streams.segment(
+          key,
+          tcp.seq,
+          isSyn,
+          (tcp.flags & TCP_FLAG.fin) !== 0,
+          (tcp.flags & TCP_FLAG.rst) !== 0,
+          frame,
+          tcp.next,
+          tcp.payloadEnd,
+          tcpMessage,
+        );
         segSink = null;
         segTime = null;
+        const ss = streams.stats;
         stats.tcpStreams = streams.size;
-        stats.tcpStreamsEvicted = streams.stats.evicted;
-        stats.tcpGaps = streams.stats.gaps;
+        stats.tcpStreamsEvicted = ss.evicted;
+        stats.tcpGaps = ss.gaps;
+        stats.tcpOutOfOrder = ss.outOfOrder;
+        stats.tcpQueuedBytes = ss.queuedBytes;
+        malformed['tcp-dns-gap'] = ss.gaps;
+        malformed['tcp-dns-evicted'] = ss.evictedWithData;
       }
       return;
     }

@@ -1,8 +1,29 @@
 // DNS over TCP (RFC 1035 §4.2.2, RFC 7766 §8): each message is preceded by a 2-byte length. Only the
 // server→client direction (source port 53) is reassembled: a response may be split across
 // segments, and one segment may carry several messages. The client direction is never needed, so
-// gaps in it cannot stall anything. State is bounded: at most one partial message (≤ 65535 bytes)
-// per stream and `maxStreams` streams, the least recently used evicted first.
+// gaps in it cannot stall anything.
+//
+// Segments are placed by sequence number (RFC 9293 §3.4), as tshark does with
+// `tcp.reassemble_out_of_order:TRUE`: a segment that arrives ahead of the next expected byte is
+// copied into the stream's out-of-order queue and used once the bytes before it arrive (captures on
+// `any`, and multi-queue NICs, deliver segments out of order). The rules, each checked against
+// tshark 4.0 in test/sniffer-tshark-reference.test.ts:
+// - bytes already consumed are final: a retransmission, or the old part of an overlapping
+//   segment, is skipped;
+// - queued segments are used in sequence order, the earlier arrival first at an equal sequence
+//   number; each adds only the bytes past what is already assembled, so where queued segments
+//   overlap with different bytes, the one that starts first wins;
+// - a message is delivered when its last byte is in order, during the `segment` call of the
+//   segment that completed it (so with that segment's timestamp), in stream order.
+//
+// State is bounded: `maxStreams` streams (the least recently used evicted first), at most one
+// partial message (≤ 65,535 bytes) per stream, and a receive window per stream: queued segments
+// must end within `windowBytes` of the next expected byte, at most `maxQueuedSegments` of them,
+// holding at most `windowBytes` bytes, and `maxQueuedBytes` across all streams. A segment beyond
+// these limits makes the stream give up its oldest hole (counted as a gap): the partial message is
+// dropped and assembly resumes where the next message is known to start (the end of the partial
+// message, when its length was read) or else at the first queued segment. A hole that never fills
+// holds its segments until then, until a new SYN, an RST, or the stream's eviction (counted).
 
 /**
  * Called with each complete DNS message (bytes and bounds), synchronously during the `segment`
@@ -10,32 +31,63 @@
  */
 export type TcpDnsMessageSink = (bytes: Uint8Array, start: number, end: number) => void;
 
+/** Why reassembly lost bytes of a server→client stream (counted with the malformed reasons). */
+export type TcpDnsReason = 'tcp-dns-gap' | 'tcp-dns-evicted';
+
 /** Reassembly state of one direction of one connection. */
 interface StreamState {
   /** Next expected sequence number (unsigned 32-bit), or -1 before the first byte is seen. */
   nextSeq: number;
+  /** The sequence number the stream started at (after the SYN, or its first byte), or -1. */
+  firstSeq: number;
+  /** Sequence number just past a FIN seen ahead of a hole, or -1. */
+  finSeq: number;
   /** Length-prefix bytes seen for the current message: 0, 1 or 2. */
   prefixHave: number;
   prefixFirst: number;
   msgLen: number;
+  /** Sequence number just past the current message (valid when prefixHave is 2). */
+  msgEndSeq: number;
   buf: Uint8Array | null;
   have: number;
+  /** Out-of-order segments, in sequence order (ties in arrival order), or null when none. */
+  queue: QueuedSegment[] | null;
+  /** Bytes held in `queue`. */
+  queuedBytes: number;
   readonly key: string;
   /** Position in the recency order (see `touch`); -1 once the stream is forgotten. */
   order: number;
+}
+
+/** A segment that arrived ahead of the next expected byte (its payload copied). */
+interface QueuedSegment {
+  readonly seq: number;
+  readonly data: Uint8Array;
 }
 
 /** Counters a reassembler keeps (merged into the decoder's stats). */
 export interface TcpDnsStreamStats {
   /** Streams dropped because `maxStreams` was reached. */
   evicted: number;
-  /** Sequence gaps in the server direction: the partial message was dropped. */
+  /** Of those, streams that held a partial message or queued segments (their bytes are lost). */
+  evictedWithData: number;
+  /** Holes in the server direction given up: the bytes before the resume point were dropped. */
   gaps: number;
+  /** Segments queued because they arrived ahead of the next expected byte. */
+  outOfOrder: number;
+  /** Bytes held in out-of-order queues now, across all streams. */
+  queuedBytes: number;
 }
 
 /** Options of the reassembler. */
 export interface TcpDnsStreamsOptions {
   readonly maxStreams: number;
+  /** Receive window per stream: queued bytes must lie within this many bytes past the next expected one. */
+  readonly windowBytes?: number;
+  /** Cap on queued segments per stream. */
+  readonly maxQueuedSegments?: number;
+  /** Cap on queued bytes across all streams. */
+  readonly maxQueuedBytes?: number;
 }
 
 /** Partial messages up to this size use pooled buffers (most DNS responses are far smaller). */
@@ -44,6 +96,17 @@ const MAX_SPARE_BUFFERS = 64;
 
 /** The default cap on tracked server→client streams (each holds at most one partial message). */
 export const DEFAULT_MAX_TCP_STREAMS = 1024;
+/** The default receive window per stream: one largest DNS message and its length prefix. */
+export const DEFAULT_TCP_WINDOW_BYTES = 65_537;
+/** The default cap on out-of-order segments queued per stream (bounds the sorted insert). */
+export const DEFAULT_MAX_QUEUED_SEGMENTS = 64;
+/** The default cap on out-of-order bytes queued across all streams. */
+export const DEFAULT_MAX_QUEUED_BYTES = 4 * 1024 * 1024;
+
+/** Signed distance from `b` to `a` in sequence space (RFC 9293 §3.4: modulo 2^32). */
+function seqDelta(a: number, b: number): number {
+  return (a - b) | 0;
+}
 
 /** Reassembles DNS messages in the server→client direction of many TCP connections. */
 export class TcpDnsStreams {
@@ -59,11 +122,26 @@ export class TcpDnsStreams {
   /** Message buffers of completed messages, reused for the next partial ones. */
   private readonly spare: Uint8Array[] = [];
   private readonly maxStreams: number;
-  /** Eviction and gap counters. */
-  readonly stats: TcpDnsStreamStats = { evicted: 0, gaps: 0 };
+  private readonly windowBytes: number;
+  private readonly maxQueuedSegments: number;
+  private readonly maxQueuedBytes: number;
+  /** Eviction, gap and out-of-order counters. */
+  readonly stats: TcpDnsStreamStats = {
+    evicted: 0,
+    evictedWithData: 0,
+    gaps: 0,
+    outOfOrder: 0,
+    queuedBytes: 0,
+  };
 
   constructor(options: TcpDnsStreamsOptions) {
     this.maxStreams = Math.max(1, Math.floor(options.maxStreams));
+    this.windowBytes = Math.max(1, Math.floor(options.windowBytes ?? DEFAULT_TCP_WINDOW_BYTES));
+    this.maxQueuedSegments = Math.max(
+      1,
+      Math.floor(options.maxQueuedSegments ?? DEFAULT_MAX_QUEUED_SEGMENTS),
+    );
+    this.maxQueuedBytes = Math.max(1, Math.floor(options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES));
   }
 
   /** Number of streams currently tracked. */
@@ -72,14 +150,16 @@ export class TcpDnsStreams {
   }
 
   /**
-   * Feeds one server→client segment. `isSyn` resets the stream (the SYN takes one sequence
-   * number); `isEnd` (FIN or RST) forgets it after its payload is read.
+   * Feeds one server→client segment. `isSyn` starts the stream (the SYN takes one sequence
+   * number); `isFin` ends it once every byte before the FIN has been assembled; `isRst` forgets it
+   * after its payload is read.
    */
   segment(
     key: string,
     seq: number,
     isSyn: boolean,
-    isEnd: boolean,
+    isFin: boolean,
+    isRst: boolean,
     data: Uint8Array,
     start: number,
     end: number,
@@ -90,30 +170,39 @@ export class TcpDnsStreams {
     let st = this.newest !== null && key === this.newestKey ? this.newest : this.streams.get(key);
     if (st === undefined) {
       if (start >= end && !isSyn) return;
-      st = { nextSeq: -1, prefixHave: 0, prefixFirst: 0, msgLen: 0, buf: null, have: 0, key, order: 0 };
-      if (this.streams.size >= this.maxStreams) {
-        this.evictOldest();
-        this.stats.evicted++;
-      }
+      st = {
+        nextSeq: -1,
+        firstSeq: -1,
+        finSeq: -1,
+        prefixHave: 0,
+        prefixFirst: 0,
+        msgLen: 0,
+        msgEndSeq: 0,
+        buf: null,
+        have: 0,
+        queue: null,
+        queuedBytes: 0,
+        key,
+        order: 0,
+      };
+      if (this.streams.size >= this.maxStreams) this.evictOldest();
       this.streams.set(key, st);
       this.touch(st);
     } else if (st !== this.newest) this.touch(st);
     this.newest = st;
     this.newestKey = key;
     if (isSyn) {
-      st.nextSeq = (seq + 1) >>> 0;
-      st.prefixHave = 0;
-      st.have = 0;
-      this.release(st);
-      seq = st.nextSeq;
+      const first = (seq + 1) >>> 0;
+      // A retransmitted SYN-ACK, or one captured after the first bytes it precedes, changes nothing.
+      if (first !== st.firstSeq) this.restart(st, first);
+      seq = first;
     }
-    if (start < end) this.payload(st, seq, data, start, end, sink);
-    if (isEnd) {
-      this.release(st);
-      this.streams.delete(key);
-      st.order = -1;
-      this.newest = null;
-    }
+    if (start < end) this.accept(st, seq, data, start, end, sink);
+    if (isRst) this.forget(st, true);
+    else if (isFin) {
+      if (st.queue === null) this.forget(st, false);
+      else st.finSeq = (seq + (end - start)) >>> 0;
+    } else if (st.finSeq >= 0 && st.queue === null) this.forget(st, false);
   }
 
   /**
@@ -128,7 +217,7 @@ export class TcpDnsStreams {
     if (this.queue.length > 4 * this.maxStreams + 64) this.compact();
   }
 
-  /** Forgets the least recently used stream. */
+  /** Forgets the least recently used stream (counted; and as lost data when it held some). */
   private evictOldest(): void {
     const queue = this.queue;
     const order = this.queueOrder;
@@ -138,8 +227,13 @@ export class TcpDnsStreams {
       const o = order[this.head];
       this.head++;
       if (st !== undefined && st.order === o) {
+        this.stats.evicted++;
+        if (st.queue !== null || st.prefixHave !== 0) this.stats.evictedWithData++;
+        this.dropQueue(st);
+        st.buf = null; // not pooled: an evicted stream's buffer may be anywhere in its message
         this.streams.delete(st.key);
         st.order = -1;
+        if (st === this.newest) this.newest = null;
         break;
       }
     }
@@ -163,7 +257,30 @@ export class TcpDnsStreams {
     this.head = 0;
   }
 
-  private payload(
+  /** Removes a stream at its end (FIN, RST); a hole it was still waiting on counts as a gap. */
+  private forget(st: StreamState, countHole: boolean): void {
+    if (countHole && st.queue !== null) this.stats.gaps++;
+    this.dropQueue(st);
+    this.release(st);
+    this.streams.delete(st.key);
+    st.order = -1;
+    if (st === this.newest) this.newest = null;
+  }
+
+  /** A SYN that starts a new connection on a known 4-tuple: nothing of the old one carries over. */
+  private restart(st: StreamState, first: number): void {
+    if (st.queue !== null) this.stats.gaps++;
+    this.dropQueue(st);
+    st.nextSeq = first;
+    st.firstSeq = first;
+    st.finSeq = -1;
+    st.prefixHave = 0;
+    st.have = 0;
+    this.release(st);
+  }
+
+  /** Places a segment's payload `data[start, end)` starting at sequence number `seq`. */
+  private accept(
     st: StreamState,
     seq: number,
     data: Uint8Array,
@@ -171,25 +288,128 @@ export class TcpDnsStreams {
     end: number,
     sink: TcpDnsMessageSink,
   ): void {
-    let s = start;
     if (st.nextSeq < 0) {
+      // The first byte seen (no handshake captured): assume a message starts here.
       st.nextSeq = seq;
-    } else {
-      const delta = (seq - st.nextSeq) | 0;
-      if (delta > 0) {
-        // Bytes are missing: the partial message cannot be completed; resynchronise here.
-        this.stats.gaps++;
-        st.prefixHave = 0;
-        st.have = 0;
-        this.release(st);
-        st.nextSeq = seq;
-      } else if (delta < 0) {
-        // Retransmitted or overlapping bytes already consumed.
-        if (-delta >= end - s) return;
-        s -= delta;
+      st.firstSeq = seq;
+    }
+    const delta = seqDelta(seq, st.nextSeq);
+    if (delta > 0) {
+      this.enqueue(st, seq, data, start, end, sink);
+      return;
+    }
+    // Bytes before nextSeq were consumed already (a retransmission or an overlap): skip them.
+    if (-delta >= end - start) return;
+    this.consume(st, data, start - delta, end, sink);
+    if (st.queue !== null) this.drain(st, sink);
+  }
+
+  /** Queues a segment that starts past the next expected byte, giving up holes while it does not fit. */
+  private enqueue(
+    st: StreamState,
+    seq: number,
+    data: Uint8Array,
+    start: number,
+    end: number,
+    sink: TcpDnsMessageSink,
+  ): void {
+    const length = end - start;
+    let queue = st.queue;
+    if (queue !== null) {
+      // A retransmission of queued bytes (covered by a segment used before it) adds nothing.
+      for (const q of queue) {
+        const from = seqDelta(seq, q.seq);
+        if (from < 0) break;
+        if (from + length <= q.data.length) return;
       }
     }
-    st.nextSeq = (st.nextSeq + (end - s)) >>> 0;
+    this.stats.outOfOrder++;
+    const segment: QueuedSegment = { seq, data: data.slice(start, end) };
+    if (queue === null) queue = st.queue = [segment];
+    else {
+      // Sorted by sequence number; an equal one goes after those already queued (first wins).
+      let i = queue.length;
+      while (i > 0 && seqDelta(seq, queue[i - 1]?.seq ?? seq) < 0) i--;
+      queue.splice(i, 0, segment);
+    }
+    st.queuedBytes += length;
+    this.stats.queuedBytes += length;
+    // Bounded: each hole given up consumes at least the first queued segment (see giveUpHole).
+    while (st.queue !== null && !this.fits(st)) this.giveUpHole(st, sink);
+  }
+
+  /** True while a stream's queue is within its window and the caps. */
+  private fits(st: StreamState): boolean {
+    const queue = st.queue;
+    if (queue === null) return true;
+    if (queue.length > this.maxQueuedSegments) return false;
+    if (st.queuedBytes > this.windowBytes || this.stats.queuedBytes > this.maxQueuedBytes) return false;
+    // Every queued byte lies within the window past the next expected byte.
+    for (const q of queue) if (seqDelta(q.seq, st.nextSeq) + q.data.length > this.windowBytes) return false;
+    return true;
+  }
+
+  /**
+   * Gives up the hole before the first queued segment: the partial message is dropped, and
+   * assembly resumes where the next message is known to start (just past the partial message,
+   * when its length prefix was read and that is not before the first queued byte) or else at the
+   * first queued segment, read as the start of a message.
+   */
+  private giveUpHole(st: StreamState, sink: TcpDnsMessageSink): void {
+    const first = st.queue?.[0];
+    if (first === undefined) return;
+    this.stats.gaps++;
+    let resume = first.seq;
+    if (st.prefixHave === 2 && seqDelta(st.msgEndSeq, first.seq) >= 0) resume = st.msgEndSeq;
+    st.prefixHave = 0;
+    st.have = 0;
+    this.release(st);
+    st.nextSeq = resume;
+    this.drain(st, sink);
+  }
+
+  /** Uses queued segments that now start at or before the next expected byte. */
+  private drain(st: StreamState, sink: TcpDnsMessageSink): void {
+    const queue = st.queue;
+    if (queue === null) return;
+    let used = 0;
+    let freed = 0;
+    // Bounded by the queue length; `consume` never touches the queue.
+    while (used < queue.length) {
+      const q = queue[used];
+      if (q === undefined) break;
+      const delta = seqDelta(q.seq, st.nextSeq);
+      if (delta > 0) break;
+      used++;
+      freed += q.data.length;
+      if (-delta < q.data.length) this.consume(st, q.data, -delta, q.data.length, sink);
+    }
+    if (used === 0) return;
+    st.queuedBytes -= freed;
+    this.stats.queuedBytes -= freed;
+    if (used === queue.length) st.queue = null;
+    else queue.splice(0, used);
+  }
+
+  /** Forgets a stream's queued segments. */
+  private dropQueue(st: StreamState): void {
+    if (st.queue === null) return;
+    this.stats.queuedBytes -= st.queuedBytes;
+    st.queuedBytes = 0;
+    st.queue = null;
+  }
+
+  /** Consumes in-order bytes `data[start, end)`, which begin at `st.nextSeq`. */
+  private consume(
+    st: StreamState,
+    data: Uint8Array,
+    start: number,
+    end: number,
+    sink: TcpDnsMessageSink,
+  ): void {
+    let s = start;
+    const seqAtStart = st.nextSeq;
+    st.nextSeq = (seqAtStart + (end - s)) >>> 0;
     // Each iteration consumes at least one byte or completes a message.
     while (s < end) {
       if (st.prefixHave === 0) {
@@ -201,7 +421,7 @@ export class TcpDnsStreams {
             s += len;
             continue;
           }
-          this.startMessage(st, len);
+          this.startMessage(st, len, (seqAtStart + (s - start) + len) >>> 0);
         } else {
           st.prefixFirst = data[s] ?? 0;
           st.prefixHave = 1;
@@ -209,8 +429,9 @@ export class TcpDnsStreams {
           continue;
         }
       } else if (st.prefixHave === 1) {
-        this.startMessage(st, (st.prefixFirst << 8) | (data[s] ?? 0));
+        const len = (st.prefixFirst << 8) | (data[s] ?? 0);
         s++;
+        this.startMessage(st, len, (seqAtStart + (s - start) + len) >>> 0);
       }
       const buf = st.buf;
       if (buf === null) break; // unreachable: startMessage allocated it
@@ -232,9 +453,11 @@ export class TcpDnsStreams {
     }
   }
 
-  private startMessage(st: StreamState, len: number): void {
+  /** Starts a partial message of `len` bytes that ends just before sequence number `endSeq`. */
+  private startMessage(st: StreamState, len: number, endSeq: number): void {
     st.prefixHave = 2;
     st.msgLen = len;
+    st.msgEndSeq = endSeq;
     st.have = 0;
     const spare = len <= SPARE_BUFFER_BYTES ? this.spare.pop() : undefined;
     st.buf = spare ?? new Uint8Array(len <= SPARE_BUFFER_BYTES ? SPARE_BUFFER_BYTES : len);
