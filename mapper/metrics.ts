@@ -21,6 +21,19 @@ export const INGEST_OUTCOMES = [
 /** An ingest outcome label. */
 export type IngestOutcome = (typeof INGEST_OUTCOMES)[number];
 
+/** What the live cluster watch shows at scrape time (see MapperMetrics.observeClusterProgress). */
+export interface ClusterProgressSample {
+  /** Seconds from the time through which the state is proven current to now (+Inf before the first proof). */
+  readonly lagSeconds: number;
+  /** Per watched resource: progress probes sent and failed, and resourceVersions that could not be compared. */
+  readonly resources: readonly {
+    readonly resource: string;
+    readonly probes: number;
+    readonly probeErrors: number;
+    readonly unparsableResourceVersions: number;
+  }[];
+}
+
 /** The mapper's metrics. */
 export interface MapperMetrics {
   readonly registry: Registry;
@@ -39,6 +52,8 @@ export interface MapperMetrics {
   readonly requestSeconds: Histogram<'method' | 'route' | 'status'>;
   readonly watchRestarts: Counter;
   readonly retentionDeleted: Counter<'table'>;
+  /** Sets where the cluster-progress metrics are read at scrape time (the live cluster source calls it). */
+  observeClusterProgress(source: () => ClusterProgressSample): void;
 }
 
 /** Options for createMetrics. */
@@ -129,6 +144,43 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
     labelNames: ['table'],
     registers,
   });
+  let clusterProgress: (() => ClusterProgressSample) | null = null;
+  new Gauge({
+    name: 'intentmap_cluster_state_lag_seconds',
+    help: 'How far behind now the cluster state is proven current (progress probes reached by the Kubernetes watch); records newer than this minus 2 s are deferred (503 cluster-state-behind).',
+    registers,
+    collect() {
+      if (clusterProgress !== null) this.set(clusterProgress().lagSeconds);
+    },
+  });
+  // Totals kept by the cluster watch, copied at scrape time (reset + inc sets a counter to a total
+  // that only grows).
+  new Counter({
+    name: 'intentmap_watch_progress_probes_total',
+    help: 'Kubernetes progress probes (limit=1 lists), by resource and outcome (sent, failed).',
+    labelNames: ['resource', 'outcome'],
+    registers,
+    collect() {
+      if (clusterProgress === null) return;
+      this.reset();
+      for (const r of clusterProgress().resources) {
+        this.inc({ resource: r.resource, outcome: 'sent' }, r.probes);
+        this.inc({ resource: r.resource, outcome: 'failed' }, r.probeErrors);
+      }
+    },
+  });
+  new Counter({
+    name: 'intentmap_watch_unparsable_resource_versions_total',
+    help: 'Kubernetes resourceVersions that are not decimal integers (KEP-5504), so no progress could be proven from them, by resource.',
+    labelNames: ['resource'],
+    registers,
+    collect() {
+      if (clusterProgress === null) return;
+      this.reset();
+      for (const r of clusterProgress().resources)
+        this.inc({ resource: r.resource }, r.unparsableResourceVersions);
+    },
+  });
   const dbFile = options.dbFile;
   new Gauge({
     name: 'intentmap_store_size_bytes',
@@ -172,5 +224,8 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
     requestSeconds,
     watchRestarts,
     retentionDeleted,
+    observeClusterProgress(source) {
+      clusterProgress = source;
+    },
   };
 }

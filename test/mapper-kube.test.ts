@@ -26,7 +26,7 @@ interface Harness {
   clock: { now: number };
   signals: EventEmitter;
   warnings: string[];
-  /** Resolves once `pred` holds, re-checked on every change, heartbeat and logged warning. */
+  /** Resolves once `pred` holds, re-checked on every change, heartbeat, proof of progress and logged warning. */
   until: (pred: () => boolean) => Promise<void>;
   dir: string;
 }
@@ -62,6 +62,7 @@ async function setup(
   const watch = watchIntoState(loaded.value, state, {
     now: () => clock.now,
     heartbeatMs: 20,
+    probeIntervalMs: 20,
     // Tests do not wait out real backoff; a tiny real delay keeps the retry loop from spinning.
     delay: (_ms, signal) => new Promise((r) => (signal.aborted ? r() : setTimeout(r, 10))),
     logger: {
@@ -73,6 +74,7 @@ async function setup(
     },
     onChange: () => signals.emit('signal'),
     onHeartbeat: () => signals.emit('signal'),
+    onProgress: () => signals.emit('signal'),
     ...options,
   });
   const until = async (pred: () => boolean): Promise<void> => {
@@ -583,12 +585,47 @@ describe('cluster state from informers', () => {
     await until(() => state.resolveIp('10.244.8.8', T0 + 2000).identity.name === 'after-hang');
   });
 
-  it('reports caught-up only for observations older than the last healthy heartbeat minus the settle time', async () => {
-    const { state, clock, until } = await setup(shopObjects());
+  it('reports caught-up only for observations older than the last proof of progress minus the settle time', async () => {
+    const { api, state, clock, until } = await setup(shopObjects());
+    // The initial lists prove the state current through the time they were sent.
+    expect(state.stats().syncedThroughMs).toBe(T0 + 3_600_000);
     clock.now = T0 + 10_000_000;
     await until(() => state.stats().syncedThroughMs === T0 + 10_000_000);
     expect(state.isCaughtUp(T0 + 10_000_000 - 2000)).toBe(true);
     expect(state.isCaughtUp(T0 + 10_000_000 - 1999)).toBe(false);
+    // The proofs come from limit=1 lists, one resource at a time.
+    const probes = api.requests.filter((r) => !r.watch && r.query['limit'] === '1');
+    expect(new Set(probes.map((r) => r.resource)).size).toBe(12);
+  });
+
+  it('a connected watch whose events arrive late does not vouch for the time of a change it has not delivered', async () => {
+    const progress: { at: number; late: string }[] = [];
+    const { api, state, clock, until, watch } = await setup(shopObjects(), {
+      onProgress: (at) => {
+        // Called from the first listing on, before setup() returns.
+        if (h === undefined) return;
+        progress.push({ at, late: h.state.resolveIp('10.244.9.1', at).kind });
+        h.signals.emit('signal');
+      },
+    });
+    await until(() => watch.isHealthy());
+    clock.now = T0 + 3_610_000;
+    await until(() => state.stats().syncedThroughMs === T0 + 3_610_000);
+    // Slow, not dead: every answer and watch line is 300 ms late; the watches stay connected.
+    api.setLatency(300);
+    clock.now = T0 + 3_620_000;
+    api.apply(pod('late', { ip: '10.244.9.1', startMs: T0 + 3_620_000 - 1000 }));
+    expect(state.isCaughtUp(T0 + 3_620_000 - 2000)).toBe(false);
+    await until(() => state.stats().syncedThroughMs >= T0 + 3_620_000);
+    // Every proof that covered the change's time came after the change was applied.
+    const covering = progress.filter((p) => p.at >= T0 + 3_620_000);
+    expect(covering.length).toBeGreaterThan(0);
+    expect(covering.every((p) => p.late === 'pod')).toBe(true);
+    expect(state.resolveIp('10.244.9.1', T0 + 3_620_000).identity.name).toBe('late');
+    const pods = watch.stats().find((s) => s.resource === 'pods');
+    expect(pods?.probes).toBeGreaterThan(0);
+    expect(pods?.unparsableResourceVersions).toBe(0);
+    expect(pods?.provenThroughMs).toBeGreaterThanOrEqual(T0 + 3_620_000);
   });
 
   it('persists ownership to SQLite and rebuilds it on restart, closing intervals of pods gone meanwhile', async () => {

@@ -3,7 +3,9 @@
 // time, and adds what ListWatch leaves to its user [KC cache.ts]: restart with capped exponential
 // backoff after an error (ListWatch itself only relists on 410 Gone), bookmarks
 // (allowWatchBookmarks), a connect and idle timeout so a hung API server is noticed, a `synced`
-// signal, and counters. Nothing is swallowed: every error is counted and logged.
+// signal, counters, and proof of progress: a periodic `limit=1` list per resource whose
+// resourceVersion the informer must reach before the state counts as current through the time
+// the list was sent (watch-progress.ts). Nothing is swallowed: every error is counted and logged.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -19,6 +21,7 @@ import {
 import type { RequestContext, ResponseContext } from '@kubernetes/client-node';
 import type { ClusterEvent, ClusterEventType } from '../identity/objects.js';
 import { toClusterObject } from './convert.js';
+import { WatchProgress, type ProbeOutcome } from './watch-progress.js';
 
 /** The resources the cluster watch lists and watches. */
 export const WATCHED_RESOURCES = [
@@ -62,8 +65,16 @@ export interface ClusterWatchOptions {
   readonly onChange: (event: ClusterEvent) => void;
   /** Called once when every resource has been listed. */
   readonly onSynced?: (atMs: number) => void;
-  /** Called every heartbeatMs while every informer is synced and connected (feeds ClusterState.markSynced). */
+  /**
+   * Called every heartbeatMs while every informer is synced and connected. A connected watch does
+   * not vouch for any time (its events may arrive late): proofs come through onProgress.
+   */
   readonly onHeartbeat?: (atMs: number) => void;
+  /**
+   * Called when the time through which every available resource is proven current advances
+   * (feeds ClusterState.markSynced): the initial lists, then probes the informers have reached.
+   */
+  readonly onProgress?: (provenThroughMs: number) => void;
   /** Subset of resources to watch; default all. */
   readonly resources?: readonly WatchedResource[];
   readonly logger?: WatchLogger;
@@ -80,6 +91,8 @@ export interface ClusterWatchOptions {
   readonly watchTimeoutSeconds?: number;
   /** Heartbeat period; default 1000 ms. */
   readonly heartbeatMs?: number;
+  /** Period of the `limit=1` progress probes, per resource (one in flight at a time); default 1000 ms. */
+  readonly probeIntervalMs?: number;
 }
 
 /** Per-resource counters. */
@@ -102,6 +115,16 @@ export interface ResourceStats {
   readonly watches: number;
   readonly lastEventMs: number | null;
   readonly lastError: string | null;
+  /** Progress probes sent (limit=1 lists). */
+  readonly probes: number;
+  /** Probes that failed (error or timeout). */
+  readonly probeErrors: number;
+  /** resourceVersions that could not be compared as decimal integers (nothing proven from them). */
+  readonly unparsableResourceVersions: number;
+  /** Time through which this resource is proven current; -Infinity before its first list. */
+  readonly provenThroughMs: number;
+  /** The highest resourceVersion the informer has delivered, or null. */
+  readonly resourceVersion: string | null;
   /**
    * The server does not serve this resource (404) or RBAC forbids it (403). It does not block
    * readiness: it counts as synced and empty, and is retried with the capped backoff.
@@ -117,13 +140,26 @@ export interface ClusterWatch {
   isSynced(): boolean;
   /** Every resource is synced and has a live watch connection that is not idle. */
   isHealthy(): boolean;
+  /**
+   * Time through which every available resource is proven current (minimum over resources;
+   * -Infinity before the first full listing).
+   */
+  provenThroughMs(): number;
   /** Counters per resource. */
   stats(): ResourceStats[];
   /** Stops every informer; resolves when no restart is pending. */
   stop(): Promise<void>;
 }
 
-type Lister = (apis: Apis, options: ListCallOptions) => Promise<KubernetesListObject<KubernetesObject>>;
+/** The list parameters the watch uses (the progress probe asks for one item). */
+interface ListParams {
+  readonly limit?: number;
+}
+type Lister = (
+  apis: Apis,
+  params: ListParams,
+  options: ListCallOptions,
+) => Promise<KubernetesListObject<KubernetesObject>>;
 interface Apis {
   core: CoreV1Api;
   apps: AppsV1Api;
@@ -137,49 +173,57 @@ const RESOURCE_TABLE: Record<
   WatchedResource,
   { readonly path: string; readonly kind: string; readonly list: Lister }
 > = {
-  pods: { path: '/api/v1/pods', kind: 'Pod', list: (a, o) => a.core.listPodForAllNamespaces({}, o) },
+  pods: { path: '/api/v1/pods', kind: 'Pod', list: (a, p, o) => a.core.listPodForAllNamespaces(p, o) },
   services: {
     path: '/api/v1/services',
     kind: 'Service',
-    list: (a, o) => a.core.listServiceForAllNamespaces({}, o),
+    list: (a, p, o) => a.core.listServiceForAllNamespaces(p, o),
   },
-  namespaces: { path: '/api/v1/namespaces', kind: 'Namespace', list: (a, o) => a.core.listNamespace({}, o) },
-  nodes: { path: '/api/v1/nodes', kind: 'Node', list: (a, o) => a.core.listNode({}, o) },
+  namespaces: {
+    path: '/api/v1/namespaces',
+    kind: 'Namespace',
+    list: (a, p, o) => a.core.listNamespace(p, o),
+  },
+  nodes: { path: '/api/v1/nodes', kind: 'Node', list: (a, p, o) => a.core.listNode(p, o) },
   endpointslices: {
     path: '/apis/discovery.k8s.io/v1/endpointslices',
     kind: 'EndpointSlice',
-    list: (a, o) => a.discovery.listEndpointSliceForAllNamespaces({}, o),
+    list: (a, p, o) => a.discovery.listEndpointSliceForAllNamespaces(p, o),
   },
   replicasets: {
     path: '/apis/apps/v1/replicasets',
     kind: 'ReplicaSet',
-    list: (a, o) => a.apps.listReplicaSetForAllNamespaces({}, o),
+    list: (a, p, o) => a.apps.listReplicaSetForAllNamespaces(p, o),
   },
   deployments: {
     path: '/apis/apps/v1/deployments',
     kind: 'Deployment',
-    list: (a, o) => a.apps.listDeploymentForAllNamespaces({}, o),
+    list: (a, p, o) => a.apps.listDeploymentForAllNamespaces(p, o),
   },
   statefulsets: {
     path: '/apis/apps/v1/statefulsets',
     kind: 'StatefulSet',
-    list: (a, o) => a.apps.listStatefulSetForAllNamespaces({}, o),
+    list: (a, p, o) => a.apps.listStatefulSetForAllNamespaces(p, o),
   },
   daemonsets: {
     path: '/apis/apps/v1/daemonsets',
     kind: 'DaemonSet',
-    list: (a, o) => a.apps.listDaemonSetForAllNamespaces({}, o),
+    list: (a, p, o) => a.apps.listDaemonSetForAllNamespaces(p, o),
   },
-  jobs: { path: '/apis/batch/v1/jobs', kind: 'Job', list: (a, o) => a.batch.listJobForAllNamespaces({}, o) },
+  jobs: {
+    path: '/apis/batch/v1/jobs',
+    kind: 'Job',
+    list: (a, p, o) => a.batch.listJobForAllNamespaces(p, o),
+  },
   cronjobs: {
     path: '/apis/batch/v1/cronjobs',
     kind: 'CronJob',
-    list: (a, o) => a.batch.listCronJobForAllNamespaces({}, o),
+    list: (a, p, o) => a.batch.listCronJobForAllNamespaces(p, o),
   },
   networkpolicies: {
     path: '/apis/networking.k8s.io/v1/networkpolicies',
     kind: 'NetworkPolicy',
-    list: (a, o) => a.networking.listNetworkPolicyForAllNamespaces({}, o),
+    list: (a, p, o) => a.networking.listNetworkPolicyForAllNamespaces(p, o),
   },
 };
 
@@ -243,6 +287,8 @@ class ResilientWatch extends Watch {
       onConnected(): void;
       onClosed(): void;
       onData(type: string, obj: unknown): void;
+      /** After the informer handled the line (an event is applied when this runs). */
+      onDelivered(type: string, obj: unknown): void;
     },
   ) {
     super(config);
@@ -289,7 +335,10 @@ class ResilientWatch extends Watch {
           if (finished) return;
           arm(this.hooks.idleTimeoutMs, 'idle');
           this.hooks.onData(type, obj);
+          // ListWatch's handler is synchronous up to its (unawaited) callbacks: the event has
+          // reached onChange when this returns.
           callback(type, obj, raw);
+          this.hooks.onDelivered(type, obj);
         },
         finish,
       )
@@ -329,10 +378,30 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     networking: kubeConfig.makeApiClient(NetworkingV1Api),
   };
   const resources = options.resources ?? WATCHED_RESOURCES;
+  const progress = new WatchProgress<WatchedResource>(resources);
   const pending = new Set<Promise<void>>();
   let resolveSynced: (v: boolean) => void = () => undefined;
   const synced = new Promise<boolean>((r) => (resolveSynced = r));
   let allSynced = false;
+  /** The last proof passed to onProgress. */
+  let reported = -Infinity;
+
+  /** Call options of a list or probe: aborted on stop, or after requestTimeoutMs on a stuck API server. */
+  const listOptions = (): ListCallOptions => {
+    const listSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]);
+    return {
+      promiseMiddleware: [
+        {
+          pre: (ctx: RequestContext) => {
+            ctx.setSignal(listSignal);
+            return Promise.resolve(ctx);
+          },
+          post: (r: ResponseContext) => Promise.resolve(r),
+        },
+      ],
+      middlewareMergeStrategy: 'append',
+    } as unknown as ListCallOptions;
+  };
 
   const entries = resources.map((resource) => {
     const def = RESOURCE_TABLE[resource];
@@ -350,27 +419,74 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       lastEventMs: null,
       lastError: null,
       unavailable: false,
+      probes: 0,
+      probeErrors: 0,
+      unparsableResourceVersions: 0,
+      provenThroughMs: -Infinity,
+      resourceVersion: null,
     };
     let lists = 0;
     let attempt = 0;
     let lastDataMs = now();
+    let probeFailing = false;
+    /** The last list, until the informer has applied it (it calls watch() right after). */
+    let listedNotApplied: { readonly sentAtMs: number; readonly rv: unknown } | null = null;
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
       if (lists++ > 0) stats.relists++;
-      // The list must not hang forever on a stuck API server: abort it after requestTimeoutMs.
-      const listSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]);
-      const callOptions = {
-        promiseMiddleware: [
+      listedNotApplied = null;
+      // Sent now: a list with resourceVersion unset is a consistent read, so its resourceVersion
+      // covers every change committed before this time.
+      const sentAtMs = now();
+      const list = await def.list(apis, {}, listOptions());
+      listedNotApplied = { sentAtMs, rv: list.metadata?.resourceVersion };
+      return list;
+    };
+    const noteUnparsable = (what: string, reason: string, rv: unknown): void => {
+      stats.unparsableResourceVersions++;
+      // Logged the first time and then every 100th, so a server with opaque versions cannot flood the log.
+      if (stats.unparsableResourceVersions % 100 === 1)
+        logger.warn(
           {
-            pre: (ctx: RequestContext) => {
-              ctx.setSignal(listSignal);
-              return Promise.resolve(ctx);
-            },
-            post: (r: ResponseContext) => Promise.resolve(r),
+            resource,
+            what,
+            reason,
+            resourceVersion: typeof rv === 'string' ? rv.slice(0, 64) : String(rv),
+            count: stats.unparsableResourceVersions,
           },
-        ],
-        middlewareMergeStrategy: 'append',
-      } as unknown as ListCallOptions;
-      return def.list(apis, callOptions);
+          'kubernetes resourceVersion is not a decimal integer (KEP-5504); progress cannot be proven, so newer records wait',
+        );
+    };
+    const noteOutcome = (what: string, outcome: ProbeOutcome, rv: unknown): void => {
+      if (outcome.kind === 'unparsable') noteUnparsable(what, outcome.reason, rv);
+      else if (outcome.kind === 'proven') reportProgress();
+    };
+    const probe = (): void => {
+      if (signal.aborted || !stats.synced || stats.unavailable) return;
+      const sentAtMs = now();
+      const id = progress.startProbe(resource, sentAtMs);
+      if (id === null) return; // one in flight per resource
+      stats.probes++;
+      const p = def
+        .list(apis, { limit: 1 }, listOptions())
+        .then((list) => {
+          probeFailing = false;
+          const rv = list.metadata?.resourceVersion;
+          noteOutcome('progress probe', progress.answerProbe(resource, id, rv), rv);
+        })
+        .catch((err: unknown) => {
+          progress.failProbe(resource, id);
+          if (signal.aborted) return;
+          stats.probeErrors++;
+          // One warning per run of failures; the informer's own errors say more.
+          if (!probeFailing)
+            logger.warn(
+              { resource, error: errorText(err) },
+              'kubernetes progress probe failed; newer records wait until one succeeds',
+            );
+          probeFailing = true;
+        })
+        .finally(() => pending.delete(p));
+      pending.add(p);
     };
     const watch = new ResilientWatch(kubeConfig, {
       timeoutSeconds: options.watchTimeoutSeconds ?? 300,
@@ -378,11 +494,16 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       idleTimeoutMs,
       onRequest: () => {
         stats.watches++;
-        // ListWatch calls watch() right after it has applied a list: the resource is synced.
+        // ListWatch calls watch() right after it has applied a list: the resource is synced, and
+        // current through the time that list was sent.
+        const listed = listedNotApplied;
+        listedNotApplied = null;
         if (!stats.synced) {
           stats.synced = true;
           checkSynced();
         }
+        if (listed !== null)
+          noteOutcome('list', progress.listed(resource, listed.sentAtMs, listed.rv), listed.rv);
       },
       onConnected: () => {
         stats.connected = true;
@@ -406,6 +527,14 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
             'kubernetes watch returned an ERROR event',
           );
         }
+      },
+      onDelivered: (type, obj) => {
+        if (type !== 'ADDED' && type !== 'MODIFIED' && type !== 'DELETED' && type !== 'BOOKMARK') return;
+        const rv = (obj as { metadata?: { resourceVersion?: unknown } } | undefined)?.metadata
+          ?.resourceVersion;
+        const seen = progress.observe(resource, rv);
+        if (!seen.ok) noteUnparsable(`${type} event`, seen.reason, rv);
+        else if (seen.provenThroughMs > reported) reportProgress();
       },
     });
     const informer = new ListWatch<KubernetesObject>(def.path, watch, listFn, false);
@@ -443,6 +572,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
             : 'access to this resource is forbidden (RBAC); continuing without it. Grant list/watch to see it.',
         );
         checkSynced();
+        reportProgress();
       }
       attempt++;
       const waitMs = backoffDelayMs(attempt, backoff);
@@ -464,7 +594,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
         .finally(() => pending.delete(p));
       pending.add(p);
     });
-    return { resource, stats, informer, idle: () => now() - lastDataMs > idleTimeoutMs };
+    return { resource, stats, informer, probe, idle: () => now() - lastDataMs > idleTimeoutMs };
   });
 
   function checkSynced(): void {
@@ -475,6 +605,26 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     options.onSynced?.(at);
     resolveSynced(true);
   }
+
+  // Unavailable resources (404/403) are excluded, as they are from readiness. With none available
+  // there is nothing to lag behind: the proof is the present.
+  const provenThroughMs = (): number =>
+    allSynced
+      ? progress.provenThroughAllMs(
+          (r) => !(entries.find((e) => e.resource === r)?.stats.unavailable ?? false),
+          now(),
+        )
+      : -Infinity;
+  function reportProgress(): void {
+    const through = provenThroughMs();
+    if (through <= reported) return;
+    reported = through;
+    options.onProgress?.(through);
+  }
+  const prober = setInterval(() => {
+    for (const e of entries) e.probe();
+  }, options.probeIntervalMs ?? 1000);
+  prober.unref();
 
   const healthy = (): boolean =>
     allSynced && entries.every((e) => e.stats.unavailable || (e.stats.connected && !e.idle()));
@@ -488,6 +638,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     stopped ??= (async () => {
       stopper.abort();
       clearInterval(heartbeat);
+      clearInterval(prober);
       for (const e of entries) await e.informer.stop();
       resolveSynced(false);
       await Promise.all([...pending]);
@@ -515,7 +666,13 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     synced,
     isSynced: () => allSynced,
     isHealthy: healthy,
-    stats: () => entries.map((e) => ({ ...e.stats })),
+    provenThroughMs,
+    stats: () =>
+      entries.map((e) => ({
+        ...e.stats,
+        provenThroughMs: progress.provenThroughMs(e.resource),
+        resourceVersion: progress.seenResourceVersion(e.resource),
+      })),
     stop,
   };
 }

@@ -1,6 +1,6 @@
-// The usual wiring of a live cluster watch into ClusterState: events applied in order, heartbeats
-// advance "synced through", and after the first full listing the intervals restored from the
-// store whose pods and Services are gone are closed.
+// The usual wiring of a live cluster watch into ClusterState: events applied in order, proofs of
+// progress (not mere connectedness) advance "synced through", and after the first full listing the
+// intervals restored from the store whose pods and Services are gone are closed.
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { ClusterState } from '../identity/cluster-state.js';
 import type { ClusterEvent } from '../identity/objects.js';
@@ -25,12 +25,11 @@ export function watchIntoState(
     },
     onSynced: (atMs) => {
       state.reconcile(atMs);
-      state.markSynced(atMs);
       options.onSynced?.(atMs);
     },
-    onHeartbeat: (atMs) => {
-      state.markSynced(atMs);
-      options.onHeartbeat?.(atMs);
+    onProgress: (provenThroughMs) => {
+      state.markSynced(provenThroughMs);
+      options.onProgress?.(provenThroughMs);
     },
   });
 }
