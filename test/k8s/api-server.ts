@@ -1,6 +1,10 @@
 // A small but real Kubernetes list/watch API server for tests and the lab. It speaks the parts of
 // the API that informers use (https://kubernetes.io/docs/reference/using-api/api-concepts/):
-// - lists with metadata.resourceVersion, cluster-wide and namespaced paths, GET of one object;
+// - lists with metadata.resourceVersion (the store's current revision, shared by every resource as
+//   etcd's is), cluster-wide and namespaced paths, GET of one object;
+// - `limit` and `continue` (chunked lists: metadata.continue and remainingItemCount; a continue
+//   token is served while nothing has changed since its page, else 410 Expired, which a real
+//   server answers only once the token's revision is compacted);
 // - `?watch=true|1` streams of newline-delimited JSON events (ADDED, MODIFIED, DELETED, and
 //   BOOKMARK when allowWatchBookmarks=true), resumed from a resourceVersion;
 // - "410 Gone" for a resourceVersion older than the compacted history: a 200 stream with one
@@ -590,12 +594,25 @@ export class KubeApiServer extends EventEmitter {
       (o) => (route.namespace === null || o.metadata?.namespace === route.namespace) && matches(o),
     );
     if (!watch) {
+      const page = this.page(query, items.length);
+      if ('error' in page) {
+        log(route.def.plural, page.error.code as number);
+        this.send(res, page.error.code as number, page.error);
+        return;
+      }
       log(route.def.plural, 200);
+      const metadata: Record<string, unknown> = { resourceVersion: String(this.rv) };
+      if (page.end < items.length) {
+        metadata.continue = Buffer.from(JSON.stringify({ rv: this.rv, start: page.end })).toString(
+          'base64url',
+        );
+        metadata.remainingItemCount = items.length - page.end;
+      }
       this.send(res, 200, {
         kind: `${route.def.kind}List`,
         apiVersion: route.def.group === '' ? route.def.version : `${route.def.group}/${route.def.version}`,
-        metadata: { resourceVersion: String(this.rv) },
-        items: items.map((o) => {
+        metadata,
+        items: items.slice(page.start, page.end).map((o) => {
           const { kind: _k, apiVersion: _a, ...rest } = o;
           return rest;
         }),
@@ -662,6 +679,40 @@ export class KubeApiServer extends EventEmitter {
       w.timers.push(setTimeout(tick, this.bookmarkIntervalMs).unref());
     }
     this.emit('watch-open', route.def.plural);
+  }
+
+  /** The slice of a list that `limit` and `continue` ask for, or the Status refusing them. */
+  private page(
+    query: Readonly<Record<string, string>>,
+    total: number,
+  ): { start: number; end: number } | { error: KubeObject } {
+    const limitText = query.limit ?? '';
+    const limit = limitText === '' ? 0 : Number(limitText);
+    if (!Number.isInteger(limit) || limit < 0)
+      return { error: status(400, 'BadRequest', `invalid limit "${limitText}"`) };
+    let start = 0;
+    const token = query.continue ?? '';
+    if (token !== '') {
+      let decoded: unknown;
+      try {
+        decoded = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+      } catch {
+        decoded = null;
+      }
+      const t = decoded as { rv?: unknown; start?: unknown } | null;
+      if (typeof t?.rv !== 'number' || typeof t.start !== 'number')
+        return { error: status(400, 'BadRequest', 'continue key is not valid') };
+      if (t.rv !== this.rv)
+        return {
+          error: status(
+            410,
+            'Expired',
+            'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
+          ),
+        };
+      start = Math.min(t.start, total);
+    }
+    return { start, end: limit === 0 ? total : Math.min(total, start + limit) };
   }
 
   private route(
