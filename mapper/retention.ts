@@ -17,7 +17,14 @@ export const RETENTION_BATCH_ROWS = 5000;
 
 /** Tables retention prunes, each with its time column. */
 const TARGETS = [
-  // Endpoints first: an edge's endpoint can be older than the edge itself.
+  // Endpoints first: an edge's endpoint can be older than the edge itself. An edge's inline pair
+  // (schema v3, migrations/0003_inline_endpoint.sql) is an endpoint like its edge_endpoints rows:
+  // cleared on the same condition, and counted as a pruned endpoint.
+  {
+    table: 'edge_endpoints',
+    sql: `UPDATE edges SET ep_client_ip = NULL, ep_server_ip = NULL, ep_first_seen = NULL, ep_last_seen = NULL, ep_count = NULL
+          WHERE id IN (SELECT id FROM edges WHERE ep_last_seen < ? LIMIT ?)`,
+  },
   {
     table: 'edge_endpoints',
     sql: `DELETE FROM edge_endpoints WHERE (edge_id, client_ip, server_ip) IN (SELECT edge_id, client_ip, server_ip FROM edge_endpoints WHERE last_seen < ? LIMIT ?)`,
@@ -61,8 +68,9 @@ export interface RetentionOptions {
 }
 
 /**
- * Deletes rows older than the cutoff, at most `batchRows` per transaction. edge_endpoints and
- * edge_dns_names of deleted edges go with them (ON DELETE CASCADE). Returns rows deleted per table.
+ * Deletes rows older than the cutoff, at most `batchRows` per transaction (an edge's inline
+ * endpoint pair is cleared, not deleted). edge_endpoints and edge_dns_names of deleted edges go
+ * with them (ON DELETE CASCADE). Returns rows deleted per table.
  */
 export async function pruneOldRows(
   db: Db,

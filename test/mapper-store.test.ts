@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import fc from 'fast-check';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EdgeObservation, Identity } from '../mapper/graph/model.js';
 import { pruneOldRows } from '../mapper/retention.js';
@@ -113,6 +114,10 @@ describe('GraphStore', () => {
     expect(store.edgeEndpoints(e.id)).toEqual([
       { clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 500, lastSeen: 2000, count: 4 },
       { clientIp: '10.0.0.9', serverIp: '10.0.0.2', firstSeen: 200, lastSeen: 400, count: 2 },
+    ]);
+    // Schema v3: each edge's first pair is inline; only the further pair is an edge_endpoints row.
+    expect(store.db.prepare('SELECT edge_id, client_ip FROM edge_endpoints').all()).toEqual([
+      { edge_id: e.id, client_ip: '10.0.0.9' },
     ]);
 
     // A second flush merges with what is stored: sums, min/max, OR of sources, union of names.
@@ -279,6 +284,168 @@ describe('GraphStore', () => {
     expect(store.queryEdges({ until: 250 })).toHaveLength(1);
     expect(store.queryEdges({ since: 150, until: 350 })).toHaveLength(2);
     expect(store.queryEdges({ limit: 1 })[0]?.lastSeen).toBe(600);
+  });
+});
+
+/** Pairs stored both inline and as a row (must be none: each pair is stored once). */
+function duplicatedPairs(): number {
+  return (
+    store.db
+      .prepare(
+        `SELECT count(*) AS n FROM edge_endpoints p JOIN edges e
+         ON e.id = p.edge_id AND e.ep_client_ip = p.client_ip AND e.ep_server_ip = p.server_ip`,
+      )
+      .get() as { n: number }
+  ).n;
+}
+
+describe('endpoint pairs: inline pair and edge_endpoints rows', () => {
+  it('merges a pair into the inline slot or its row whichever the flush sees first', () => {
+    const a = store.ensureIdentity(workload('shop', 'a'));
+    const b = store.ensureIdentity(workload('shop', 'b'));
+    const w = store.createWriter();
+    w.addEdge(obs(a, b, { clientIp: '10.0.0.1', firstSeen: 10, lastSeen: 10 }));
+    w.addEdge(obs(a, b, { clientIp: '10.0.0.2', firstSeen: 20, lastSeen: 20 }));
+    w.flush();
+    const [edge] = store.queryEdges({});
+    // The next flush sees the row's pair first, then the inline pair, then a new one.
+    const w2 = store.createWriter();
+    w2.addEdge(obs(a, b, { clientIp: '10.0.0.2', firstSeen: 30, lastSeen: 30, count: 2 }));
+    w2.addEdge(obs(a, b, { clientIp: '10.0.0.1', firstSeen: 5, lastSeen: 40, count: 3 }));
+    w2.addEdge(obs(a, b, { clientIp: '10.0.0.3', firstSeen: 50, lastSeen: 50 }));
+    expect(w2.flush()).toEqual({ edges: 1, endpoints: 3, dnsNames: 0 });
+    expect(store.edgeEndpoints(edge!.id)).toEqual([
+      { clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 5, lastSeen: 40, count: 4 },
+      { clientIp: '10.0.0.2', serverIp: '10.0.0.2', firstSeen: 20, lastSeen: 30, count: 3 },
+      { clientIp: '10.0.0.3', serverIp: '10.0.0.2', firstSeen: 50, lastSeen: 50, count: 1 },
+    ]);
+    expect(duplicatedPairs()).toBe(0);
+  });
+
+  it('after retention clears the inline pair: a new pair takes the slot, a pair that has a row stays a row', async () => {
+    const a = store.ensureIdentity(workload('shop', 'a'));
+    const b = store.ensureIdentity(workload('shop', 'b'));
+    const w = store.createWriter();
+    w.addEdge(obs(a, b, { clientIp: '10.0.0.1', firstSeen: 10, lastSeen: 10 })); // inline, old
+    w.addEdge(obs(a, b, { clientIp: '10.0.0.2', firstSeen: 10, lastSeen: 500 })); // row, recent
+    w.flush();
+    const [edge] = store.queryEdges({});
+    const totals = await pruneOldRows(store.db, { cutoffMs: 100, yieldBetween: () => Promise.resolve() });
+    expect(totals.edge_endpoints).toBe(1);
+    expect(store.edgeEndpoints(edge!.id).map((p) => p.clientIp)).toEqual(['10.0.0.2']);
+    // The writer's cached edge id is still valid; the inline pair it last wrote is gone.
+    const w2 = store.createWriter();
+    w2.addEdge(obs(a, b, { clientIp: '10.0.0.2', firstSeen: 600, lastSeen: 600 }));
+    w2.flush();
+    expect(store.db.prepare('SELECT ep_client_ip FROM edges').get()).toEqual({ ep_client_ip: null });
+    const w3 = store.createWriter();
+    w3.addEdge(obs(a, b, { clientIp: '10.0.0.1', firstSeen: 700, lastSeen: 700 }));
+    w3.flush();
+    expect(store.db.prepare('SELECT ep_client_ip FROM edges').get()).toEqual({ ep_client_ip: '10.0.0.1' });
+    expect(store.edgeEndpoints(edge!.id)).toEqual([
+      { clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 700, lastSeen: 700, count: 1 },
+      { clientIp: '10.0.0.2', serverIp: '10.0.0.2', firstSeen: 10, lastSeen: 600, count: 2 },
+    ]);
+    expect(duplicatedPairs()).toBe(0);
+  });
+
+  it('keeps the endpoint semantics of one row per pair through flushes and retention (property)', async () => {
+    type Pair = { clientIp: string; serverIp: string; firstSeen: number; lastSeen: number; count: number };
+    const obsArb = fc.record({
+      client: fc.integer({ min: 0, max: 1 }),
+      server: fc.integer({ min: 0, max: 1 }),
+      port: fc.constantFrom(80, 443),
+      clientIp: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.10'),
+      serverIp: fc.constantFrom('10.1.0.1', '10.1.0.2'),
+      offset: fc.integer({ min: 0, max: 40 }),
+      span: fc.integer({ min: 0, max: 30 }),
+      count: fc.integer({ min: 1, max: 3 }),
+    });
+    const stepArb = fc.oneof(
+      fc.record({ flush: fc.array(obsArb, { minLength: 1, maxLength: 8 }) }),
+      fc.record({ pruneBack: fc.integer({ min: 0, max: 120 }) }),
+    );
+    let run = 0;
+    await fc.assert(
+      fc.asyncProperty(fc.array(stepArb, { minLength: 1, maxLength: 10 }), async (steps) => {
+        const s = new GraphStore(openDatabase(join(dir, `p${run++}.db`)));
+        try {
+          const ids = [0, 1, 2, 3].map((i) => s.ensureIdentity(workload('p', `w${i}`)));
+          // The reference: schema v2's semantics, one record per (edge, pair).
+          const model = new Map<string, { lastSeen: number; pairs: Map<string, Pair> }>();
+          // Time moves on 50 ms per step; retention cuts at some point in the recent past, so it
+          // often removes some of an edge's pairs and keeps others (an inline pair among them).
+          for (const [i, step] of steps.entries()) {
+            const now = i * 50;
+            if ('flush' in step) {
+              const w = s.createWriter();
+              for (const o of step.flush) {
+                const firstSeen = now + o.offset;
+                const lastSeen = firstSeen + o.span;
+                w.addEdge(
+                  obs(ids[o.client]!, ids[2 + o.server]!, {
+                    port: o.port,
+                    clientIp: o.clientIp,
+                    serverIp: o.serverIp,
+                    firstSeen,
+                    lastSeen,
+                    count: o.count,
+                  }),
+                );
+                const key = `w${o.client} w${2 + o.server} ${o.port}`;
+                let edge = model.get(key);
+                if (edge === undefined) model.set(key, (edge = { lastSeen, pairs: new Map() }));
+                edge.lastSeen = Math.max(edge.lastSeen, lastSeen);
+                const pk = `${o.clientIp} ${o.serverIp}`;
+                const p = edge.pairs.get(pk);
+                if (p === undefined)
+                  edge.pairs.set(pk, {
+                    clientIp: o.clientIp,
+                    serverIp: o.serverIp,
+                    firstSeen,
+                    lastSeen,
+                    count: o.count,
+                  });
+                else {
+                  p.firstSeen = Math.min(p.firstSeen, firstSeen);
+                  p.lastSeen = Math.max(p.lastSeen, lastSeen);
+                  p.count += o.count;
+                }
+              }
+              w.flush();
+            } else {
+              const cutoffMs = now - step.pruneBack;
+              await pruneOldRows(s.db, { cutoffMs, batchRows: 3, yieldBetween: () => Promise.resolve() });
+              for (const [key, edge] of model) {
+                for (const [pk, p] of edge.pairs) if (p.lastSeen < cutoffMs) edge.pairs.delete(pk);
+                if (edge.lastSeen < cutoffMs) model.delete(key);
+              }
+            }
+            const stored = new Map(
+              s
+                .queryEdges({})
+                .map((e) => [`${e.client.name} ${e.server.name} ${e.port}`, s.edgeEndpoints(e.id)]),
+            );
+            expect([...stored.keys()].sort()).toEqual([...model.keys()].sort());
+            for (const [key, edge] of model) {
+              const want = [...edge.pairs.values()].sort((x, y) =>
+                x.clientIp === y.clientIp
+                  ? x.serverIp < y.serverIp
+                    ? -1
+                    : 1
+                  : x.clientIp < y.clientIp
+                    ? -1
+                    : 1,
+              );
+              expect(stored.get(key)).toEqual(want);
+            }
+          }
+        } finally {
+          s.db.close();
+        }
+      }),
+      { numRuns: 100, seed: 3 },
+    );
   });
 });
 

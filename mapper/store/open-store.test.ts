@@ -127,6 +127,7 @@ describe('openDatabase', () => {
     expect(applied.map((m) => [m.id, m.name])).toEqual([
       [1, 'init'],
       [2, 'lean_edges'],
+      [3, 'inline_endpoint'],
     ]);
     expect(applied[0]?.checksum).toBe(
       createHash('sha256')
@@ -169,7 +170,8 @@ describe('openDatabase', () => {
       INSERT INTO edge_endpoints VALUES (7, '10.0.0.1', '10.0.0.2', 10, 20, 3), (9, '10.0.0.2', '10.0.0.1', 11, 21, 4);
       INSERT INTO edge_dns_names VALUES (7, 'b.ns.svc.cluster.local');`);
     v1.close();
-    const db = openDatabase(file);
+    // Up to 0002 only: this test is about 0002's rebuild (0003 has its own test below).
+    const db = openDatabase(file, { migrationsDir: migrationsDir('upTo2', {}, '', 2) });
     expect(
       (db.prepare('SELECT id FROM schema_migrations ORDER BY id').all() as { id: number }[]).map((r) => r.id),
     ).toEqual([1, 2]);
@@ -199,7 +201,128 @@ describe('openDatabase', () => {
     ).toThrow(/FOREIGN KEY/);
     db.prepare('DELETE FROM edges WHERE id = 7').run();
     expect((db.prepare('SELECT count(*) AS n FROM edge_endpoints').get() as { n: number }).n).toBe(1);
-    expect(new GraphStore(db).generation()).toBe(1);
+    expect(db.prepare('SELECT generation FROM store_generation').get()).toEqual({ generation: 1 });
+    db.close();
+  });
+
+  it('upgrades a schema-v2 database with data with the shipped 0003: every edge has the same endpoints', () => {
+    const file = join(dir, 'v2.db');
+    // A database as intentmap 0002 left it, written with plain SQL: edges with one, three and no
+    // endpoint pairs, equal first_seen times (ties broken by IP), and DNS names.
+    const v2 = openDatabase(file, { migrationsDir: migrationsDir('upTo2b', {}, '', 2) });
+    v2.exec(`INSERT INTO identities (id, key, kind, name) VALUES (1, 'a', 'workload', 'a'), (2, 'b', 'workload', 'b');
+      INSERT INTO edges (id, client_id, server_id, protocol, port, first_seen, last_seen, count, sources)
+        VALUES (7, 1, 2, 'TCP', 80, 10, 90, 12, 2), (8, 1, 2, 'TCP', 81, 10, 20, 3, 2),
+               (9, 2, 1, 'UDP', 53, 11, 21, 4, 1), (10, 2, 1, 'TCP', 443, 5, 6, 1, 4);
+      INSERT INTO edge_endpoints VALUES
+        (7, '10.0.0.9', '10.0.0.2', 30, 90, 5), (7, '10.0.0.1', '10.0.0.2', 10, 20, 3), (7, '10.0.0.3', '10.0.0.2', 10, 40, 4),
+        (8, '10.0.0.1', '10.0.0.2', 10, 20, 3),
+        (9, '10.0.0.2', '10.0.0.1', 11, 21, 4);
+      INSERT INTO edge_dns_names VALUES (7, 'b.ns.svc.cluster.local');`);
+    // What GraphStore.edgeEndpoints returned in schema v2: the edge's rows, ordered by IPs.
+    const v2Endpoints = v2.prepare(
+      `SELECT client_ip AS clientIp, server_ip AS serverIp, first_seen AS firstSeen, last_seen AS lastSeen, count
+       FROM edge_endpoints WHERE edge_id = ? ORDER BY client_ip, server_ip`,
+    );
+    const before = new Map([7, 8, 9, 10].map((id) => [id, v2Endpoints.all(id)]));
+    const edgesBefore = v2
+      .prepare(
+        'SELECT id, client_id, server_id, protocol, port, first_seen, last_seen, count, sources FROM edges ORDER BY id',
+      )
+      .all();
+    v2.close();
+
+    const db = openDatabase(file);
+    expect(
+      (db.prepare('SELECT id FROM schema_migrations ORDER BY id').all() as { id: number }[]).map((r) => r.id),
+    ).toEqual([1, 2, 3]);
+    const store = new GraphStore(db);
+    for (const [id, rows] of before) expect(store.edgeEndpoints(id)).toEqual(rows);
+    expect(before.get(7)).toHaveLength(3);
+    expect(before.get(10)).toEqual([]);
+    expect(
+      db
+        .prepare(
+          'SELECT id, client_id, server_id, protocol, port, first_seen, last_seen, count, sources FROM edges ORDER BY id',
+        )
+        .all(),
+    ).toEqual(edgesBefore);
+    // The earliest pair of each edge (ties by IP) moved inline; edge_endpoints keeps the others.
+    expect(
+      db
+        .prepare(
+          'SELECT id, ep_client_ip, ep_server_ip, ep_first_seen, ep_last_seen, ep_count FROM edges ORDER BY id',
+        )
+        .all(),
+    ).toEqual([
+      {
+        id: 7,
+        ep_client_ip: '10.0.0.1',
+        ep_server_ip: '10.0.0.2',
+        ep_first_seen: 10,
+        ep_last_seen: 20,
+        ep_count: 3,
+      },
+      {
+        id: 8,
+        ep_client_ip: '10.0.0.1',
+        ep_server_ip: '10.0.0.2',
+        ep_first_seen: 10,
+        ep_last_seen: 20,
+        ep_count: 3,
+      },
+      {
+        id: 9,
+        ep_client_ip: '10.0.0.2',
+        ep_server_ip: '10.0.0.1',
+        ep_first_seen: 11,
+        ep_last_seen: 21,
+        ep_count: 4,
+      },
+      {
+        id: 10,
+        ep_client_ip: null,
+        ep_server_ip: null,
+        ep_first_seen: null,
+        ep_last_seen: null,
+        ep_count: null,
+      },
+    ]);
+    expect(
+      db.prepare('SELECT edge_id, client_ip FROM edge_endpoints ORDER BY edge_id, client_ip').all(),
+    ).toEqual([
+      { edge_id: 7, client_ip: '10.0.0.3' },
+      { edge_id: 7, client_ip: '10.0.0.9' },
+    ]);
+    expect((db.prepare('SELECT count(*) AS n FROM edge_dns_names').get() as { n: number }).n).toBe(1);
+    expect(db.prepare('PRAGMA foreign_key_check').all()).toEqual([]);
+
+    // The writer merges into the migrated layout: the inline pair, a further pair, and a new one.
+    const w = store.createWriter();
+    const o = {
+      clientId: 1,
+      serverId: 2,
+      viaId: 0,
+      protocol: 'TCP',
+      port: 80,
+      sources: 2,
+      dnsNames: [],
+    } as const;
+    w.addEdge({ ...o, clientIp: '10.0.0.9', serverIp: '10.0.0.2', firstSeen: 100, lastSeen: 110, count: 1 });
+    w.addEdge({ ...o, clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 1, lastSeen: 120, count: 2 });
+    w.addEdge({ ...o, clientIp: '10.0.0.4', serverIp: '10.0.0.2', firstSeen: 130, lastSeen: 130, count: 1 });
+    w.flush();
+    expect(store.edgeEndpoints(7)).toEqual([
+      { clientIp: '10.0.0.1', serverIp: '10.0.0.2', firstSeen: 1, lastSeen: 120, count: 5 },
+      { clientIp: '10.0.0.3', serverIp: '10.0.0.2', firstSeen: 10, lastSeen: 40, count: 4 },
+      { clientIp: '10.0.0.4', serverIp: '10.0.0.2', firstSeen: 130, lastSeen: 130, count: 1 },
+      { clientIp: '10.0.0.9', serverIp: '10.0.0.2', firstSeen: 30, lastSeen: 110, count: 6 },
+    ]);
+    expect(db.prepare('SELECT first_seen, last_seen, count FROM edges WHERE id = 7').get()).toEqual({
+      first_seen: 1,
+      last_seen: 130,
+      count: 16,
+    });
     db.close();
   });
 
