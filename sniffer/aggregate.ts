@@ -102,18 +102,115 @@ export interface Aggregator {
   readonly size: number;
 }
 
-interface MutableRecord {
-  count: number;
-  firstSeen: number;
-  lastSeen: number;
+// Why the interval's records are kept as the wire records themselves, indexed by a hash table of
+// their fields, instead of a Map from a key string to an entry: the key string built per
+// observation, the entry and a separate record object per key, the Map's rehashes and the copy of
+// every record in drain() made the aggregation ~12 µs of CPU per observation on a capture where
+// most observations are new keys (BENCHMARKS.md, bench/sniffer/decode), mostly in V8's young
+// generation GC copying what an interval keeps alive. Now an observation allocates nothing unless
+// it is a new record, a new record is one object (plus its two arrays for DNS), and drain() hands
+// the records over as they are.
+
+/**
+ * Open addressing (linear probing) over indexes into a record list: slot value index + 1, 0 empty,
+ * with each slot's 32-bit hash beside it so most mismatches cost no record access. Records are
+ * only added (an interval never removes one), and clear() empties it for the next interval.
+ */
+class RecordIndex {
+  /** Slot → record index + 1; 0 is an empty slot. */
+  slots = new Int32Array(RECORD_INDEX_MIN_SLOTS);
+  /** Slot → the hash of the record it holds. */
+  hashes = new Int32Array(RECORD_INDEX_MIN_SLOTS);
+  mask = RECORD_INDEX_MIN_SLOTS - 1;
+  private count = 0;
+
+  /** Adds record `index` (known to be absent) under `hash`. */
+  add(hash: number, index: number): void {
+    if ((this.count + 1) * 2 > this.mask + 1) this.resize((this.mask + 1) * 2);
+    this.place(hash, index + 1);
+    this.count++;
+  }
+
+  /** Empties the index; a table far larger than the last interval needed is given back. */
+  clear(): void {
+    const wanted = Math.max(RECORD_INDEX_MIN_SLOTS, nextPowerOfTwo(this.count * 2 + 1));
+    if (this.mask + 1 > wanted * 8) this.allocate(wanted);
+    else this.slots.fill(0);
+    this.count = 0;
+  }
+
+  private place(hash: number, value: number): void {
+    let i = hash & this.mask;
+    while (this.slots[i] !== 0) i = (i + 1) & this.mask;
+    this.slots[i] = value;
+    this.hashes[i] = hash;
+  }
+
+  private allocate(size: number): void {
+    this.slots = new Int32Array(size);
+    this.hashes = new Int32Array(size);
+    this.mask = size - 1;
+  }
+
+  private resize(size: number): void {
+    const { slots, hashes } = this;
+    this.allocate(size);
+    for (let i = 0; i < slots.length; i++) {
+      const v = slots[i] ?? 0;
+      if (v !== 0) this.place(hashes[i] ?? 0, v);
+    }
+  }
 }
 
-interface ConnEntry extends MutableRecord {
-  readonly record: Omit<ConnectionRecord, 'count' | 'firstSeen' | 'lastSeen'>;
+/** Smallest RecordIndex table (slots). */
+const RECORD_INDEX_MIN_SLOTS = 256;
+
+/** Smallest power of two ≥ n. */
+function nextPowerOfTwo(n: number): number {
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
 }
 
-interface DnsEntry extends MutableRecord {
-  readonly record: Omit<DnsRecord, 'count' | 'firstSeen' | 'lastSeen' | 'ttl'>;
+/** FNV-1a over a string's UTF-16 units, then a marker no unit equals, so field boundaries cannot shift. */
+function hashString(h: number, s: string): number {
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return Math.imul(h ^ 0x10000, 0x01000193);
+}
+
+/** FNV-1a step over one 32-bit number. */
+function hashNumber(h: number, n: number): number {
+  return Math.imul(h ^ n, 0x01000193);
+}
+
+/** murmur3's finalizer: FNV's low bits (the table index) are weak on their own. */
+function finishHash(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  return h ^ (h >>> 16);
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0;
+/** Protocol and source as one small number, for the connection hash. */
+const PROTOCOL_CODE: Readonly<Record<ConnectionRecord['protocol'], number>> = { TCP: 0, UDP: 4, SCTP: 8 };
+const SOURCE_CODE: Readonly<Record<ConnectionRecord['source'], number>> = {
+  'tcp-syn': 0,
+  'socket-scan': 1,
+  'udp-flow': 2,
+};
+
+/**
+ * What one DNS response resolved, in arrays reused from response to response (only a new record
+ * copies them): the lower-cased question name, the CNAME chain, the addresses, the minimum TTL.
+ */
+interface DnsChainScratch {
+  name: string;
+  readonly cnames: string[];
+  cnameCount: number;
+  readonly ips: string[];
+  ipCount: number;
   ttl: number;
 }
 
@@ -145,35 +242,89 @@ function isDnsName(name: string): boolean {
   return name.length > 0 && name.length <= WIRE_LIMITS.maxNameLength && DNS_NAME_RE.test(name);
 }
 
+/**
+ * Resolves a response's CNAME chain from the question name, and the final addresses, into `out`;
+ * false when there is no question. Names compare lower-cased; a bounded number of hops, no loops.
+ */
+function resolveDnsChainInto(obs: DnsObservation, out: DnsChainScratch): boolean {
+  if (obs.qname === null) return false;
+  const name = obs.qname.toLowerCase();
+  const answers = obs.answers;
+  let ttl = Number.POSITIVE_INFINITY;
+  let current = name;
+  let cnameCount = 0;
+  for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
+    let next: DnsObservation['answers'][number] | undefined;
+    for (let i = 0; i < answers.length; i++) {
+      const a = answers[i];
+      if (a !== undefined && a.type === 'CNAME' && a.name.toLowerCase() === current) {
+        next = a;
+        break;
+      }
+    }
+    if (next === undefined) break;
+    const target = next.data.toLowerCase();
+    let isLoop = target === name;
+    for (let i = 0; i < cnameCount && !isLoop; i++) isLoop = out.cnames[i] === target;
+    if (isLoop) break;
+    ttl = Math.min(ttl, next.ttl);
+    out.cnames[cnameCount++] = target;
+    current = target;
+  }
+  let ipCount = 0;
+  for (let i = 0; i < answers.length; i++) {
+    const a = answers[i];
+    if (a === undefined || (a.type !== 'A' && a.type !== 'AAAA') || a.name.toLowerCase() !== current)
+      continue;
+    let isDuplicate = false;
+    for (let j = 0; j < ipCount && !isDuplicate; j++) isDuplicate = out.ips[j] === a.data;
+    if (isDuplicate) continue;
+    out.ips[ipCount++] = a.data;
+    ttl = Math.min(ttl, a.ttl);
+  }
+  out.name = name;
+  out.cnameCount = cnameCount;
+  out.ipCount = ipCount;
+  out.ttl = Number.isFinite(ttl) ? ttl : 0;
+  return true;
+}
+
+function createDnsChainScratch(): DnsChainScratch {
+  return { name: '', cnames: [], cnameCount: 0, ips: [], ipCount: 0, ttl: 0 };
+}
+
 /** What one DNS response resolved: the CNAME chain from the question and the final addresses, with the minimum TTL. */
 export function resolveDnsChain(
   obs: DnsObservation,
 ): { readonly name: string; readonly cnames: string[]; readonly ips: string[]; readonly ttl: number } | null {
-  if (obs.qname === null) return null;
-  const name = obs.qname.toLowerCase();
-  const cnames: string[] = [];
-  let ttl = Number.POSITIVE_INFINITY;
-  let current = name;
-  const chain = new Set([name]);
-  // Follow CNAMEs from the question name; a bounded number of hops, and no loops.
-  for (let hop = 0; hop < MAX_CNAME_HOPS; hop++) {
-    const next = obs.answers.find((a) => a.type === 'CNAME' && a.name.toLowerCase() === current);
-    if (!next) break;
-    const target = next.data.toLowerCase();
-    if (chain.has(target)) break;
-    ttl = Math.min(ttl, next.ttl);
-    cnames.push(target);
-    chain.add(target);
-    current = target;
-  }
-  const ips: string[] = [];
-  for (const a of obs.answers) {
-    if ((a.type === 'A' || a.type === 'AAAA') && a.name.toLowerCase() === current && !ips.includes(a.data)) {
-      ips.push(a.data);
-      ttl = Math.min(ttl, a.ttl);
+  const out = createDnsChainScratch();
+  if (!resolveDnsChainInto(obs, out)) return null;
+  return {
+    name: out.name,
+    cnames: out.cnames.slice(0, out.cnameCount),
+    ips: out.ips.slice(0, out.ipCount),
+    ttl: out.ttl,
+  };
+}
+
+/** Sorts `a[0..n)` in place as Array.prototype.sort() would (UTF-16 code unit order), without allocating. */
+function sortStrings(a: string[], n: number): void {
+  for (let i = 1; i < n; i++) {
+    const v = a[i] ?? '';
+    let j = i - 1;
+    while (j >= 0 && (a[j] ?? '') > v) {
+      a[j + 1] = a[j] ?? '';
+      j--;
     }
+    a[j + 1] = v;
   }
-  return { name, cnames, ips, ttl: Number.isFinite(ttl) ? ttl : 0 };
+}
+
+/** Whether `list` holds exactly `scratch[0..n)`. */
+function equalsPrefix(list: readonly string[], scratch: readonly string[], n: number): boolean {
+  if (list.length !== n) return false;
+  for (let i = 0; i < n; i++) if (list[i] !== scratch[i]) return false;
+  return true;
 }
 
 /** Creates an aggregator. */
@@ -187,8 +338,12 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   const maxScanTuples = options.maxScanTuples ?? maxSynTuples;
   const trackCaptured = options.socketScan === true;
 
-  let connections = new Map<string, ConnEntry>();
-  let dns = new Map<string, DnsEntry>();
+  // The open interval: its records in first-seen order (drained as they are), and their indexes.
+  let connections: ConnectionRecord[] = [];
+  let dns: DnsRecord[] = [];
+  const connectionIndex = new RecordIndex();
+  const dnsIndex = new RecordIndex();
+  const chain = createDnsChainScratch();
   let skipped: Partial<Record<AggregateSkipReason, number>> = {};
   const skip = (reason: AggregateSkipReason, n = 1): void => {
     if (n > 0) skipped[reason] = (skipped[reason] ?? 0) + n;
@@ -237,9 +392,10 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
     d: number,
     tsMs: number,
     tag = 0,
+    e = '',
   ): boolean => {
     timeBase ??= tsMs;
-    return table.touch(a, b, c, d, tsMs - timeBase, tag);
+    return table.touch(a, b, c, d, tsMs - timeBase, tag, e);
   };
 
   const addConnection = (
@@ -255,20 +411,38 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       skip('bad-port');
       return false;
     }
-    const key = `${src}|${dst}|${dport}|${protocol}|${source}`;
-    const entry = connections.get(key);
-    if (entry) {
-      entry.count += increment;
-      entry.firstSeen = Math.min(entry.firstSeen, tsMs);
-      entry.lastSeen = Math.max(entry.lastSeen, tsMs);
-      return true;
+    let h = hashString(hashString(FNV_OFFSET, src), dst);
+    h = finishHash(hashNumber(h, dport * 16 + PROTOCOL_CODE[protocol] + SOURCE_CODE[source]));
+    const { slots, hashes, mask } = connectionIndex;
+    for (let i = h & mask, v = slots[i] ?? 0; v !== 0; i = (i + 1) & mask, v = slots[i] ?? 0) {
+      if (hashes[i] !== h) continue;
+      const r = connections[v - 1];
+      if (
+        r !== undefined &&
+        r.dport === dport &&
+        r.src === src &&
+        r.dst === dst &&
+        r.protocol === protocol &&
+        r.source === source
+      ) {
+        r.count += increment;
+        if (tsMs < r.firstSeen) r.firstSeen = tsMs;
+        if (tsMs > r.lastSeen) r.lastSeen = tsMs;
+        return true;
+      }
     }
-    if (connections.size >= maxConnectionKeys) {
+    if (connections.length >= maxConnectionKeys) {
       skip('connection-keys-full');
       return false;
     }
-    connections.set(key, {
-      record: { src, dst, dport, protocol, source },
+    connectionIndex.add(h, connections.length);
+    // Keys in the wire schema's order: the reporter serialises these objects as they are.
+    connections.push({
+      src,
+      dst,
+      dport,
+      protocol,
+      source,
       count: increment,
       firstSeen: tsMs,
       lastSeen: tsMs,
@@ -277,25 +451,48 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   };
 
   const addDns = (obs: DnsObservation, tsMs: number): void => {
-    const resolved = resolveDnsChain(obs);
-    if (!resolved) return skip('dns-no-question');
-    if (resolved.ips.length === 0) return skip('dns-no-address');
-    if (!isDnsName(resolved.name) || !resolved.cnames.every(isDnsName)) return skip('dns-bad-name');
-    const ips = resolved.ips.slice(0, WIRE_LIMITS.maxAddressesPerName).sort();
-    const cnames = resolved.cnames.slice(0, WIRE_LIMITS.maxAddressesPerName);
-    const key = `${obs.client}|${obs.server}|${resolved.name}|${cnames.join(',')}|${ips.join(',')}`;
-    const entry = dns.get(key);
-    if (entry) {
-      entry.count++;
-      entry.ttl = Math.min(entry.ttl, resolved.ttl);
-      entry.firstSeen = Math.min(entry.firstSeen, tsMs);
-      entry.lastSeen = Math.max(entry.lastSeen, tsMs);
-      return;
+    if (!resolveDnsChainInto(obs, chain)) return skip('dns-no-question');
+    if (chain.ipCount === 0) return skip('dns-no-address');
+    const { name, cnames, ips } = chain;
+    let isValid = isDnsName(name);
+    for (let i = 0; i < chain.cnameCount && isValid; i++) isValid = isDnsName(cnames[i] ?? '');
+    if (!isValid) return skip('dns-bad-name');
+    const cnameCount = Math.min(chain.cnameCount, WIRE_LIMITS.maxAddressesPerName);
+    const ipCount = Math.min(chain.ipCount, WIRE_LIMITS.maxAddressesPerName);
+    sortStrings(ips, ipCount);
+    let h = hashString(hashString(hashString(FNV_OFFSET, obs.client), obs.server), name);
+    for (let i = 0; i < cnameCount; i++) h = hashString(h, cnames[i] ?? '');
+    h = hashNumber(h, 0x10001);
+    for (let i = 0; i < ipCount; i++) h = hashString(h, ips[i] ?? '');
+    h = finishHash(h);
+    const { slots, hashes, mask } = dnsIndex;
+    for (let i = h & mask, v = slots[i] ?? 0; v !== 0; i = (i + 1) & mask, v = slots[i] ?? 0) {
+      if (hashes[i] !== h) continue;
+      const r = dns[v - 1];
+      if (
+        r !== undefined &&
+        r.name === name &&
+        r.client === obs.client &&
+        r.server === obs.server &&
+        equalsPrefix(r.cnames, cnames, cnameCount) &&
+        equalsPrefix(r.ips, ips, ipCount)
+      ) {
+        r.count++;
+        if (chain.ttl < r.ttl) r.ttl = chain.ttl;
+        if (tsMs < r.firstSeen) r.firstSeen = tsMs;
+        if (tsMs > r.lastSeen) r.lastSeen = tsMs;
+        return;
+      }
     }
-    if (dns.size >= maxDnsKeys) return skip('dns-keys-full');
-    dns.set(key, {
-      record: { client: obs.client, server: obs.server, name: resolved.name, cnames, ips },
-      ttl: resolved.ttl,
+    if (dns.length >= maxDnsKeys) return skip('dns-keys-full');
+    dnsIndex.add(h, dns.length);
+    dns.push({
+      client: obs.client,
+      server: obs.server,
+      name,
+      cnames: cnames.slice(0, cnameCount),
+      ips: ips.slice(0, ipCount),
+      ttl: chain.ttl,
       count: 1,
       firstSeen: tsMs,
       lastSeen: tsMs,
@@ -307,7 +504,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       const tsMs = timestampMs(obs.ts, nowMs);
       switch (obs.type) {
         case 'dns':
-          if (isRepeat(dnsSeen, `${obs.client} ${obs.server}`, obs.id, obs.qname ?? '', 0, tsMs)) {
+          if (isRepeat(dnsSeen, obs.client, obs.id, obs.qname ?? '', 0, tsMs, 0, obs.server)) {
             return skip('dns-duplicate');
           }
           return addDns(obs, tsMs);
@@ -370,29 +567,16 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       if (trackCaptured) rotateCaptured();
     },
     drain() {
-      const out: AggregateInterval = {
-        connections: [...connections.values()].map((e) => ({
-          ...e.record,
-          count: e.count,
-          firstSeen: e.firstSeen,
-          lastSeen: e.lastSeen,
-        })),
-        dns: [...dns.values()].map((e) => ({
-          ...e.record,
-          ttl: e.ttl,
-          count: e.count,
-          firstSeen: e.firstSeen,
-          lastSeen: e.lastSeen,
-        })),
-        skipped,
-      };
-      connections = new Map();
-      dns = new Map();
+      const out: AggregateInterval = { connections, dns, skipped };
+      connections = [];
+      dns = [];
+      connectionIndex.clear();
+      dnsIndex.clear();
       skipped = {};
       return out;
     },
     get size() {
-      return connections.size + dns.size;
+      return connections.length + dns.length;
     },
   };
 }

@@ -114,15 +114,61 @@ export function formatConnectionRecord(c: ConnectionRecord): string {
   );
 }
 
+/** A JSON array of strings. */
+function jsonStringList(items: readonly string[]): string {
+  let text = '[';
+  for (let i = 0; i < items.length; i++) text += (i === 0 ? '' : ',') + jsonString(items[i] ?? '');
+  return text + ']';
+}
+
 /** A DNS record as an ndjson line (without the newline), keys in the wire schema's order. */
 export function formatDnsRecord(d: DnsRecord): string {
-  const list = (items: readonly string[]): string => `[${items.map(jsonString).join(',')}]`;
   return (
     `{"type":"dns-resolution","client":${jsonString(d.client)},` +
     (d.server === undefined ? '' : `"server":${jsonString(d.server)},`) +
-    `"name":${jsonString(d.name)},"cnames":${list(d.cnames)},"ips":${list(d.ips)},"ttl":${d.ttl},` +
+    `"name":${jsonString(d.name)},"cnames":${jsonStringList(d.cnames)},"ips":${jsonStringList(d.ips)},"ttl":${d.ttl},` +
     `"count":${d.count},"firstSeen":${d.firstSeen},"lastSeen":${d.lastSeen}}`
   );
+}
+
+/** Bytes per chunk of record lines. */
+const LINE_CHUNK_BYTES = 1024 * 1024;
+
+/** ndjson lines written into byte chunks; take() hands the chunks over (the caller owns them). */
+class LineChunks {
+  private chunk = Buffer.alloc(LINE_CHUNK_BYTES);
+  private used = 0;
+  private full: Buffer[] = [];
+
+  /** Whether any line is waiting to be taken. */
+  get hasLines(): boolean {
+    return this.used > 0 || this.full.length > 0;
+  }
+
+  /** Appends `line` and a newline. */
+  write(line: string): void {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit (a surrogate pair: 4 bytes for 2 units).
+    const most = line.length * 3 + 1;
+    if (this.used + most > this.chunk.length) {
+      if (this.used > 0) this.full.push(this.chunk.subarray(0, this.used));
+      this.chunk = Buffer.alloc(Math.max(LINE_CHUNK_BYTES, most));
+      this.used = 0;
+    }
+    this.used += this.chunk.write(line, this.used, 'utf8');
+    this.chunk[this.used++] = 0x0a;
+  }
+
+  /** The chunks written so far, the last one partly filled; writing goes on in a new chunk. */
+  take(): Buffer[] {
+    const out = this.full;
+    if (this.used > 0) {
+      out.push(this.chunk.subarray(0, this.used));
+      this.chunk = Buffer.alloc(LINE_CHUNK_BYTES);
+      this.used = 0;
+    }
+    this.full = [];
+    return out;
+  }
 }
 
 /** Options of `aggregateCaptureFile`. */
@@ -163,23 +209,25 @@ export async function aggregateCaptureFile(
   });
   const aggregator = createAggregator();
   const skipped: Partial<Record<AggregateSkipReason, number>> = {};
-  let pending: string[] = [];
+  // Lines go into byte chunks as they are made, so each line string dies young instead of an
+  // interval's worth of them surviving garbage collections until one join.
+  const lines = new LineChunks();
   let intervals = 0;
   let records = 0;
   const close = (): void => {
     const interval = aggregator.drain();
     intervals++;
-    for (const c of interval.connections) pending.push(formatConnectionRecord(c));
-    for (const d of interval.dns) pending.push(formatDnsRecord(d));
+    for (const c of interval.connections) lines.write(formatConnectionRecord(c));
+    for (const d of interval.dns) lines.write(formatDnsRecord(d));
     records += interval.connections.length + interval.dns.length;
     for (const [reason, n] of Object.entries(interval.skipped) as [AggregateSkipReason, number][])
       skipped[reason] = (skipped[reason] ?? 0) + n;
   };
   const flush = async (): Promise<void> => {
-    if (pending.length === 0 || output.closed) return;
-    const text = pending.join('\n') + '\n';
-    pending = [];
-    await output.write(Buffer.from(text, 'utf8'));
+    for (const chunk of lines.take()) {
+      if (output.closed) return;
+      await output.write(chunk);
+    }
   };
 
   let bucket: number | null = null;
@@ -202,7 +250,7 @@ export async function aggregateCaptureFile(
           aggregator.addObservation(obs, lastTsMs);
         }
       }
-      if (pending.length > 0) await flush();
+      if (lines.hasLines) await flush();
       return !output.closed;
     },
     options.onProgress,

@@ -67,8 +67,8 @@ function mixHash(v: number): void {
 let tupleK1 = 0;
 let tupleK2 = 0;
 
-/** Hashes a flow tuple into tupleK1 and tupleK2: two independent 32-bit hashes (64 bits). */
-function hashTuple(a: string, b: number, c: string, d: number, tag: number): void {
+/** Hashes a flow tuple (and an optional further string `e`) into tupleK1 and tupleK2: two independent 32-bit hashes (64 bits). */
+function hashTuple(a: string, b: number, c: string, d: number, tag: number, e = ''): void {
   hashX = 0x811c9dc5 | 0;
   hashY = 0x9747b28c | 0;
   for (let i = 0; i < a.length; i++) mixHash(a.charCodeAt(i));
@@ -80,6 +80,10 @@ function hashTuple(a: string, b: number, c: string, d: number, tag: number): voi
   mixHash(0x10001);
   mixHash(d | 0);
   mixHash(tag | 0);
+  if (e.length > 0) {
+    mixHash(0x10002);
+    for (let i = 0; i < e.length; i++) mixHash(e.charCodeAt(i));
+  }
   tupleK1 = fmix32(hashX ^ (a.length + c.length));
   tupleK2 = fmix32(hashY ^ (a.length + c.length));
 }
@@ -133,9 +137,10 @@ export class TupleWindow {
   /**
    * Records that the tuple was seen at `t` and returns whether it had been seen less than the
    * window before (or after: capture files may be out of order). The time is refreshed either way.
+   * `e` is a further string field (a DNS server beside its client), hashed without joining strings.
    */
-  touch(a: string, b: number, c: string, d: number, t: number, tag = 0): boolean {
-    this.hashTuple(a, b, c, d, tag);
+  touch(a: string, b: number, c: string, d: number, t: number, tag = 0, e = ''): boolean {
+    this.hashTuple(a, b, c, d, tag, e);
     const s = this.slots;
     let i = this.k1 & s.mask;
     let reusable = -1;
@@ -249,8 +254,8 @@ export class TupleWindow {
   }
 
   /** Hashes the tuple into k1 and k2. */
-  private hashTuple(a: string, b: number, c: string, d: number, tag: number): void {
-    hashTuple(a, b, c, d, tag);
+  private hashTuple(a: string, b: number, c: string, d: number, tag: number, e = ''): void {
+    hashTuple(a, b, c, d, tag, e);
     this.k1 = tupleK1;
     this.k2 = tupleK2;
   }
