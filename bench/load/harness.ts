@@ -238,7 +238,10 @@ export function inspectStore(file: string): StoreContents {
       integrity,
       batches,
       edgeCountSum: n('SELECT coalesce(sum(count), 0) AS n FROM edges'),
-      endpointCountSum: n('SELECT coalesce(sum(count), 0) AS n FROM edge_endpoints'),
+      // Schema v3 keeps each edge's first endpoint pair inline in the edge row.
+      endpointCountSum:
+        n('SELECT coalesce(sum(ep_count), 0) AS n FROM edges') +
+        n('SELECT coalesce(sum(count), 0) AS n FROM edge_endpoints'),
       edges: n('SELECT count(*) AS n FROM edges'),
     };
   } finally {
