@@ -241,7 +241,11 @@ export function createMapperApp(options: MapperAppOptions): MapperApp {
       }
       if (!result.ok) {
         countOutcome(OUTCOME_OF_REFUSAL[result.reason]);
-        logger.warn({ reporter: batch.value.reporter, sequence: batch.value.sequence }, result.message);
+        // Deferring a batch until the cluster state is proven current is routine (a fresh batch
+        // waits for a progress probe, mapper/kube/watch-progress.ts), so it is not a warning: the
+        // outcome counter and intentmap_cluster_state_lag_seconds show it.
+        const log = result.reason === 'cluster-state-behind' ? logger.debug : logger.warn;
+        log.call(logger, { reporter: batch.value.reporter, sequence: batch.value.sequence }, result.message);
         throw new ApiError(result.reason, result.message);
       }
       countOutcome(result.ack.applied ? 'applied' : 'duplicate');
