@@ -15,7 +15,8 @@
 // - timeoutSeconds on watches; Bearer-token authentication.
 // Test controls change objects (emitting watch events), compact history, drop every open watch,
 // and pause the server (hang: requests are held unanswered; refuse: connections are reset), or
-// slow it down (every list answer and every watch line reaches the client `latencyMs` late).
+// slow it down (every list answer and every watch line reaches the client `latencyMs` late, plus
+// an optional random jitter; a connection's writes stay in order, as over TCP).
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -90,6 +91,8 @@ export interface KubeApiServerOptions {
   readonly forbidden?: readonly string[];
   /** Delay added to every answer and every watch line (see setLatency); default 0. */
   readonly latencyMs?: number;
+  /** Random source in [0, 1) for the latency jitter; default Math.random (tests pass a seeded one). */
+  readonly random?: () => number;
 }
 
 /** One request, as the server saw it. */
@@ -213,7 +216,13 @@ export class KubeApiServer extends EventEmitter {
   private unserved: ReadonlySet<string> = new Set();
   private forbidden: ReadonlySet<string> = new Set();
   private latencyMs = 0;
-  private readonly delayed = new Set<ReturnType<typeof setTimeout>>();
+  private jitterMs = 0;
+  private random: () => number = Math.random;
+  /** Per connection, the writes still delayed, in order, and the one timer for the first of them. */
+  private readonly lanes = new Map<
+    ServerResponse,
+    { queue: { due: number; fn: () => void }[]; timer: ReturnType<typeof setTimeout> | null }
+  >();
 
   private constructor(
     private readonly server: Server,
@@ -247,6 +256,7 @@ export class KubeApiServer extends EventEmitter {
     api.unserved = new Set(options.unserved ?? []);
     api.forbidden = new Set(options.forbidden ?? []);
     api.latencyMs = options.latencyMs ?? 0;
+    api.random = options.random ?? Math.random;
     server.on('connection', (s: Socket) => {
       if (api.paused === 'refuse') {
         s.destroy();
@@ -409,19 +419,24 @@ export class KubeApiServer extends EventEmitter {
    * Makes the server slow, not dead: from now on every answer (list, GET, errors) and every watch
    * line (events, bookmarks) is written `ms` after the server produced it, as an overloaded
    * apiserver or a congested link would. Contents reflect the state when they were produced, so a
-   * slow list is stale on arrival. Lines already delayed keep their delay; 0 turns it off. Writes
-   * on one connection stay in order (timers of equal delay fire in creation order).
+   * slow list is stale on arrival. Lines already delayed keep their delay; 0 turns it off. With
+   * `jitterMs`, each write waits a further random [0, jitterMs). Writes on one connection stay in
+   * order, as over TCP: a write is never due before the one produced ahead of it.
    */
-  setLatency(ms: number): void {
+  setLatency(ms: number, options: { readonly jitterMs?: number } = {}): void {
+    const jitterMs = options.jitterMs ?? 0;
     if (!Number.isFinite(ms) || ms < 0)
       throw new Error(`latency must be a non-negative number of ms, got ${ms}`);
+    if (!Number.isFinite(jitterMs) || jitterMs < 0)
+      throw new Error(`jitter must be a non-negative number of ms, got ${jitterMs}`);
     this.latencyMs = ms;
+    this.jitterMs = jitterMs;
   }
 
   /** Stops the server and every connection. */
   async close(): Promise<void> {
-    for (const t of this.delayed) clearTimeout(t);
-    this.delayed.clear();
+    for (const lane of this.lanes.values()) if (lane.timer !== null) clearTimeout(lane.timer);
+    this.lanes.clear();
     for (const w of [...this.watchers]) this.endWatch(w, true);
     for (const s of this.sockets) s.destroy();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -464,32 +479,60 @@ export class KubeApiServer extends EventEmitter {
     if (!this.watchers.delete(w)) return;
     for (const t of w.timers) clearTimeout(t);
     if (abrupt) w.res.socket?.destroy();
-    else this.later(() => w.res.end()); // after the lines still delayed
+    else this.later(w.res, () => w.res.end()); // after the lines still delayed
   }
 
-  /** Runs `fn` now, or `latencyMs` later when the server is slow. */
-  private later(fn: () => void): void {
-    if (this.latencyMs === 0) {
+  /**
+   * Runs `fn` (a write on `res`) now, or later when the server is slow: `latencyMs` plus jitter,
+   * and never before the writes on `res` produced ahead of it.
+   */
+  private later(res: ServerResponse, fn: () => void): void {
+    const delay = this.latencyMs + (this.jitterMs > 0 ? this.random() * this.jitterMs : 0);
+    let lane = this.lanes.get(res);
+    if (delay === 0 && lane === undefined) {
       fn();
       return;
     }
-    const t = setTimeout(() => {
-      this.delayed.delete(t);
-      fn();
-    }, this.latencyMs);
-    this.delayed.add(t);
+    if (lane === undefined) {
+      lane = { queue: [], timer: null };
+      this.lanes.set(res, lane);
+    }
+    const due = Math.max(performance.now() + delay, lane.queue.at(-1)?.due ?? 0);
+    lane.queue.push({ due, fn });
+    if (lane.timer === null) this.arm(res, lane);
+  }
+
+  /** Sets the lane's timer for its first write; runs every write that is due, in order. */
+  private arm(
+    res: ServerResponse,
+    lane: { queue: { due: number; fn: () => void }[]; timer: ReturnType<typeof setTimeout> | null },
+  ): void {
+    const first = lane.queue[0];
+    if (first === undefined) {
+      lane.timer = null;
+      this.lanes.delete(res);
+      return;
+    }
+    lane.timer = setTimeout(
+      () => {
+        while (lane.queue.length > 0 && (lane.queue[0] as { due: number }).due <= performance.now() + 1)
+          (lane.queue.shift() as { fn: () => void }).fn();
+        this.arm(res, lane);
+      },
+      Math.max(0, first.due - performance.now()),
+    );
   }
 
   /** Writes one watch line (at once, or late when the server is slow). */
   private write(res: ServerResponse, line: string): void {
-    this.later(() => {
+    this.later(res, () => {
       if (!res.destroyed && !res.writableEnded) res.write(line);
     });
   }
 
   private send(res: ServerResponse, code: number, body: unknown): void {
     const text = JSON.stringify(body);
-    this.later(() => {
+    this.later(res, () => {
       if (res.destroyed || res.headersSent) return;
       res.writeHead(code, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
       res.end(text);
@@ -632,7 +675,7 @@ export class KubeApiServer extends EventEmitter {
       log(route.def.plural, 410);
       if (this.goneMode === 'status') this.send(res, 410, gone);
       else
-        this.later(() => {
+        this.later(res, () => {
           if (res.destroyed) return;
           res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
           res.end(`${JSON.stringify({ type: 'ERROR', object: gone })}\n`);
@@ -641,7 +684,7 @@ export class KubeApiServer extends EventEmitter {
     }
     log(route.def.plural, 200);
     res.writeHead(200, { 'content-type': 'application/json', 'transfer-encoding': 'chunked' });
-    this.later(() => {
+    this.later(res, () => {
       if (!res.destroyed) res.flushHeaders();
     });
     const w: Watcher = {

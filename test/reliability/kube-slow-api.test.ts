@@ -98,7 +98,7 @@ async function deliver(src: string, at: number, count: number, dport: number): P
     if (statuses.at(-1) !== 503) return true;
     statuses.push((await send(src, at, count, dport, first.sequence)).status);
     return statuses.at(-1) !== 503;
-  });
+  }, 60_000);
   return statuses;
 }
 
@@ -148,7 +148,7 @@ describe('a slow Kubernetes API server, through the mapper process', () => {
       retries.push(r.status);
       if (r.status === 503) expect(r.code).toBe('cluster-state-behind');
       return r.status === 201;
-    });
+    }, 60_000);
     expect(ownsIp('beta')).toBe(true);
     expect(clientsOn(81), JSON.stringify(retries)).toEqual({ 'workload:beta': 7 });
     // Slow is not dead: no watch failed or was restarted.
@@ -159,7 +159,7 @@ describe('a slow Kubernetes API server, through the mapper process', () => {
     expect(clientsOn(82)).toEqual({ 'workload:beta': 3 });
     expect(clientsOn(80)).toEqual({ 'workload:alpha': 5 });
     expect(clientsOn(81)).toEqual({ 'workload:beta': 7 });
-  });
+  }, 120_000);
 
   it('watches dropped while the server is slow: old flows resolve from the cache, new ones wait (503) until the watches are back', async () => {
     api.setLatency(RECONNECT_LATENCY_MS);
