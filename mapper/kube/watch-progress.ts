@@ -7,9 +7,9 @@
 // minimum of that over the watched resources.
 //
 // Comparing resourceVersions: the API conventions call them opaque, but KEP-5504 ("comparable
-// resource versions", stable in Kubernetes 1.35) lets clients compare those of one resource as
-// decimal integers. Any other shape is not compared: the probe proves nothing and the caller counts
-// and logs it, so the state stays "behind" (ingest defers) instead of guessing.
+// resource versions") lets clients compare those of one resource as decimal integers, which is
+// what etcd revisions are. Any other shape is not compared: the probe proves nothing and the
+// caller counts and logs it, so the state stays "behind" (ingest defers) instead of guessing.
 //
 // Pure: times are parameters (the adapter sends the probes and owns the clock).
 
