@@ -9,7 +9,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { postReport, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import {
+  metricValue,
+  postReport,
+  scrape,
+  stopProcess,
+  type MapperProcess,
+} from '../../bench/load/harness.js';
 import { KubeApiServer } from '../k8s/api-server.js';
 import { namespace, pod } from '../k8s/objects.js';
 import {
@@ -108,6 +114,16 @@ describe('Kubernetes API faults, through the mapper process', () => {
     const duringSeq = seq++;
     const during = await send(reusedAt + 500, 7, 81, duringSeq);
     expect(during).toBe(503);
+    // The metrics show it: the proof stops advancing (the lag grows) and the probes fail.
+    const metric = async (name: string, labels = ''): Promise<number> =>
+      metricValue(await scrape(m.url, TOKEN), name, labels);
+    await until(async () => (await metric('intentmap_cluster_state_lag_seconds')) >= 3);
+    expect(
+      await metric('intentmap_watch_progress_probes_total', 'resource="pods",outcome="failed"'),
+    ).toBeGreaterThan(0);
+    expect(await metric('intentmap_ingest_batches_total', 'outcome="cluster_state_behind"')).toBeGreaterThan(
+      0,
+    );
 
     api.resume();
     // Caught up once the mapper has recorded beta's ownership of the IP in the store and a probe
@@ -116,6 +132,8 @@ describe('Kubernetes API faults, through the mapper process', () => {
     await until(async () => (await send(reusedAt + 500, 7, 81, duringSeq)) === 201);
     const attributed = clientsOn(81);
     expect(attributed, JSON.stringify(attributed)).toEqual({ 'workload:beta': 7 });
+    // Recovered: the proof follows the probes again (about 1 to 3 s behind against this server).
+    expect(await metric('intentmap_cluster_state_lag_seconds')).toBeLessThan(10);
 
     // Once caught up, a new flow resolves to beta, and alpha's earlier edge is unchanged.
     expect(await deliver(Date.now(), 3, 82)).toBe(201);
