@@ -357,20 +357,24 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   let scanNext = new TupleSet({ maxEntries: maxScanTuples });
   let capturedNow = new TupleSet({ maxEntries: maxScanTuples });
   let capturedPrev = new TupleSet({ maxEntries: maxScanTuples });
-  const rotateCaptured = (): void => {
+  // Whether a scan has run since the tuples in capturedPrev were captured.
+  let isPrevScanned = false;
+  const rotateCaptured = (isScan: boolean): void => {
     const t = capturedPrev;
     capturedPrev = capturedNow;
     capturedNow = t;
     capturedNow.clear();
+    isPrevScanned = isScan;
   };
   /** Remembers a 4-tuple counted from capture, for the socket scan. */
   const rememberCaptured = (client: string, sport: number, server: string, dport: number): void => {
     if (!trackCaptured) return;
     if (capturedNow.add(client, sport, server, dport) !== 'full') return;
-    // Full before the next scan: forget the older generation (most of it was checked by the latest
-    // scan already) and count what was forgotten.
-    skip('captured-tuples-full', capturedPrev.size);
-    rotateCaptured();
+    // Full before the next scan: forget the older generation. When a scan has run since it was
+    // captured, that scan checked it (only a handshake racing that scan could be missed); else its
+    // tuples were never checked, and are counted as forgotten.
+    if (!isPrevScanned) skip('captured-tuples-full', capturedPrev.size);
+    rotateCaptured(false);
     capturedNow.add(client, sport, server, dport);
   };
   // 4-tuple of the SYN → time it was last seen, in typed arrays (see tuple-window.ts for why not
@@ -564,7 +568,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       scanPrev = scanNext;
       scanNext = t;
       scanNext.clear();
-      if (trackCaptured) rotateCaptured();
+      if (trackCaptured) rotateCaptured(true);
     },
     drain() {
       const out: AggregateInterval = { connections, dns, skipped };
