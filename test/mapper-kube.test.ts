@@ -525,9 +525,38 @@ describe('cluster state from informers', () => {
       .sort();
     expect(unavailable).toEqual(['cronjobs', 'daemonsets', 'networkpolicies']);
     expect(state.resolveIp('10.244.1.5', T0 + 1000).identity.name).toBe('cartservice');
+    // They do not hold the proof of progress back either, and are not probed.
+    expect(watch.provenThroughMs()).toBe(T0 + 3_600_000);
+    expect(state.isCaughtUp(T0 + 3_600_000 - 2000)).toBe(true);
     await until(() => watch.isHealthy());
+    expect(
+      watch
+        .stats()
+        .filter((s) => s.unavailable)
+        .every((s) => s.probes === 0),
+    ).toBe(true);
     expect(warnings.some((w) => w.includes('does not serve this resource'))).toBe(true);
     expect(warnings.some((w) => w.includes('forbidden'))).toBe(true);
+  });
+
+  it('with every resource forbidden there is nothing to lag behind: the proof follows the clock', async () => {
+    const all = [
+      'pods',
+      'services',
+      'endpointslices',
+      'namespaces',
+      'nodes',
+      'replicasets',
+      'deployments',
+      'statefulsets',
+      'daemonsets',
+      'jobs',
+      'cronjobs',
+      'networkpolicies',
+    ];
+    const { state, clock, until } = await setup([], { forbidden: all });
+    clock.now = T0 + 3_700_000;
+    await until(() => state.stats().syncedThroughMs === T0 + 3_700_000);
   });
 
   it('converges after every watch connection is dropped mid-stream', async () => {

@@ -623,6 +623,9 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
   }
   const prober = setInterval(() => {
     for (const e of entries) e.probe();
+    // Proofs are reported as they happen; this catches the one that needs no event: with every
+    // resource unavailable the proof is the present, and it moves with the clock.
+    reportProgress();
   }, options.probeIntervalMs ?? 1000);
   prober.unref();
 
