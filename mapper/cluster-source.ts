@@ -83,6 +83,7 @@ export async function startClusterSource(ctx: ClusterContext): Promise<ClusterSo
   let restartsSeen = 0;
   const watch = watchIntoState(kc.value, state, {
     logger,
+    probeIntervalMs: config.watchProbeIntervalMs,
     onHeartbeat: () => {
       persistOwnership(store, state);
       const restarts = watch.stats().reduce((n, s) => n + s.restarts + s.relists, 0);

@@ -822,4 +822,17 @@ describe('pure pieces of the ingest path', () => {
       loadMapperConfig({}, { HOME: '/nonexistent', KUBERNETES_SERVICE_HOST: '10.96.0.1' }).clusterConfigured,
     ).toBe(true);
   });
+
+  it('loadMapperConfig: --watch-probe-interval defaults to 1s, reads its env, and refuses under 100ms', async () => {
+    const { loadMapperConfig } = await import('../mapper/config.js');
+    expect(loadMapperConfig({}, {}).watchProbeIntervalMs).toBe(1000);
+    expect(loadMapperConfig({}, { INTENTMAP_WATCH_PROBE_INTERVAL: '5s' }).watchProbeIntervalMs).toBe(5000);
+    expect(
+      loadMapperConfig({ watchProbeInterval: '250ms' }, { INTENTMAP_WATCH_PROBE_INTERVAL: '5s' })
+        .watchProbeIntervalMs,
+    ).toBe(250);
+    expect(() => loadMapperConfig({ watchProbeInterval: '10ms' }, {})).toThrow(
+      /--watch-probe-interval: "10ms" is shorter than 100ms/,
+    );
+  });
 });

@@ -16,6 +16,7 @@ interface MapperCommandOptions {
   readonly retention?: string;
   readonly vacuum?: boolean;
   readonly maxClockSkew?: string;
+  readonly watchProbeInterval?: string;
   readonly ignoreNamespaces?: string[];
 }
 
@@ -74,6 +75,10 @@ export function register(program: Command): void {
     .option(
       '--max-clock-skew <duration>',
       'refuse batches whose clock is ahead of the mapper by more than this (env INTENTMAP_MAX_CLOCK_SKEW; default 5m)',
+    )
+    .option(
+      '--watch-probe-interval <duration>',
+      'how often each watched Kubernetes resource is probed (a limit=1 list) to prove the watch current; fresher proofs mean fresh batches wait less (env INTENTMAP_WATCH_PROBE_INTERVAL; default 1s)',
     )
     .option(
       '--ignore-namespaces <list>',
