@@ -9,7 +9,12 @@ import { join } from 'node:path';
 import { writeFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { parseReportBatch, type ConnectionRecord, type ReportBatch } from '../mapper/api/wire.js';
-import { createReporter, type Reporter, type ReporterEvent } from '../sniffer/reporter/reporter.js';
+import {
+  createReporter,
+  refusesWireVersion,
+  type Reporter,
+  type ReporterEvent,
+} from '../sniffer/reporter/reporter.js';
 import { openSpool } from '../sniffer/reporter/spool.js';
 
 /** A tiny mapper: validates with wire.ts, applies each (reporter, sequence) once, like the real ingest. */
@@ -18,7 +23,7 @@ class FakeMapper {
   readonly requests: { sequence: number; status: number }[] = [];
   readonly auth: string[] = [];
   /** Per-sequence override of the answer, consumed once. */
-  readonly plan = new Map<number, 'hang' | number>();
+  readonly plan = new Map<number, 'hang' | 'old-mapper' | number>();
   private server: Server | null = null;
   private readonly seen = new Set<string>();
   private hung: ServerResponse[] = [];
@@ -75,6 +80,17 @@ class FakeMapper {
     if (planned === 'hang') {
       this.requests.push({ sequence: batch.sequence, status: 0 });
       this.hung.push(res);
+      return;
+    }
+    if (planned === 'old-mapper') {
+      // What a mapper that reads wire version 1 only answers (its zod literal refuses the version).
+      this.requests.push({ sequence: batch.sequence, status: 422 });
+      res.writeHead(422, { 'content-type': 'application/json' }).end(
+        JSON.stringify({
+          code: 'invalid-batch',
+          message: `invalid report batch: version: Invalid input: expected 1`,
+        }),
+      );
       return;
     }
     const status = planned ?? 200;
@@ -317,6 +333,29 @@ describe('reporter with a real HTTP mapper', () => {
       '0000000000001000.json',
       '0000000000001000.reason.txt',
     ]);
+    ac.abort();
+    await run;
+  });
+
+  it('keeps retrying, not dead-lettering, a batch a mapper older than its wire version refuses', async () => {
+    await mapper.start();
+    const h = await makeReporter();
+    mapper.plan.set(1000, 'old-mapper');
+    for (let i = 0; i < 2; i++) await h.reporter.submit({ connections: [conn(i)], dns: [] });
+    const ac = new AbortController();
+    const run = h.reporter.run(ac.signal);
+    await h.sleep.sleeping(); // backs off as while the mapper is down
+    expect(h.events.find((e) => e.type === 'retry')).toMatchObject({
+      sequence: 1000,
+      reason: expect.stringMatching(/does not read wire version 2 yet; upgrade the mapper/) as unknown,
+    });
+    h.sleep.wake(); // the mapper was upgraded
+    await untilEvent(h, (ev) => ev.filter((e) => e.type === 'sent').length === 2);
+    expect(mapper.applied.map((b) => b.sequence)).toEqual([1000, 1001]);
+    expect(h.events.filter((e) => e.type === 'dead-lettered')).toEqual([]);
+    expect(
+      refusesWireVersion('{"code":"invalid-batch","message":"invalid report batch: sequence: bad"}'),
+    ).toBe(false);
     ac.abort();
     await run;
   });

@@ -11,6 +11,23 @@ import type { Spool, SpoolEntry } from './spool.js';
 /** The wire version written; typed from mapper/api/wire.ts so a change there fails to compile here (without loading zod). */
 const WIRE_VERSION: typeof WireVersion = 2;
 
+/**
+ * Whether a mapper's 422 answer refuses the batch's `version` field (mapper/api/errors: `{code,
+ * message}`, the message listing `path: problem` pairs): a mapper that predates this wire version.
+ */
+export function refusesWireVersion(body: string): boolean {
+  try {
+    const answer = JSON.parse(body) as { code?: unknown; message?: unknown };
+    return (
+      answer.code === 'invalid-batch' &&
+      typeof answer.message === 'string' &&
+      /(?:^|: |; )version: /.test(answer.message)
+    );
+  } catch {
+    return false;
+  }
+}
+
 /** What happened to batches, for metrics. */
 export type ReporterEvent =
   | { readonly type: 'sent'; readonly sequence: number; readonly applied: boolean }
@@ -159,6 +176,14 @@ export function createReporter(options: ReporterOptions): Reporter {
       // Not the batch's fault: the token is wrong or not yet valid. Keep the batch and retry, so
       // that fixing the token file delivers everything.
       return { kind: 'retry', reason: `HTTP ${res.status} (check --token-file ${options.tokenFile})` };
+    }
+    if (res.status === 422 && refusesWireVersion(text)) {
+      // A mapper older than this wire version (a rolling upgrade in progress): the batch is fine,
+      // so keep it and retry, as while the mapper is down, instead of dead-lettering every batch.
+      return {
+        kind: 'retry',
+        reason: `HTTP 422: the mapper does not read wire version ${WIRE_VERSION} yet; upgrade the mapper`,
+      };
     }
     if (res.status >= 400 && res.status < 500 && res.status !== 408 && res.status !== 429) {
       return { kind: 'dead', status: res.status, detail: text.slice(0, 500) };
