@@ -1,7 +1,9 @@
 // Per-interval aggregation of observations into the wire records of mapper/api/wire.ts. Pure: the
 // caller passes time in (observation timestamps, or `nowMs` for the socket scan) and drains one
 // interval at a time. Memory is bounded: a cap on distinct keys per interval (over it, drop and
-// count) and a bounded, time-pruned table for SYN de-duplication.
+// count), bounded, time-pruned tables for SYN, UDP flow and DNS de-duplication, and bounded 4-tuple
+// sets for the socket scan (the latest scan's connections, and captured connections it must not
+// count again).
 import type { ConnectionRecord, DnsRecord, WIRE_LIMITS as WireLimits } from '../mapper/api/wire.js';
 import type { DnsObservation, Observation, TimestampNs } from './observation.js';
 import { TupleSet, TupleWindow } from './tuple-window.js';
@@ -41,7 +43,7 @@ export interface AggregatorOptions {
   readonly socketScan?: boolean;
   /**
    * Most 4-tuples remembered from one socket scan to the next (and, with `socketScan`, most
-   * captured 4-tuples remembered per scan period); default maxSynTuples.
+   * captured 4-tuples in each of the two generations kept for the scan); default maxSynTuples.
    */
   readonly maxScanTuples?: number;
 }
