@@ -117,6 +117,22 @@ export class WatchProgress<R extends string = string> {
     return { kind: 'proven', throughMs: p.provenMs };
   }
 
+  /**
+   * Records that a consistent list sent at `sentAtMs` held exactly what the informer's cache holds
+   * (idle-proof.ts): the resource is current through `sentAtMs`. Monotonic: an older time changes
+   * nothing. Returns the resource's proof.
+   */
+  matched(resource: R, sentAtMs: number): number {
+    const p = this.get(resource);
+    this.prove(p, sentAtMs);
+    return p.provenMs;
+  }
+
+  /** The send time of the oldest answered probe the informer has not reached yet, or null. */
+  oldestAwaitingMs(resource: R): number | null {
+    return this.get(resource).awaiting[0]?.sentAtMs ?? null;
+  }
+
   /** Records that the informer delivered an event or bookmark with resourceVersion `rv` (after applying it). */
   observe(resource: R, rv: unknown): ObserveOutcome {
     const p = this.get(resource);
