@@ -460,9 +460,6 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
     if (!resolveDnsChainInto(obs, chain)) return skip('dns-no-question');
     if (chain.ipCount === 0) return skip('dns-no-address');
     const { name, cnames, ips } = chain;
-    let isValid = isDnsName(name);
-    for (let i = 0; i < chain.cnameCount && isValid; i++) isValid = isDnsName(cnames[i] ?? '');
-    if (!isValid) return skip('dns-bad-name');
     const cnameCount = Math.min(chain.cnameCount, WIRE_LIMITS.maxAddressesPerName);
     const ipCount = Math.min(chain.ipCount, WIRE_LIMITS.maxAddressesPerName);
     sortStrings(ips, ipCount);
@@ -490,6 +487,11 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
         return;
       }
     }
+    // Names are checked only for a new record: a held record's names passed already (the chain is
+    // at most MAX_CNAME_HOPS long, so every CNAME is in the record).
+    let isValid = isDnsName(name);
+    for (let i = 0; i < chain.cnameCount && isValid; i++) isValid = isDnsName(cnames[i] ?? '');
+    if (!isValid) return skip('dns-bad-name');
     if (dns.length >= maxDnsKeys) return skip('dns-keys-full');
     dnsIndex.add(h, dns.length);
     dns.push({
