@@ -51,8 +51,8 @@ interface StreamState {
   buf: Uint8Array | null;
   have: number;
   /** Out-of-order segments, in sequence order (ties in arrival order), or null when none. */
-  queue: QueuedSegment[] | null;
-  /** Bytes held in `queue`. */
+  pending: QueuedSegment[] | null;
+  /** Bytes held in `pending`. */
   queuedBytes: number;
   readonly key: string;
   /** Position in the recency order (see `touch`); -1 once the stream is forgotten. */
@@ -180,7 +180,7 @@ export class TcpDnsStreams {
         msgEndSeq: 0,
         buf: null,
         have: 0,
-        queue: null,
+        pending: null,
         queuedBytes: 0,
         key,
         order: 0,
@@ -197,12 +197,16 @@ export class TcpDnsStreams {
       if (first !== st.firstSeq) this.restart(st, first);
       seq = first;
     }
-    if (start < end) this.accept(st, seq, data, start, end, sink);
+    if (start < end) {
+      // The usual case, the next bytes in order with nothing queued, goes straight to `consume`.
+      if (seq === st.nextSeq && st.pending === null) this.consume(st, data, start, end, sink);
+      else this.accept(st, seq, data, start, end, sink);
+    }
     if (isRst) this.forget(st, true);
     else if (isFin) {
-      if (st.queue === null) this.forget(st, false);
+      if (st.pending === null) this.forget(st, false);
       else st.finSeq = (seq + (end - start)) >>> 0;
-    } else if (st.finSeq >= 0 && st.queue === null) this.forget(st, false);
+    } else if (st.finSeq >= 0 && st.pending === null) this.forget(st, false);
   }
 
   /**
@@ -228,8 +232,10 @@ export class TcpDnsStreams {
       this.head++;
       if (st !== undefined && st.order === o) {
         this.stats.evicted++;
-        if (st.queue !== null || st.prefixHave !== 0) this.stats.evictedWithData++;
-        this.dropQueue(st);
+        if (st.pending !== null || st.prefixHave !== 0) {
+          this.stats.evictedWithData++;
+          this.dropQueue(st);
+        }
         st.buf = null; // not pooled: an evicted stream's buffer may be anywhere in its message
         this.streams.delete(st.key);
         st.order = -1;
@@ -259,7 +265,7 @@ export class TcpDnsStreams {
 
   /** Removes a stream at its end (FIN, RST); a hole it was still waiting on counts as a gap. */
   private forget(st: StreamState, countHole: boolean): void {
-    if (countHole && st.queue !== null) this.stats.gaps++;
+    if (countHole && st.pending !== null) this.stats.gaps++;
     this.dropQueue(st);
     this.release(st);
     this.streams.delete(st.key);
@@ -269,7 +275,7 @@ export class TcpDnsStreams {
 
   /** A SYN that starts a new connection on a known 4-tuple: nothing of the old one carries over. */
   private restart(st: StreamState, first: number): void {
-    if (st.queue !== null) this.stats.gaps++;
+    if (st.pending !== null) this.stats.gaps++;
     this.dropQueue(st);
     st.nextSeq = first;
     st.firstSeq = first;
@@ -301,7 +307,7 @@ export class TcpDnsStreams {
     // Bytes before nextSeq were consumed already (a retransmission or an overlap): skip them.
     if (-delta >= end - start) return;
     this.consume(st, data, start - delta, end, sink);
-    if (st.queue !== null) this.drain(st, sink);
+    if (st.pending !== null) this.drain(st, sink);
   }
 
   /** Queues a segment that starts past the next expected byte, giving up holes while it does not fit. */
@@ -314,10 +320,10 @@ export class TcpDnsStreams {
     sink: TcpDnsMessageSink,
   ): void {
     const length = end - start;
-    let queue = st.queue;
-    if (queue !== null) {
+    let pending = st.pending;
+    if (pending !== null) {
       // A retransmission of queued bytes (covered by a segment used before it) adds nothing.
-      for (const q of queue) {
+      for (const q of pending) {
         const from = seqDelta(seq, q.seq);
         if (from < 0) break;
         if (from + length <= q.data.length) return;
@@ -325,27 +331,27 @@ export class TcpDnsStreams {
     }
     this.stats.outOfOrder++;
     const segment: QueuedSegment = { seq, data: data.slice(start, end) };
-    if (queue === null) queue = st.queue = [segment];
+    if (pending === null) pending = st.pending = [segment];
     else {
       // Sorted by sequence number; an equal one goes after those already queued (first wins).
-      let i = queue.length;
-      while (i > 0 && seqDelta(seq, queue[i - 1]?.seq ?? seq) < 0) i--;
-      queue.splice(i, 0, segment);
+      let i = pending.length;
+      while (i > 0 && seqDelta(seq, pending[i - 1]?.seq ?? seq) < 0) i--;
+      pending.splice(i, 0, segment);
     }
     st.queuedBytes += length;
     this.stats.queuedBytes += length;
     // Bounded: each hole given up consumes at least the first queued segment (see giveUpHole).
-    while (st.queue !== null && !this.fits(st)) this.giveUpHole(st, sink);
+    while (st.pending !== null && !this.fits(st)) this.giveUpHole(st, sink);
   }
 
-  /** True while a stream's queue is within its window and the caps. */
+  /** True while the queued segments of a stream are within its window and the caps. */
   private fits(st: StreamState): boolean {
-    const queue = st.queue;
-    if (queue === null) return true;
-    if (queue.length > this.maxQueuedSegments) return false;
+    const pending = st.pending;
+    if (pending === null) return true;
+    if (pending.length > this.maxQueuedSegments) return false;
     if (st.queuedBytes > this.windowBytes || this.stats.queuedBytes > this.maxQueuedBytes) return false;
     // Every queued byte lies within the window past the next expected byte.
-    for (const q of queue) if (seqDelta(q.seq, st.nextSeq) + q.data.length > this.windowBytes) return false;
+    for (const q of pending) if (seqDelta(q.seq, st.nextSeq) + q.data.length > this.windowBytes) return false;
     return true;
   }
 
@@ -356,7 +362,7 @@ export class TcpDnsStreams {
    * first queued segment, read as the start of a message.
    */
   private giveUpHole(st: StreamState, sink: TcpDnsMessageSink): void {
-    const first = st.queue?.[0];
+    const first = st.pending?.[0];
     if (first === undefined) return;
     this.stats.gaps++;
     let resume = first.seq;
@@ -370,13 +376,13 @@ export class TcpDnsStreams {
 
   /** Uses queued segments that now start at or before the next expected byte. */
   private drain(st: StreamState, sink: TcpDnsMessageSink): void {
-    const queue = st.queue;
-    if (queue === null) return;
+    const pending = st.pending;
+    if (pending === null) return;
     let used = 0;
     let freed = 0;
-    // Bounded by the queue length; `consume` never touches the queue.
-    while (used < queue.length) {
-      const q = queue[used];
+    // Bounded by the number queued; `consume` never touches them.
+    while (used < pending.length) {
+      const q = pending[used];
       if (q === undefined) break;
       const delta = seqDelta(q.seq, st.nextSeq);
       if (delta > 0) break;
@@ -387,16 +393,16 @@ export class TcpDnsStreams {
     if (used === 0) return;
     st.queuedBytes -= freed;
     this.stats.queuedBytes -= freed;
-    if (used === queue.length) st.queue = null;
-    else queue.splice(0, used);
+    if (used === pending.length) st.pending = null;
+    else pending.splice(0, used);
   }
 
   /** Forgets a stream's queued segments. */
   private dropQueue(st: StreamState): void {
-    if (st.queue === null) return;
+    if (st.pending === null) return;
     this.stats.queuedBytes -= st.queuedBytes;
     st.queuedBytes = 0;
-    st.queue = null;
+    st.pending = null;
   }
 
   /** Consumes in-order bytes `data[start, end)`, which begin at `st.nextSeq`. */
