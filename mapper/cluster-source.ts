@@ -84,6 +84,8 @@ export async function startClusterSource(ctx: ClusterContext): Promise<ClusterSo
   const watch = watchIntoState(kc.value, state, {
     logger,
     probeIntervalMs: config.watchProbeIntervalMs,
+    idleProofIntervalMs: config.watchIdleProofIntervalMs,
+    idleProofMaxObjects: config.watchIdleProofMaxObjects,
     onHeartbeat: () => {
       persistOwnership(store, state);
       const restarts = watch.stats().reduce((n, s) => n + s.restarts + s.relists, 0);

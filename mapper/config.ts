@@ -5,7 +5,7 @@ import { isIP } from 'node:net';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { UsageError } from './cli/errors.js';
-import { parseDurationMs, parseListen } from './cli/options.js';
+import { parseDurationMs, parseListen, parsePositiveInt } from './cli/options.js';
 
 /** pino log levels accepted by --log-level. */
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -31,6 +31,13 @@ export interface MapperConfig {
    * finer proofs (fresh batches wait less) for more requests to the API server.
    */
   readonly watchProbeIntervalMs: number;
+  /**
+   * Least time between two comparison lists of one idle Kubernetes resource with the informer's
+   * cache (mapper/kube/idle-proof.ts); 0 turns them off (idle resources wait for bookmarks).
+   */
+  readonly watchIdleProofIntervalMs: number;
+  /** Resources with more objects than this are not compared (bookmarks prove them). */
+  readonly watchIdleProofMaxObjects: number;
   /** Namespaces whose workloads are left out of the graph (edges to or from them, their DNS rows). */
   readonly ignoreNamespaces: readonly string[];
   /** How long a graceful shutdown waits for in-flight requests before closing connections. */
@@ -58,6 +65,8 @@ export interface MapperFlags {
   readonly vacuum?: boolean;
   readonly maxClockSkew?: string;
   readonly watchProbeInterval?: string;
+  readonly watchIdleProofInterval?: string;
+  readonly watchIdleProofMaxObjects?: string;
   readonly ignoreNamespaces?: readonly string[];
 }
 
@@ -75,6 +84,8 @@ export const MAPPER_ENV = {
   retention: 'INTENTMAP_RETENTION',
   maxClockSkew: 'INTENTMAP_MAX_CLOCK_SKEW',
   watchProbeInterval: 'INTENTMAP_WATCH_PROBE_INTERVAL',
+  watchIdleProofInterval: 'INTENTMAP_WATCH_IDLE_PROOF_INTERVAL',
+  watchIdleProofMaxObjects: 'INTENTMAP_WATCH_IDLE_PROOF_MAX_OBJECTS',
   ignoreNamespaces: 'INTENTMAP_IGNORE_NAMESPACES',
 } as const;
 
@@ -86,6 +97,8 @@ export const MAPPER_DEFAULTS = {
   retention: '30d',
   maxClockSkew: '5m',
   watchProbeInterval: '1s',
+  watchIdleProofInterval: '5s',
+  watchIdleProofMaxObjects: '5000',
 } as const;
 
 /** The shortest accepted --watch-probe-interval: faster would only load the API server. */
@@ -118,6 +131,13 @@ function parseProbeInterval(text: string): number {
       `--watch-probe-interval: "${text}" is shorter than ${MIN_WATCH_PROBE_INTERVAL_MS}ms; each probe is a request to the Kubernetes API server per watched resource. Use 1s (the default) or more.`,
     );
   return ms;
+}
+
+/** Parses --watch-idle-proof-interval: a duration, or "off" (or 0) to turn comparisons off. */
+function parseIdleProofInterval(text: string): number {
+  const t = text.trim();
+  if (t === 'off' || t === '0') return 0;
+  return parseDurationMs(t, '--watch-idle-proof-interval');
 }
 
 /** True for loopback listen addresses (where an unauthenticated mapper is allowed). */
@@ -171,6 +191,14 @@ export function loadMapperConfig(flags: MapperFlags, env: NodeJS.ProcessEnv = pr
     ),
     watchProbeIntervalMs: parseProbeInterval(
       pick(flags.watchProbeInterval, 'watchProbeInterval') ?? MAPPER_DEFAULTS.watchProbeInterval,
+    ),
+    watchIdleProofIntervalMs: parseIdleProofInterval(
+      pick(flags.watchIdleProofInterval, 'watchIdleProofInterval') ?? MAPPER_DEFAULTS.watchIdleProofInterval,
+    ),
+    watchIdleProofMaxObjects: parsePositiveInt(
+      pick(flags.watchIdleProofMaxObjects, 'watchIdleProofMaxObjects') ??
+        MAPPER_DEFAULTS.watchIdleProofMaxObjects,
+      '--watch-idle-proof-max-objects',
     ),
     ignoreNamespaces: parseNamespaceList(list(flags.ignoreNamespaces, 'ignoreNamespaces')),
     shutdownGraceMs: 10_000,

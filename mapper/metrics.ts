@@ -31,6 +31,8 @@ export interface ClusterProgressSample {
     readonly probes: number;
     readonly probeErrors: number;
     readonly unparsableResourceVersions: number;
+    /** Comparison lists of an idle resource with the informer's cache, by outcome (mapper/kube/idle-proof.ts). */
+    readonly idleProofs?: Readonly<Record<'proven' | 'behind' | 'too_large' | 'failed', number>>;
   }[];
 }
 
@@ -147,7 +149,7 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
   let clusterProgress: (() => ClusterProgressSample) | null = null;
   new Gauge({
     name: 'intentmap_cluster_state_lag_seconds',
-    help: 'How far behind now the cluster state is proven current (progress probes reached by the Kubernetes watch); records newer than this minus 2 s are deferred (503 cluster-state-behind).',
+    help: 'How far behind now the cluster state is proven current (progress probes reached by the Kubernetes watch, or comparison lists of idle resources; only resources attribution reads count); records newer than this minus 2 s are deferred (503 cluster-state-behind).',
     registers,
     collect() {
       if (clusterProgress !== null) this.set(clusterProgress().lagSeconds);
@@ -166,6 +168,21 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
       for (const r of clusterProgress().resources) {
         this.inc({ resource: r.resource, outcome: 'sent' }, r.probes);
         this.inc({ resource: r.resource, outcome: 'failed' }, r.probeErrors);
+      }
+    },
+  });
+  new Counter({
+    name: 'intentmap_watch_idle_proofs_total',
+    help: 'Comparison lists of a Kubernetes resource with the informer cache, sent when its progress probe waits (an idle resource reaches the moving revision only through bookmarks), by resource and outcome: proven (identical, current through the list), behind (the informer has changes to deliver), too_large (over --watch-idle-proof-max-objects; bookmarks prove it), failed.',
+    labelNames: ['resource', 'outcome'],
+    registers,
+    collect() {
+      if (clusterProgress === null) return;
+      this.reset();
+      for (const r of clusterProgress().resources) {
+        if (r.idleProofs === undefined) continue;
+        for (const [outcome, n] of Object.entries(r.idleProofs))
+          this.inc({ resource: r.resource, outcome }, n);
       }
     },
   });

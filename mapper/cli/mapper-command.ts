@@ -17,6 +17,8 @@ interface MapperCommandOptions {
   readonly vacuum?: boolean;
   readonly maxClockSkew?: string;
   readonly watchProbeInterval?: string;
+  readonly watchIdleProofInterval?: string;
+  readonly watchIdleProofMaxObjects?: string;
   readonly ignoreNamespaces?: string[];
 }
 
@@ -79,6 +81,14 @@ export function register(program: Command): void {
     .option(
       '--watch-probe-interval <duration>',
       'how often each watched Kubernetes resource is probed (a limit=1 list) to prove the watch current; fresher proofs mean fresh batches wait less (env INTENTMAP_WATCH_PROBE_INTERVAL; default 1s)',
+    )
+    .option(
+      '--watch-idle-proof-interval <duration>',
+      'least time between two lists of one idle Kubernetes resource compared with the watch cache to prove it current without waiting for a bookmark (about one a minute); "off" waits for bookmarks (env INTENTMAP_WATCH_IDLE_PROOF_INTERVAL; default 5s)',
+    )
+    .option(
+      '--watch-idle-proof-max-objects <n>',
+      'resources with more objects than this are not compared; bookmarks prove them (env INTENTMAP_WATCH_IDLE_PROOF_MAX_OBJECTS; default 5000)',
     )
     .option(
       '--ignore-namespaces <list>',

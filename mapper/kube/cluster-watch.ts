@@ -5,7 +5,10 @@
 // (allowWatchBookmarks), a connect and idle timeout so a hung API server is noticed, a `synced`
 // signal, counters, and proof of progress: a periodic `limit=1` list per resource whose
 // resourceVersion the informer must reach before the state counts as current through the time
-// the list was sent (watch-progress.ts). Nothing is swallowed: every error is counted and logged.
+// the list was sent (watch-progress.ts); for an idle resource, which reaches a moving global
+// revision only through the once-a-minute bookmarks, a consistent list compared with the
+// informer's cache (idle-proof.ts). Only the resources ingest attribution reads hold the proof
+// back (ATTRIBUTION_RESOURCES). Nothing is swallowed: every error is counted and logged.
 import {
   AppsV1Api,
   BatchV1Api,
@@ -21,6 +24,17 @@ import {
 import type { RequestContext, ResponseContext } from '@kubernetes/client-node';
 import type { ClusterEvent, ClusterEventType } from '../identity/objects.js';
 import { toClusterObject } from './convert.js';
+import {
+  DEFAULT_IDLE_PROOF_AFTER_MS,
+  DEFAULT_IDLE_PROOF_INTERVAL_MS,
+  DEFAULT_IDLE_PROOF_MAX_OBJECTS,
+  compareWithCache,
+  IdleProofSchedule,
+  objectVersionOf,
+  pageVerdict,
+  type IdleProofOutcome,
+  type ObjectVersion,
+} from './idle-proof.js';
 import { WatchProgress, type ProbeOutcome } from './watch-progress.js';
 
 /** The resources the cluster watch lists and watches. */
@@ -40,6 +54,35 @@ export const WATCHED_RESOURCES = [
 ] as const;
 /** A watched resource. */
 export type WatchedResource = (typeof WATCHED_RESOURCES)[number];
+
+/**
+ * The resources whose changes alter what an address resolves to at a time (ClusterState.resolveIp,
+ * serviceBackends, hostNetworkServer in mapper/identity/cluster-state.ts). Only these hold the
+ * proof of progress back, so only they can defer ingest (503 cluster-state-behind):
+ */
+export const ATTRIBUTION_RESOURCES: readonly WatchedResource[] = [
+  // Pod IP ownership intervals, hostNetwork ports, labels and the owner reference of each pod.
+  'pods',
+  // ClusterIP ownership, the selector that finds backends without slices, named target ports.
+  'services',
+  // A Service's backends at a time (the workloads behind a ClusterIP).
+  'endpointslices',
+  // Node addresses (host-network and node traffic resolves to the node).
+  'nodes',
+  // The owner walk from a pod to its top-level workload: a pod's identity names the Deployment,
+  // StatefulSet, DaemonSet or CronJob found through these (walkOwners in identity/workload.ts).
+  'replicasets',
+  'deployments',
+  'statefulsets',
+  'daemonsets',
+  'jobs',
+  'cronjobs',
+  // Not here: 'namespaces' (ClusterState keeps them, but no identity, address or backend lookup
+  // reads them; a namespace's deletion reaches attribution as its pods' deletions) and
+  // 'networkpolicies' (read by the policy engine, never by attribution). A change to either does
+  // not change what an address resolves to, so their lag must not hold back ingest.
+];
+const ATTRIBUTION_SET: ReadonlySet<WatchedResource> = new Set(ATTRIBUTION_RESOURCES);
 
 /** A pino-compatible logger (the subset used). */
 export interface WatchLogger {
@@ -72,7 +115,8 @@ export interface ClusterWatchOptions {
   readonly onHeartbeat?: (atMs: number) => void;
   /**
    * Called when the time through which every available resource is proven current advances
-   * (feeds ClusterState.markSynced): the initial lists, then probes the informers have reached.
+   * (feeds ClusterState.markSynced): the initial lists, then probes the informers have reached,
+   * and comparison lists of idle resources that matched the informers' caches.
    */
   readonly onProgress?: (provenThroughMs: number) => void;
   /** Subset of resources to watch; default all. */
@@ -93,6 +137,17 @@ export interface ClusterWatchOptions {
   readonly heartbeatMs?: number;
   /** Period of the `limit=1` progress probes, per resource (one in flight at a time); default 1000 ms. */
   readonly probeIntervalMs?: number;
+  /**
+   * Least time between two comparison lists of one resource (idle-proof.ts); default 5000 ms; 0
+   * turns comparisons off (idle resources are then proven by bookmarks only).
+   */
+  readonly idleProofIntervalMs?: number;
+  /** A probe must wait for the informer this long before a comparison is sent; default 3000 ms. */
+  readonly idleProofAfterMs?: number;
+  /** A resource with more objects than this is not compared (bookmarks prove it); default 5000. */
+  readonly idleProofMaxObjects?: number;
+  /** Objects per page of a comparison list (limit/continue); default 500, as client-go's pager. */
+  readonly idleProofPageSize?: number;
 }
 
 /** Per-resource counters. */
@@ -123,6 +178,10 @@ export interface ResourceStats {
   readonly unparsableResourceVersions: number;
   /** Time through which this resource is proven current; -Infinity before its first list. */
   readonly provenThroughMs: number;
+  /** Whether this resource holds back the proof of the state (ATTRIBUTION_RESOURCES). */
+  readonly gatesIngest: boolean;
+  /** Comparison lists (idle-proof.ts) by outcome. */
+  readonly idleProofs: Readonly<Record<IdleProofOutcome, number>>;
   /** The highest resourceVersion the informer has delivered, or null. */
   readonly resourceVersion: string | null;
   /**
@@ -141,8 +200,8 @@ export interface ClusterWatch {
   /** Every resource is synced and has a live watch connection that is not idle. */
   isHealthy(): boolean;
   /**
-   * Time through which every available resource is proven current (minimum over resources;
-   * -Infinity before the first full listing).
+   * Time through which every available resource of ATTRIBUTION_RESOURCES is proven current
+   * (minimum over them; -Infinity before the first full listing).
    */
   provenThroughMs(): number;
   /** Counters per resource. */
@@ -151,9 +210,10 @@ export interface ClusterWatch {
   stop(): Promise<void>;
 }
 
-/** The list parameters the watch uses (the progress probe asks for one item). */
+/** The list parameters the watch uses (the progress probe asks for one item; comparisons page). */
 interface ListParams {
   readonly limit?: number;
+  readonly _continue?: string;
 }
 type Lister = (
   apis: Apis,
@@ -379,6 +439,14 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
   };
   const resources = options.resources ?? WATCHED_RESOURCES;
   const progress = new WatchProgress<WatchedResource>(resources);
+  const idleSchedule = new IdleProofSchedule<WatchedResource>({
+    afterMs: options.idleProofAfterMs ?? DEFAULT_IDLE_PROOF_AFTER_MS,
+    intervalMs: options.idleProofIntervalMs ?? DEFAULT_IDLE_PROOF_INTERVAL_MS,
+  });
+  const idleMaxObjects = options.idleProofMaxObjects ?? DEFAULT_IDLE_PROOF_MAX_OBJECTS;
+  const idlePageSize = Math.max(1, options.idleProofPageSize ?? 500);
+  // Bounds the pages of one comparison even against a server whose pages are empty.
+  const idleMaxPages = Math.ceil(idleMaxObjects / idlePageSize) + 2;
   const pending = new Set<Promise<void>>();
   let resolveSynced: (v: boolean) => void = () => undefined;
   const synced = new Promise<boolean>((r) => (resolveSynced = r));
@@ -424,11 +492,16 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       unparsableResourceVersions: 0,
       provenThroughMs: -Infinity,
       resourceVersion: null,
+      gatesIngest: ATTRIBUTION_SET.has(resource),
+      idleProofs: { proven: 0, behind: 0, too_large: 0, failed: 0 },
     };
+    const idleProofs: Record<IdleProofOutcome, number> = { proven: 0, behind: 0, too_large: 0, failed: 0 };
     let lists = 0;
     let attempt = 0;
     let lastDataMs = now();
     let probeFailing = false;
+    let compareFailing = false;
+    let tooLargeLogged = false;
     /** The last list, until the informer has applied it (it calls watch() right after). */
     let listedNotApplied: { readonly sentAtMs: number; readonly rv: unknown } | null = null;
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
@@ -486,6 +559,75 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
           probeFailing = true;
         })
         .finally(() => pending.delete(p));
+      pending.add(p);
+    };
+    // Proof for an idle resource (idle-proof.ts): a consistent list, paged through the same API
+    // calls and timeouts as the informer's lists, compared with the informer's cache.
+    const listVersions = async (): Promise<ObjectVersion[] | 'too_large'> => {
+      const items: ObjectVersion[] = [];
+      let token: string | undefined;
+      for (let page = 0; page < idleMaxPages; page++) {
+        const params =
+          token === undefined ? { limit: idlePageSize } : { limit: idlePageSize, _continue: token };
+        const list = await def.list(apis, params, listOptions());
+        for (const o of list.items) items.push(objectVersionOf(o));
+        const next = list.metadata?._continue;
+        const verdict = pageVerdict(
+          items.length,
+          list.metadata?.remainingItemCount,
+          next !== undefined && next !== '',
+          idleMaxObjects,
+        );
+        if (verdict === 'too-large') return 'too_large';
+        if (verdict === 'done') return items;
+        token = next;
+      }
+      throw new Error(`comparison list of ${resource}: more than ${idleMaxPages} pages`);
+    };
+    const compare = (): void => {
+      if (!stats.gatesIngest || signal.aborted || !stats.synced || stats.unavailable) return;
+      const sentAtMs = now();
+      if (!idleSchedule.isDue(resource, sentAtMs, progress.oldestAwaitingMs(resource))) return;
+      idleSchedule.start(resource, sentAtMs);
+      const p = listVersions()
+        .then((listed) => {
+          compareFailing = false;
+          if (listed === 'too_large') {
+            idleProofs.too_large++;
+            if (!tooLargeLogged)
+              logger.info(
+                { resource, maxObjects: idleMaxObjects },
+                'kubernetes resource too large to compare with the informer cache; it is proven by watch bookmarks only',
+              );
+            tooLargeLogged = true;
+            return;
+          }
+          // The cache now, after every event the informer has delivered (they are applied
+          // synchronously): the same objects at the same versions mean nothing is in flight.
+          const cached = informer.list().map(objectVersionOf);
+          if (!compareWithCache(listed, cached).same) {
+            // Behind: the informer has changes to deliver; its events (or a later comparison) prove it.
+            idleProofs.behind++;
+            return;
+          }
+          idleProofs.proven++;
+          progress.matched(resource, sentAtMs);
+          reportProgress();
+        })
+        .catch((err: unknown) => {
+          if (signal.aborted) return;
+          idleProofs.failed++;
+          if (!compareFailing)
+            logger.warn(
+              { resource, error: errorText(err) },
+              'kubernetes comparison list failed; the resource waits for watch events or bookmarks',
+            );
+          compareFailing = true;
+        })
+        .finally(() => {
+          idleSchedule.finish(resource);
+          pending.delete(p);
+        });
       pending.add(p);
     };
     const watch = new ResilientWatch(kubeConfig, {
@@ -594,7 +736,15 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
         .finally(() => pending.delete(p));
       pending.add(p);
     });
-    return { resource, stats, informer, probe, idle: () => now() - lastDataMs > idleTimeoutMs };
+    return {
+      resource,
+      stats,
+      informer,
+      probe,
+      compare,
+      idleProofs,
+      idle: () => now() - lastDataMs > idleTimeoutMs,
+    };
   });
 
   function checkSynced(): void {
@@ -606,14 +756,15 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     resolveSynced(true);
   }
 
-  // Unavailable resources (404/403) are excluded, as they are from readiness. With none available
-  // there is nothing to lag behind: the proof is the present.
+  // Only resources attribution reads count (ATTRIBUTION_RESOURCES). Unavailable ones (404/403) are
+  // excluded, as they are from readiness. With none left there is nothing to lag behind: the
+  // proof is the present.
   const provenThroughMs = (): number =>
     allSynced
-      ? progress.provenThroughAllMs(
-          (r) => !(entries.find((e) => e.resource === r)?.stats.unavailable ?? false),
-          now(),
-        )
+      ? progress.provenThroughAllMs((r) => {
+          const e = entries.find((x) => x.resource === r);
+          return e !== undefined && e.stats.gatesIngest && !e.stats.unavailable;
+        }, now())
       : -Infinity;
   function reportProgress(): void {
     const through = provenThroughMs();
@@ -622,7 +773,10 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     options.onProgress?.(through);
   }
   const prober = setInterval(() => {
-    for (const e of entries) e.probe();
+    for (const e of entries) {
+      e.probe();
+      e.compare();
+    }
     // Proofs are reported as they happen; this catches the one that needs no event: with every
     // resource unavailable the proof is the present, and it moves with the clock.
     reportProgress();
@@ -675,6 +829,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
         ...e.stats,
         provenThroughMs: progress.provenThroughMs(e.resource),
         resourceVersion: progress.seenResourceVersion(e.resource),
+        idleProofs: { ...e.idleProofs },
       })),
     stop,
   };
