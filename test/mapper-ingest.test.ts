@@ -835,4 +835,23 @@ describe('pure pieces of the ingest path', () => {
       /--watch-probe-interval: "10ms" is shorter than 100ms/,
     );
   });
+
+  it('loadMapperConfig: --watch-idle-proof-interval defaults to 5s and "off" turns it off; --watch-idle-proof-max-objects to 5000', async () => {
+    const { loadMapperConfig } = await import('../mapper/config.js');
+    const d = loadMapperConfig({}, {});
+    expect([d.watchIdleProofIntervalMs, d.watchIdleProofMaxObjects]).toEqual([5000, 5000]);
+    expect(loadMapperConfig({ watchIdleProofInterval: 'off' }, {}).watchIdleProofIntervalMs).toBe(0);
+    expect(loadMapperConfig({}, { INTENTMAP_WATCH_IDLE_PROOF_INTERVAL: '2s' }).watchIdleProofIntervalMs).toBe(
+      2000,
+    );
+    expect(
+      loadMapperConfig({}, { INTENTMAP_WATCH_IDLE_PROOF_MAX_OBJECTS: '100' }).watchIdleProofMaxObjects,
+    ).toBe(100);
+    expect(() => loadMapperConfig({ watchIdleProofInterval: 'soon' }, {})).toThrow(
+      /--watch-idle-proof-interval: "soon" is not a duration/,
+    );
+    expect(() => loadMapperConfig({ watchIdleProofMaxObjects: '-1' }, {})).toThrow(
+      /--watch-idle-proof-max-objects: "-1" must be a whole number/,
+    );
+  });
 });

@@ -19,12 +19,13 @@ export async function until(check: () => Promise<boolean> | boolean, timeoutMs =
 
 /**
  * Starts the mapper in `dir` (database `kube.db`, token file `token`) watching `api` with pod CIDR
- * 10.244.0.0/16, and waits until it is ready.
+ * 10.244.0.0/16, and waits until it is ready. `extra` are more mapper flags.
  */
 export async function startKubeMapper(
   api: KubeApiServer,
   dir: string,
   token: string,
+  extra: readonly string[] = [],
 ): Promise<MapperProcess> {
   writeFileSync(join(dir, 'token'), `${token}\n`);
   const m = await startMapperProcess({
@@ -35,6 +36,7 @@ export async function startKubeMapper(
       await api.writeKubeconfig(join(dir, 'kubeconfig')),
       '--pod-cidr',
       '10.244.0.0/16',
+      ...extra,
     ],
   });
   await until(async () => (await fetch(`${m.url}/readyz`)).status === 200);

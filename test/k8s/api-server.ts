@@ -16,7 +16,8 @@
 // Test controls change objects (emitting watch events), compact history, drop every open watch,
 // and pause the server (hang: requests are held unanswered; refuse: connections are reset), or
 // slow it down (every list answer and every watch line reaches the client `latencyMs` late, plus
-// an optional random jitter; a connection's writes stay in order, as over TCP).
+// an optional random jitter, and watch lines optionally later still, as from a lagging watch cache
+// while lists are read from etcd; a connection's writes stay in order, as over TCP).
 import { EventEmitter } from 'node:events';
 import { writeFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -217,6 +218,7 @@ export class KubeApiServer extends EventEmitter {
   private forbidden: ReadonlySet<string> = new Set();
   private latencyMs = 0;
   private jitterMs = 0;
+  private watchExtraMs = 0;
   private random: () => number = Math.random;
   /** Per connection, the writes still delayed, in order, and the one timer for the first of them. */
   private readonly lanes = new Map<
@@ -420,17 +422,23 @@ export class KubeApiServer extends EventEmitter {
    * line (events, bookmarks) is written `ms` after the server produced it, as an overloaded
    * apiserver or a congested link would. Contents reflect the state when they were produced, so a
    * slow list is stale on arrival. Lines already delayed keep their delay; 0 turns it off. With
-   * `jitterMs`, each write waits a further random [0, jitterMs). Writes on one connection stay in
-   * order, as over TCP: a write is never due before the one produced ahead of it.
+   * `jitterMs`, each write waits a further random [0, jitterMs). With `watchExtraMs`, watch lines
+   * (events, bookmarks, the end of a stream) wait that much more than list answers: a watch cache
+   * lagging behind etcd, which consistent lists read. Writes on one connection stay in order, as
+   * over TCP: a write is never due before the one produced ahead of it.
    */
-  setLatency(ms: number, options: { readonly jitterMs?: number } = {}): void {
+  setLatency(ms: number, options: { readonly jitterMs?: number; readonly watchExtraMs?: number } = {}): void {
     const jitterMs = options.jitterMs ?? 0;
+    const watchExtraMs = options.watchExtraMs ?? 0;
+    if (!Number.isFinite(watchExtraMs) || watchExtraMs < 0)
+      throw new Error(`watch lag must be a non-negative number of ms, got ${watchExtraMs}`);
     if (!Number.isFinite(ms) || ms < 0)
       throw new Error(`latency must be a non-negative number of ms, got ${ms}`);
     if (!Number.isFinite(jitterMs) || jitterMs < 0)
       throw new Error(`jitter must be a non-negative number of ms, got ${jitterMs}`);
     this.latencyMs = ms;
     this.jitterMs = jitterMs;
+    this.watchExtraMs = watchExtraMs;
   }
 
   /** Stops the server and every connection. */
@@ -479,15 +487,18 @@ export class KubeApiServer extends EventEmitter {
     if (!this.watchers.delete(w)) return;
     for (const t of w.timers) clearTimeout(t);
     if (abrupt) w.res.socket?.destroy();
-    else this.later(w.res, () => w.res.end()); // after the lines still delayed
+    else this.later(w.res, () => w.res.end(), true); // after the lines still delayed
   }
 
   /**
    * Runs `fn` (a write on `res`) now, or later when the server is slow: `latencyMs` plus jitter,
    * and never before the writes on `res` produced ahead of it.
    */
-  private later(res: ServerResponse, fn: () => void): void {
-    const delay = this.latencyMs + (this.jitterMs > 0 ? this.random() * this.jitterMs : 0);
+  private later(res: ServerResponse, fn: () => void, watchLine = false): void {
+    const delay =
+      this.latencyMs +
+      (watchLine ? this.watchExtraMs : 0) +
+      (this.jitterMs > 0 ? this.random() * this.jitterMs : 0);
     let lane = this.lanes.get(res);
     if (delay === 0 && lane === undefined) {
       fn();
@@ -525,9 +536,13 @@ export class KubeApiServer extends EventEmitter {
 
   /** Writes one watch line (at once, or late when the server is slow). */
   private write(res: ServerResponse, line: string): void {
-    this.later(res, () => {
-      if (!res.destroyed && !res.writableEnded) res.write(line);
-    });
+    this.later(
+      res,
+      () => {
+        if (!res.destroyed && !res.writableEnded) res.write(line);
+      },
+      true,
+    );
   }
 
   private send(res: ServerResponse, code: number, body: unknown): void {

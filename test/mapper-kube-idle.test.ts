@@ -1,0 +1,168 @@
+// Proofs of progress for idle resources, in process: the real client-node informers against the
+// test list/watch API server with bookmarks once a minute (as kube-apiserver sends them), the
+// clock injected. Only the resources attribution reads hold the proof back; an idle one among them
+// is proven by a comparison list (paged, bounded); NetworkPolicies and Namespaces are neither
+// compared nor waited for.
+import { EventEmitter, once } from 'node:events';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ClusterState } from '../mapper/identity/index.js';
+import {
+  ATTRIBUTION_RESOURCES,
+  WATCHED_RESOURCES,
+  type ResourceStats,
+} from '../mapper/kube/cluster-watch.js';
+import { loadKubeConfig, watchIntoState, type ClusterWatch } from '../mapper/kube/index.js';
+import { T0 } from './helpers/identity-fixtures.js';
+import { KubeApiServer, type KubeObject } from './k8s/api-server.js';
+import { namespace, pod, service } from './k8s/objects.js';
+
+interface Harness {
+  readonly api: KubeApiServer;
+  readonly state: ClusterState;
+  readonly watch: ClusterWatch;
+  readonly clock: { now: number };
+  readonly info: string[];
+  readonly until: (pred: () => boolean) => Promise<void>;
+  readonly dir: string;
+}
+let h: Harness | undefined;
+
+const policy = (name: string): KubeObject => ({
+  apiVersion: 'networking.k8s.io/v1',
+  kind: 'NetworkPolicy',
+  metadata: { name, namespace: 'shop' },
+  spec: { podSelector: {}, policyTypes: ['Ingress'] },
+});
+
+async function setup(options: { maxObjects?: number; pageSize?: number } = {}): Promise<Harness> {
+  const dir = mkdtempSync(join(tmpdir(), 'intentmap-kubeidle-'));
+  const api = await KubeApiServer.start({ bookmarkIntervalMs: 60_000 });
+  api.apply(namespace('shop'));
+  api.apply(pod('a', { ip: '10.244.1.5', startMs: T0 - 60_000 }));
+  api.apply(service('one', { clusterIP: '10.96.0.11' }));
+  api.apply(service('two', { clusterIP: '10.96.0.12' }));
+  api.apply(policy('deny'));
+  const loaded = loadKubeConfig(await api.writeKubeconfig(join(dir, 'kubeconfig')));
+  if (!loaded.ok) throw new Error(loaded.reason);
+  const state = new ClusterState();
+  const clock = { now: T0 };
+  const signals = new EventEmitter();
+  const info: string[] = [];
+  const watch = watchIntoState(loaded.value, state, {
+    now: () => clock.now,
+    heartbeatMs: 20,
+    probeIntervalMs: 20,
+    idleProofAfterMs: 3000,
+    idleProofIntervalMs: 5000,
+    ...(options.maxObjects !== undefined ? { idleProofMaxObjects: options.maxObjects } : {}),
+    ...(options.pageSize !== undefined ? { idleProofPageSize: options.pageSize } : {}),
+    logger: {
+      warn: (obj, msg) => {
+        info.push(`${msg} ${JSON.stringify(obj)}`);
+        signals.emit('signal');
+      },
+      info: (obj, msg) => {
+        info.push(`${msg} ${JSON.stringify(obj)}`);
+        signals.emit('signal');
+      },
+    },
+    onChange: () => signals.emit('signal'),
+    onHeartbeat: () => signals.emit('signal'),
+    onProgress: () => signals.emit('signal'),
+  });
+  const until = async (pred: () => boolean): Promise<void> => {
+    while (!pred()) await once(signals, 'signal');
+  };
+  h = { api, state, watch, clock, info, until, dir };
+  expect(await watch.synced).toBe(true);
+  await api.waitForWatches();
+  return h;
+}
+
+afterEach(async () => {
+  if (h === undefined) return;
+  await h.watch.stop();
+  await h.api.close();
+  rmSync(h.dir, { recursive: true, force: true });
+  h = undefined;
+});
+
+const statsOf = (watch: ClusterWatch, resource: string): ResourceStats => {
+  const s = watch.stats().find((x) => x.resource === resource);
+  if (s === undefined) throw new Error(`no stats for ${resource}`);
+  return s;
+};
+
+/**
+ * Moves the revision through a pod (its informer gets the event) at `atMs`, then lets time pass
+ * past the comparison threshold, so idle resources are compared.
+ */
+async function moveRevisionAndWait(x: Harness, atMs: number): Promise<void> {
+  x.clock.now = atMs;
+  x.api.apply(pod('ticker', { ip: '10.244.1.9', startMs: atMs }));
+  // The probes sent now are answered with the new revision, which idle resources never reach.
+  await x.until(
+    () => statsOf(x.watch, 'services').probes > 0 && statsOf(x.watch, 'pods').provenThroughMs >= atMs,
+  );
+  x.clock.now = atMs + 4000;
+}
+
+describe('idle resources with bookmarks once a minute', () => {
+  it('attribution reads pods, services, endpointslices, nodes and the owner chain; not namespaces or networkpolicies', () => {
+    expect([...ATTRIBUTION_RESOURCES].sort()).toEqual(
+      WATCHED_RESOURCES.filter((r) => r !== 'namespaces' && r !== 'networkpolicies').sort(),
+    );
+  });
+
+  it('an idle service list is compared and proves the state; idle networkpolicies and namespaces hold nothing back', async () => {
+    const x = await setup();
+    await moveRevisionAndWait(x, T0 + 10_000);
+    await x.until(() => x.watch.provenThroughMs() >= T0 + 14_000);
+    expect(x.state.isCaughtUp(T0 + 12_000)).toBe(true);
+    expect(statsOf(x.watch, 'services').idleProofs.proven).toBeGreaterThan(0);
+    expect(statsOf(x.watch, 'services').gatesIngest).toBe(true);
+    // No event or bookmark reached them and they are never compared: their own proofs stay at the
+    // first listing, and the state's proof moved past them.
+    for (const r of ['networkpolicies', 'namespaces']) {
+      const s = statsOf(x.watch, r);
+      expect(s.gatesIngest).toBe(false);
+      expect(s.provenThroughMs).toBe(T0);
+      expect(s.idleProofs).toEqual({ proven: 0, behind: 0, too_large: 0, failed: 0 });
+    }
+    expect(
+      x.api.requests.some(
+        (r) =>
+          r.resource === 'networkpolicies' &&
+          !r.watch &&
+          r.query['limit'] !== '1' &&
+          r.query['limit'] !== undefined,
+      ),
+    ).toBe(false);
+  });
+
+  it('pages a comparison list with limit and continue', async () => {
+    const x = await setup({ pageSize: 1 });
+    await moveRevisionAndWait(x, T0 + 10_000);
+    await x.until(() => statsOf(x.watch, 'services').idleProofs.proven > 0);
+    const pages = x.api.requests.filter(
+      (r) => r.resource === 'services' && r.query['limit'] === '1' && r.query['continue'] !== undefined,
+    );
+    expect(pages.length).toBeGreaterThan(0);
+  });
+
+  it('a resource larger than the cap is not compared; it waits for bookmarks and holds the proof back', async () => {
+    const x = await setup({ maxObjects: 1 });
+    await moveRevisionAndWait(x, T0 + 10_000);
+    await x.until(() => statsOf(x.watch, 'services').idleProofs.too_large > 0);
+    expect(x.info.some((l) => l.includes('too large to compare'))).toBe(true);
+    // One page was enough to know (remainingItemCount): no second page was fetched.
+    expect(x.api.requests.some((r) => r.resource === 'services' && r.query['continue'] !== undefined)).toBe(
+      false,
+    );
+    expect(x.watch.provenThroughMs()).toBeLessThan(T0 + 10_000);
+    expect(x.state.isCaughtUp(T0 + 9_000)).toBe(false);
+  });
+});
