@@ -30,6 +30,7 @@ import {
   DEFAULT_IDLE_PROOF_MAX_OBJECTS,
   compareWithCache,
   IdleProofSchedule,
+  listSizeOf,
   objectVersionOf,
   pageVerdict,
   type IdleProofOutcome,
@@ -502,6 +503,8 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     let probeFailing = false;
     let compareFailing = false;
     let tooLargeLogged = false;
+    /** The resource's size as the last probe told it (its remainingItemCount), if known. */
+    let probedSize: number | undefined;
     /** The last list, until the informer has applied it (it calls watch() right after). */
     let listedNotApplied: { readonly sentAtMs: number; readonly rv: unknown } | null = null;
     const listFn = async (): Promise<KubernetesListObject<KubernetesObject>> => {
@@ -543,6 +546,12 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
         .list(apis, { limit: 1 }, listOptions())
         .then((list) => {
           probeFailing = false;
+          const more = list.metadata?._continue;
+          probedSize = listSizeOf(
+            list.items.length,
+            list.metadata?.remainingItemCount,
+            more !== undefined && more !== '',
+          );
           const rv = list.metadata?.resourceVersion;
           noteOutcome('progress probe', progress.answerProbe(resource, id, rv), rv);
         })
@@ -564,6 +573,8 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     // Proof for an idle resource (idle-proof.ts): a consistent list, paged through the same API
     // calls and timeouts as the informer's lists, compared with the informer's cache.
     const listVersions = async (): Promise<ObjectVersion[] | 'too_large'> => {
+      // Known too large from the last probe: no request at all.
+      if (probedSize !== undefined && probedSize > idleMaxObjects) return 'too_large';
       const items: ObjectVersion[] = [];
       let token: string | undefined;
       for (let page = 0; page < idleMaxPages; page++) {

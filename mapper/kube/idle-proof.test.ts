@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compareWithCache,
   IdleProofSchedule,
+  listSizeOf,
   objectVersionOf,
   pageVerdict,
   type ObjectVersion,
@@ -125,6 +126,15 @@ describe('pageVerdict', () => {
       expect(pageVerdict(collected, remaining, more, cap)).toBe(out);
     },
   );
+});
+
+describe('listSizeOf', () => {
+  it('adds remainingItemCount, knows a last page, and does not guess otherwise', () => {
+    expect(listSizeOf(1, 4999, true)).toBe(5000);
+    expect(listSizeOf(1, undefined, false)).toBe(1);
+    expect(listSizeOf(0, undefined, false)).toBe(0);
+    expect(listSizeOf(1, undefined, true)).toBeUndefined();
+  });
 });
 
 describe('IdleProofSchedule', () => {

@@ -117,6 +117,20 @@ export function pageVerdict(
   return 'continue';
 }
 
+/**
+ * The size of a collection as one page of a list tells it: the page's items plus
+ * metadata.remainingItemCount (an estimate, absent with selectors or on old servers), or the items
+ * alone on a last page; undefined when unknown. A progress probe (limit=1) gives it for free.
+ */
+export function listSizeOf(
+  itemsOnPage: number,
+  remaining: number | undefined,
+  hasContinue: boolean,
+): number | undefined {
+  if (remaining !== undefined) return itemsOnPage + remaining;
+  return hasContinue ? undefined : itemsOnPage;
+}
+
 /** Options of IdleProofSchedule. */
 export interface IdleProofScheduleOptions {
   /** A probe must have been waiting for the informer this long before a comparison is sent. */
