@@ -97,17 +97,19 @@ const statsOf = (watch: ClusterWatch, resource: string): ResourceStats => {
 };
 
 /**
- * Moves the revision through a pod (its informer gets the event) at `atMs`, then lets time pass
- * past the comparison threshold, so idle resources are compared.
+ * Moves the revision through a pod (its informer gets the event) at `atMs`, then lets the injected
+ * clock run (100 ms per heartbeat, every 20 ms) until `pred` holds: probes sent from now on are
+ * answered with a revision idle resources never reach, and comparisons become due once one has
+ * waited 3 s of that clock.
  */
-async function moveRevisionAndWait(x: Harness, atMs: number): Promise<void> {
+async function moveRevisionUntil(x: Harness, atMs: number, pred: () => boolean): Promise<void> {
   x.clock.now = atMs;
   x.api.apply(pod('ticker', { ip: '10.244.1.9', startMs: atMs }));
-  // The probes sent now are answered with the new revision, which idle resources never reach.
-  await x.until(
-    () => statsOf(x.watch, 'services').probes > 0 && statsOf(x.watch, 'pods').provenThroughMs >= atMs,
-  );
-  x.clock.now = atMs + 4000;
+  await x.until(() => {
+    if (pred()) return true;
+    x.clock.now += 100;
+    return false;
+  });
 }
 
 describe('idle resources with bookmarks once a minute', () => {
@@ -119,8 +121,7 @@ describe('idle resources with bookmarks once a minute', () => {
 
   it('an idle service list is compared and proves the state; idle networkpolicies and namespaces hold nothing back', async () => {
     const x = await setup();
-    await moveRevisionAndWait(x, T0 + 10_000);
-    await x.until(() => x.watch.provenThroughMs() >= T0 + 14_000);
+    await moveRevisionUntil(x, T0 + 10_000, () => x.watch.provenThroughMs() >= T0 + 14_000);
     expect(x.state.isCaughtUp(T0 + 12_000)).toBe(true);
     expect(statsOf(x.watch, 'services').idleProofs.proven).toBeGreaterThan(0);
     expect(statsOf(x.watch, 'services').gatesIngest).toBe(true);
@@ -145,8 +146,7 @@ describe('idle resources with bookmarks once a minute', () => {
 
   it('pages a comparison list with limit and continue', async () => {
     const x = await setup({ pageSize: 1 });
-    await moveRevisionAndWait(x, T0 + 10_000);
-    await x.until(() => statsOf(x.watch, 'services').idleProofs.proven > 0);
+    await moveRevisionUntil(x, T0 + 10_000, () => statsOf(x.watch, 'services').idleProofs.proven > 0);
     const pages = x.api.requests.filter(
       (r) => r.resource === 'services' && r.query['limit'] === '1' && r.query['continue'] !== undefined,
     );
@@ -155,13 +155,10 @@ describe('idle resources with bookmarks once a minute', () => {
 
   it('a resource larger than the cap is not compared; it waits for bookmarks and holds the proof back', async () => {
     const x = await setup({ maxObjects: 1 });
-    await moveRevisionAndWait(x, T0 + 10_000);
-    await x.until(() => statsOf(x.watch, 'services').idleProofs.too_large > 0);
+    await moveRevisionUntil(x, T0 + 10_000, () => statsOf(x.watch, 'services').idleProofs.too_large > 0);
     expect(x.info.some((l) => l.includes('too large to compare'))).toBe(true);
-    // One page was enough to know (remainingItemCount): no second page was fetched.
-    expect(x.api.requests.some((r) => r.resource === 'services' && r.query['continue'] !== undefined)).toBe(
-      false,
-    );
+    // The probe's remainingItemCount told the size: no comparison list was sent at all.
+    expect(x.api.requests.some((r) => r.resource === 'services' && r.query['limit'] === '500')).toBe(false);
     expect(x.watch.provenThroughMs()).toBeLessThan(T0 + 10_000);
     expect(x.state.isCaughtUp(T0 + 9_000)).toBe(false);
   });
