@@ -33,6 +33,8 @@ export interface ClusterProgressSample {
     readonly unparsableResourceVersions: number;
     /** Comparison lists of an idle resource with the informer's cache, by outcome (mapper/kube/idle-proof.ts). */
     readonly idleProofs?: Readonly<Record<'proven' | 'behind' | 'too_large' | 'failed', number>>;
+    /** Matched comparisons that a later watch event showed premature (mapper/kube/idle-proof.ts). */
+    readonly idleProofContradictions?: number;
   }[];
 }
 
@@ -184,6 +186,19 @@ export function createMetrics(options: MetricsOptions = {}): MapperMetrics {
         for (const [outcome, n] of Object.entries(r.idleProofs))
           this.inc({ resource: r.resource, outcome }, n);
       }
+    },
+  });
+  new Counter({
+    name: 'intentmap_watch_idle_proof_contradictions_total',
+    help: 'Comparison lists that proved a Kubernetes resource current and were contradicted afterwards: the watch delivered a change committed before the list (an object created and deleted while the watch lagged; records ingested meanwhile were resolved without it). Comparisons of that resource then pause for 10 minutes.',
+    labelNames: ['resource'],
+    registers,
+    collect() {
+      if (clusterProgress === null) return;
+      this.reset();
+      for (const r of clusterProgress().resources)
+        if (r.idleProofContradictions !== undefined)
+          this.inc({ resource: r.resource }, r.idleProofContradictions);
     },
   });
   new Counter({

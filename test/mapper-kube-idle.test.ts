@@ -105,6 +105,11 @@ const statsOf = (watch: ClusterWatch, resource: string): ResourceStats => {
 async function moveRevisionUntil(x: Harness, atMs: number, pred: () => boolean): Promise<void> {
   x.clock.now = atMs;
   x.api.apply(pod('ticker', { ip: '10.244.1.9', startMs: atMs }));
+  await runClockUntil(x, pred);
+}
+
+/** Lets the injected clock run, 100 ms per heartbeat (every 20 ms), until `pred` holds. */
+async function runClockUntil(x: Harness, pred: () => boolean): Promise<void> {
   await x.until(() => {
     if (pred()) return true;
     x.clock.now += 100;
@@ -151,6 +156,30 @@ describe('idle resources with bookmarks once a minute', () => {
       (r) => r.resource === 'services' && r.query['limit'] === '1' && r.query['continue'] !== undefined,
     );
     expect(pages.length).toBeGreaterThan(0);
+  });
+
+  it('a pod created and deleted while the watch lags: the match is contradicted afterwards, counted, and pod comparisons pause', async () => {
+    const x = await setup();
+    // Watch lines 5 s late (real time), lists prompt: a watch cache behind etcd.
+    x.api.setLatency(0, { watchExtraMs: 5000 });
+    x.clock.now = T0 + 10_000;
+    x.api.apply(pod('blink', { ip: '10.244.1.77', startMs: T0 + 10_000 }));
+    x.api.remove('Pod', 'shop', 'blink');
+    // The comparison list shows neither blink nor its deletion, like the cache: it matches. This
+    // is the limit of a comparison (RELIABILITY.md): the proof covers a change still in flight.
+    await runClockUntil(x, () => statsOf(x.watch, 'pods').idleProofs.proven > 0);
+    expect(statsOf(x.watch, 'pods').idleProofContradictions).toBe(0);
+    // When the lagging watch delivers blink's ADDED, older than the matched list, it is detected.
+    await x.until(() => statsOf(x.watch, 'pods').idleProofContradictions > 0);
+    expect(statsOf(x.watch, 'pods').idleProofContradictions).toBe(1);
+    expect(x.info.some((l) => l.includes('older than a comparison list'))).toBe(true);
+    // Pods are no longer compared (for 10 minutes): two more comparison intervals bring none.
+    x.api.setLatency(0);
+    const proven = statsOf(x.watch, 'pods').idleProofs.proven;
+    const until = x.clock.now + 12_000;
+    await runClockUntil(x, () => x.clock.now >= until);
+    expect(statsOf(x.watch, 'pods').idleProofs.proven).toBe(proven);
+    expect(statsOf(x.watch, 'services').idleProofContradictions).toBe(0);
   });
 
   it('a resource larger than the cap is not compared; it waits for bookmarks and holds the proof back', async () => {

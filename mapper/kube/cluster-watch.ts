@@ -28,6 +28,7 @@ import {
   DEFAULT_IDLE_PROOF_AFTER_MS,
   DEFAULT_IDLE_PROOF_INTERVAL_MS,
   DEFAULT_IDLE_PROOF_MAX_OBJECTS,
+  DEFAULT_IDLE_PROOF_SUSPEND_MS,
   compareWithCache,
   IdleProofSchedule,
   listSizeOf,
@@ -36,7 +37,7 @@ import {
   type IdleProofOutcome,
   type ObjectVersion,
 } from './idle-proof.js';
-import { WatchProgress, type ProbeOutcome } from './watch-progress.js';
+import { parseResourceVersion, WatchProgress, type ProbeOutcome } from './watch-progress.js';
 
 /** The resources the cluster watch lists and watches. */
 export const WATCHED_RESOURCES = [
@@ -149,6 +150,8 @@ export interface ClusterWatchOptions {
   readonly idleProofMaxObjects?: number;
   /** Objects per page of a comparison list (limit/continue); default 500, as client-go's pager. */
   readonly idleProofPageSize?: number;
+  /** After a match was contradicted (idle-proof.ts), no comparison of that resource for this long; default 600 000 ms. */
+  readonly idleProofSuspendMs?: number;
 }
 
 /** Per-resource counters. */
@@ -183,6 +186,11 @@ export interface ResourceStats {
   readonly gatesIngest: boolean;
   /** Comparison lists (idle-proof.ts) by outcome. */
   readonly idleProofs: Readonly<Record<IdleProofOutcome, number>>;
+  /**
+   * Matches contradicted afterwards: the watch delivered a change committed before a matched list
+   * (an object created and deleted while it lagged). Comparisons of the resource then pause.
+   */
+  readonly idleProofContradictions: number;
   /** The highest resourceVersion the informer has delivered, or null. */
   readonly resourceVersion: string | null;
   /**
@@ -443,6 +451,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
   const idleSchedule = new IdleProofSchedule<WatchedResource>({
     afterMs: options.idleProofAfterMs ?? DEFAULT_IDLE_PROOF_AFTER_MS,
     intervalMs: options.idleProofIntervalMs ?? DEFAULT_IDLE_PROOF_INTERVAL_MS,
+    suspendMs: options.idleProofSuspendMs ?? DEFAULT_IDLE_PROOF_SUSPEND_MS,
   });
   const idleMaxObjects = options.idleProofMaxObjects ?? DEFAULT_IDLE_PROOF_MAX_OBJECTS;
   const idlePageSize = Math.max(1, options.idleProofPageSize ?? 500);
@@ -495,6 +504,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
       resourceVersion: null,
       gatesIngest: ATTRIBUTION_SET.has(resource),
       idleProofs: { proven: 0, behind: 0, too_large: 0, failed: 0 },
+      idleProofContradictions: 0,
     };
     const idleProofs: Record<IdleProofOutcome, number> = { proven: 0, behind: 0, too_large: 0, failed: 0 };
     let lists = 0;
@@ -572,15 +582,20 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
     };
     // Proof for an idle resource (idle-proof.ts): a consistent list, paged through the same API
     // calls and timeouts as the informer's lists, compared with the informer's cache.
-    const listVersions = async (): Promise<ObjectVersion[] | 'too_large'> => {
+    const listVersions = async (): Promise<
+      { readonly items: ObjectVersion[]; readonly rv: unknown } | 'too_large'
+    > => {
       // Known too large from the last probe: no request at all.
       if (probedSize !== undefined && probedSize > idleMaxObjects) return 'too_large';
       const items: ObjectVersion[] = [];
       let token: string | undefined;
+      // The first page's: a continued list is served from that page's snapshot.
+      let rv: unknown;
       for (let page = 0; page < idleMaxPages; page++) {
         const params =
           token === undefined ? { limit: idlePageSize } : { limit: idlePageSize, _continue: token };
         const list = await def.list(apis, params, listOptions());
+        if (page === 0) rv = list.metadata?.resourceVersion;
         for (const o of list.items) items.push(objectVersionOf(o));
         const next = list.metadata?._continue;
         const verdict = pageVerdict(
@@ -590,7 +605,7 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
           idleMaxObjects,
         );
         if (verdict === 'too-large') return 'too_large';
-        if (verdict === 'done') return items;
+        if (verdict === 'done') return { items, rv };
         token = next;
       }
       throw new Error(`comparison list of ${resource}: more than ${idleMaxPages} pages`);
@@ -613,15 +628,24 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
             tooLargeLogged = true;
             return;
           }
+          // Its resourceVersion is what later events are checked against (a contradiction), so
+          // like a probe's it must be comparable (KEP-5504), or the list proves nothing.
+          const listRv = parseResourceVersion(listed.rv);
+          if (!listRv.ok) {
+            noteUnparsable('comparison list', listRv.reason, listed.rv);
+            idleProofs.failed++;
+            return;
+          }
           // The cache now, after every event the informer has delivered (they are applied
           // synchronously): the same objects at the same versions mean nothing is in flight.
           const cached = informer.list().map(objectVersionOf);
-          if (!compareWithCache(listed, cached).same) {
+          if (!compareWithCache(listed.items, cached).same) {
             // Behind: the informer has changes to deliver; its events (or a later comparison) prove it.
             idleProofs.behind++;
             return;
           }
           idleProofs.proven++;
+          idleSchedule.matched(resource, listRv.value);
           progress.matched(resource, sentAtMs);
           reportProgress();
         })
@@ -688,6 +712,15 @@ export function startClusterWatch(kubeConfig: KubeConfig, options: ClusterWatchO
         const seen = progress.observe(resource, rv);
         if (!seen.ok) noteUnparsable(`${type} event`, seen.reason, rv);
         else if (seen.provenThroughMs > reported) reportProgress();
+        if (type === 'BOOKMARK') return;
+        const changed = parseResourceVersion(rv);
+        if (changed.ok && idleSchedule.delivered(resource, changed.value, now())) {
+          stats.idleProofContradictions++;
+          logger.warn(
+            { resource, type, resourceVersion: String(rv), contradictions: stats.idleProofContradictions },
+            'kubernetes watch delivered a change older than a comparison list that proved this resource current (an object created and deleted while the watch lagged); records ingested meanwhile were resolved without it. Comparisons of this resource pause; bookmarks prove it meanwhile.',
+          );
+        }
       },
     });
     const informer = new ListWatch<KubernetesObject>(def.path, watch, listFn, false);

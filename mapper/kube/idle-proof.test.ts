@@ -151,6 +151,27 @@ describe('IdleProofSchedule', () => {
     expect(s.isDue('pods', 15_000, 7_000)).toBe(true);
   });
 
+  it("a change delivered after a match with a resourceVersion at most the list's contradicts it and pauses comparisons", () => {
+    const s = new IdleProofSchedule<'pods'>({ afterMs: 0, intervalMs: 1000, suspendMs: 60_000 });
+    // No match yet: nothing to contradict.
+    expect(s.delivered('pods', 5n, 0)).toBe(false);
+    s.matched('pods', 100n);
+    s.matched('pods', 90n); // an older match does not lower the bar
+    expect(s.delivered('pods', 99n, 10_000)).toBe(true);
+    expect(s.isDue('pods', 69_999, 0)).toBe(false);
+    expect(s.isDue('pods', 70_000, 0)).toBe(true);
+    // Counted once per match.
+    expect(s.delivered('pods', 100n, 10_001)).toBe(false);
+  });
+
+  it('a change past the matched list clears it: later changes cannot contradict it', () => {
+    const s = new IdleProofSchedule<'pods'>({ afterMs: 0, intervalMs: 1000 });
+    s.matched('pods', 100n);
+    expect(s.delivered('pods', 101n, 0)).toBe(false);
+    expect(s.delivered('pods', 50n, 0)).toBe(false);
+    expect(s.isDue('pods', 0, 0)).toBe(true);
+  });
+
   it('an interval of 0 turns comparisons off', () => {
     const s = new IdleProofSchedule({ afterMs: 0, intervalMs: 0 });
     expect(s.isDue('pods', 1e9, 0)).toBe(false);

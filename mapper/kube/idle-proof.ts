@@ -11,6 +11,12 @@
 // they differ, the informer is genuinely behind and its events must be waited for: the list is
 // never applied to the state (the informer owns it).
 //
+// That exception is detected afterwards, exactly: events arrive in resourceVersion order, so a
+// change the informer delivers after a match, with a resourceVersion at most the matched list's,
+// was committed before that list and still in flight when the comparison proved the resource. It
+// is counted and logged, and comparisons of that resource stop for a while (its watch is known to
+// lag): bookmarks prove it meanwhile.
+//
 // Pure: times are parameters (the adapter sends the lists and owns the clock).
 
 /** One object as a list or the informer's cache holds it: its key and the version compared. */
@@ -137,6 +143,8 @@ export interface IdleProofScheduleOptions {
   readonly afterMs: number;
   /** At most one comparison per resource per this period (send to send). */
   readonly intervalMs: number;
+  /** After a contradicted match, no comparison of that resource for this long; default 10 minutes. */
+  readonly suspendMs?: number;
 }
 
 /** Default of IdleProofScheduleOptions.afterMs: a busy resource is proven by its own events sooner. */
@@ -145,11 +153,19 @@ export const DEFAULT_IDLE_PROOF_AFTER_MS = 3000;
 export const DEFAULT_IDLE_PROOF_INTERVAL_MS = 5000;
 /** Default cap on the objects a comparison list may hold (larger resources wait for bookmarks). */
 export const DEFAULT_IDLE_PROOF_MAX_OBJECTS = 5000;
+/** Default of IdleProofScheduleOptions.suspendMs. */
+export const DEFAULT_IDLE_PROOF_SUSPEND_MS = 600_000;
 
-/** When to send a comparison list, per resource: one in flight, spaced, only for a stuck proof. */
+/**
+ * When to send a comparison list, per resource: one in flight, spaced, only for a stuck proof, and
+ * not for a while after a match was contradicted (see the file comment).
+ */
 export class IdleProofSchedule<R extends string = string> {
   private readonly lastSentMs = new Map<R, number>();
   private readonly inFlight = new Set<R>();
+  /** The resourceVersion of the latest matched list the informer has not yet passed. */
+  private readonly matchedRv = new Map<R, bigint>();
+  private readonly suspendedUntilMs = new Map<R, number>();
 
   constructor(private readonly options: IdleProofScheduleOptions) {}
 
@@ -160,6 +176,7 @@ export class IdleProofSchedule<R extends string = string> {
   isDue(resource: R, nowMs: number, oldestAwaitingMs: number | null): boolean {
     if (this.options.intervalMs <= 0 || oldestAwaitingMs === null) return false;
     if (this.inFlight.has(resource)) return false;
+    if (nowMs < (this.suspendedUntilMs.get(resource) ?? -Infinity)) return false;
     if (nowMs - oldestAwaitingMs < this.options.afterMs) return false;
     const last = this.lastSentMs.get(resource);
     return last === undefined || nowMs - last >= this.options.intervalMs;
@@ -174,5 +191,26 @@ export class IdleProofSchedule<R extends string = string> {
   /** Records that the comparison of `resource` ended (any outcome). */
   finish(resource: R): void {
     this.inFlight.delete(resource);
+  }
+
+  /** Records that a list with resourceVersion `listRv` matched the informer's cache (it proved). */
+  matched(resource: R, listRv: bigint): void {
+    const prev = this.matchedRv.get(resource);
+    if (prev === undefined || listRv > prev) this.matchedRv.set(resource, listRv);
+  }
+
+  /**
+   * Records that the informer delivered a change (ADDED, MODIFIED, DELETED; not a bookmark) with
+   * resourceVersion `rv` at `nowMs`. True when it contradicts a match: committed before a matched
+   * list, delivered after it. Then comparisons of `resource` are suspended for suspendMs.
+   */
+  delivered(resource: R, rv: bigint, nowMs: number): boolean {
+    const m = this.matchedRv.get(resource);
+    if (m === undefined) return false;
+    // Delivered in order: past the list, nothing committed before it can still arrive.
+    this.matchedRv.delete(resource);
+    if (rv > m) return false;
+    this.suspendedUntilMs.set(resource, nowMs + (this.options.suspendMs ?? DEFAULT_IDLE_PROOF_SUSPEND_MS));
+    return true;
   }
 }
