@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { parseCaptureBytes } from '../../sniffer/capture/file-source.js';
 import { createPacketDecoder } from '../../sniffer/decode/packet-decoder.js';
 import { MAX_MS_PER_INPUT, memoryBytes, runHostileInputs } from './hostile-inputs.js';
+import { createSeededRandom } from '../lib/seeded-random.js';
 
 const { values } = parseArgs({
   options: {
@@ -21,18 +22,6 @@ const { values } = parseArgs({
 });
 const budgetMs = Number(values.minutes) * 60_000;
 let seed = Number(values.seed);
-
-/** A small deterministic PRNG (mulberry32) so that a failing mutation can be replayed from its seed. */
-function rng(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const captures = readdirSync(values.fixtures, { withFileTypes: true })
   .filter((d) => d.isDirectory())
@@ -67,7 +56,8 @@ while (performance.now() - start < budgetMs) {
     const h = runHostileInputs(5000, seed);
     peak = Math.max(peak, h.peakGrowthBytes);
     inputs += h.runs;
-    const r = rng(seed);
+    // Seeded, so that a failing mutation can be replayed from its seed.
+    const r = createSeededRandom(seed);
     const decoder = createPacketDecoder({ udpFlows: true, maxTcpStreams: 256 });
     for (let i = 0; i < 2000; i++) {
       const file = mutateCapture(captures[Math.floor(r() * captures.length)]!, r);

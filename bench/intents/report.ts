@@ -12,20 +12,15 @@ import { candidateFromIntents } from '../../mapper/report/candidate.js';
 import { buildEvaluator, decodeGeneratedPolicies, endpointFor } from '../../mapper/report/policy-engine.js';
 import { simulate, type ReplayEdge } from '../../mapper/report/replay.js';
 import { buildReport } from '../../mapper/report/report.js';
+import { createSeededRandom } from '../lib/seeded-random.js';
 
 const EDGES = Number(process.argv[2] ?? 20_000);
 const WORKLOADS = Number(process.argv[3] ?? 500);
 const NAMESPACES = Math.max(1, Math.floor(WORKLOADS / 25));
 const NOW = Date.parse('2026-01-15T12:00:00Z');
 
-// Deterministic PRNG (mulberry32) so every run replays the same graph.
-let seed = 42;
-function rand(): number {
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+// Seeded, so every run replays the same graph.
+const rand = createSeededRandom(42);
 
 const ids: Identity[] = [];
 for (let i = 0; i < WORKLOADS; i++) {

@@ -10,6 +10,7 @@ import type { Identity } from '../../mapper/graph/model.js';
 import { ClusterState, parseCidrList } from '../../mapper/identity/cluster-state.js';
 import { resolveReport } from '../../mapper/identity/resolve.js';
 import { toClusterObject } from '../../mapper/kube/convert.js';
+import { createSeededRandom } from '../lib/seeded-random.js';
 
 const PODS = 50_000;
 const SERVICES = 5_000;
@@ -21,15 +22,8 @@ const WINDOW_MS = 3_600_000;
 const BATCH = 5_000;
 const OBSERVATIONS = Number(process.argv[2] ?? 500_000);
 
-// Deterministic PRNG (mulberry32) so runs are comparable.
-let seed = 42;
-function rand(): number {
-  seed |= 0;
-  seed = (seed + 0x6d2b79f5) | 0;
-  let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-  return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-}
+// Seeded, so runs are comparable.
+const rand = createSeededRandom(42);
 const pick = (n: number): number => Math.floor(rand() * n);
 
 const podIp = (i: number): string => `10.${64 + (i >> 16)}.${(i >> 8) & 255}.${i & 255}`;

@@ -8,6 +8,7 @@ import { createEvaluator, createNaiveEvaluator } from '../../mapper/policy/evalu
 import type { NetworkPolicy } from '../../mapper/policy/model.js';
 import { decodeNetworkPolicy } from '../../mapper/policy/model.js';
 import type { Protocol } from '../../mapper/policy/ports.js';
+import { createSeededRandom } from '../lib/seeded-random.js';
 
 const NAMESPACES = 2_000;
 const PODS = 50_000;
@@ -16,18 +17,8 @@ const EDGES = Number(process.argv[2] ?? 1_000_000);
 const NAIVE_SAMPLE = Number(process.argv[3] ?? 2_000);
 const APPS_PER_NS = 10;
 
-// A small deterministic PRNG (mulberry32) so every run replays the same edges.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const rand = rng(42);
+// Seeded, so every run replays the same edges.
+const rand = createSeededRandom(42);
 const pick = (n: number): number => Math.floor(rand() * n);
 
 function decode(raw: unknown): NetworkPolicy {

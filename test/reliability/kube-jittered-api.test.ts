@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { postReport, stopProcess, type MapperProcess } from '../../bench/load/harness.js';
+import { createSeededRandom } from '../../bench/lib/seeded-random.js';
 import { KubeApiServer } from '../k8s/api-server.js';
 import { namespace, pod } from '../k8s/objects.js';
 import { clientsOn as clientsOnIn, startKubeMapper, until } from '../helpers/kube-mapper.js';
@@ -29,21 +30,10 @@ let api: KubeApiServer;
 let m: MapperProcess;
 let seq = 0;
 
-/** mulberry32: a seeded PRNG, so a failing run can be replayed with the same jitter. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'intentmap-kubejitter-'));
-  api = await KubeApiServer.start({ random: seeded(20261123) });
+  // Seeded jitter, so a failing run can be replayed with the same delays.
+  api = await KubeApiServer.start({ random: createSeededRandom(20261123) });
   const t = Date.now() - 600_000;
   api.apply(namespace('shop'));
   api.apply(pod('holder-0', { ip: REUSED_IP, startMs: t, uid: 'uid-holder-0' }));
