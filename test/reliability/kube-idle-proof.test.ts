@@ -15,25 +15,20 @@
 //
 // INTENTMAP_MEASURE_BOOKMARK_BASELINE=1 also measures the deferral with comparisons turned off
 // (--watch-idle-proof-interval off), which is about the bookmark period (60 s).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { conn } from '../helpers/identity-fixtures.js';
 import {
-  metricValue,
-  postReport,
-  scrape,
-  stopProcess,
-  type MapperProcess,
-} from '../../bench/load/harness.js';
-import { KubeApiServer, type KubeObject } from '../k8s/api-server.js';
-import { controller, endpointSlice, namespace, node, pod, service } from '../k8s/objects.js';
-import {
-  clientsOn as clientsOnIn,
-  ownsIp as ownsIpIn,
-  startKubeMapper,
-  until,
+  clientsOn,
+  deliverFlow,
+  ownsIp,
+  postFlow,
+  readMetric,
+  startKubeMapperRun,
+  stopKubeMapperRun,
+  type KubeMapperRun,
 } from '../helpers/kube-mapper.js';
+import type { KubeObject } from '../k8s/api-server.js';
+import { controller, endpointSlice, node, pod, service } from '../k8s/objects.js';
 
 const TOKEN = 'kube-idle-token-0123456789abcdef01';
 const REUSED_IP = '10.244.4.5';
@@ -58,75 +53,59 @@ const churnPolicy = (n: number): KubeObject => ({
   spec: { podSelector: {}, policyTypes: ['Ingress'] },
 });
 
-interface Cluster {
-  readonly dir: string;
-  readonly api: KubeApiServer;
-  readonly m: MapperProcess;
+/** The mapper over the API server, and how to stop the revision moving. */
+interface Cluster extends KubeMapperRun {
   readonly stopChurn: () => void;
 }
 
 /** An API server with bookmarks once a minute, a small shop, the revision moving, and a mapper. */
 async function startCluster(extra: readonly string[] = []): Promise<Cluster> {
-  const dir = mkdtempSync(join(tmpdir(), 'intentmap-kubeidle-'));
-  const api = await KubeApiServer.start({ bookmarkIntervalMs: BOOKMARK_INTERVAL_MS });
-  const t = Date.now() - 600_000;
-  api.apply(namespace('shop'));
-  api.apply(node('node-1', '192.168.4.10', { createdMs: t }));
-  api.apply(controller('Deployment', 'client', { uid: 'dep-client' }));
-  api.apply(
-    controller('ReplicaSet', 'client-5f6', {
-      uid: 'rs-client',
-      owner: { kind: 'Deployment', name: 'client', uid: 'dep-client' },
-    }),
-  );
-  api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
-  api.apply(
-    pod('other', {
-      ip: OTHER_IP,
-      startMs: t,
-      uid: 'uid-other',
-      owner: { kind: 'ReplicaSet', name: 'client-5f6', uid: 'rs-client' },
-    }),
-  );
-  api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server', labels: { app: 'server' } }));
-  api.apply(service('server', { clusterIP: '10.96.4.9', selector: { app: 'server' }, ports: [80] }));
-  api.apply(endpointSlice('server-abc', 'server', [{ ip: SERVER_IP, pod: 'server', podUid: 'uid-server' }]));
-  api.apply(churnPolicy(0));
-  let n = 0;
-  const churn = setInterval(() => api.apply(churnPolicy(++n)), CHURN_MS);
-  const m = await startKubeMapper(api, dir, TOKEN, extra);
-  return { dir, api, m, stopChurn: () => clearInterval(churn) };
+  let churn: ReturnType<typeof setInterval> | undefined;
+  const stopChurn = (): void => clearInterval(churn);
+  try {
+    const run = await startKubeMapperRun({
+      prefix: 'intentmap-kubeidle-',
+      token: TOKEN,
+      api: { bookmarkIntervalMs: BOOKMARK_INTERVAL_MS },
+      extra,
+      populate: (api, t) => {
+        api.apply(node('node-1', '192.168.4.10', { createdMs: t }));
+        api.apply(controller('Deployment', 'client', { uid: 'dep-client' }));
+        api.apply(
+          controller('ReplicaSet', 'client-5f6', {
+            uid: 'rs-client',
+            owner: { kind: 'Deployment', name: 'client', uid: 'dep-client' },
+          }),
+        );
+        api.apply(pod('alpha', { ip: REUSED_IP, startMs: t, uid: 'uid-alpha' }));
+        api.apply(
+          pod('other', {
+            ip: OTHER_IP,
+            startMs: t,
+            uid: 'uid-other',
+            owner: { kind: 'ReplicaSet', name: 'client-5f6', uid: 'rs-client' },
+          }),
+        );
+        api.apply(pod('server', { ip: SERVER_IP, startMs: t, uid: 'uid-server', labels: { app: 'server' } }));
+        api.apply(service('server', { clusterIP: '10.96.4.9', selector: { app: 'server' }, ports: [80] }));
+        api.apply(
+          endpointSlice('server-abc', 'server', [{ ip: SERVER_IP, pod: 'server', podUid: 'uid-server' }]),
+        );
+        api.apply(churnPolicy(0));
+        let n = 0;
+        churn = setInterval(() => api.apply(churnPolicy(++n)), CHURN_MS);
+      },
+    });
+    return { ...run, stopChurn };
+  } catch (err) {
+    stopChurn();
+    throw err;
+  }
 }
 
 async function stopCluster(c: Cluster | undefined): Promise<void> {
-  if (c === undefined) return;
-  c.stopChurn();
-  await stopProcess(c.m);
-  await c.api.close();
-  rmSync(c.dir, { recursive: true, force: true });
-}
-
-let seq = 0;
-/** Posts one connection record from `src` (`sequence` for a retry); returns the answer. */
-async function send(
-  c: Cluster,
-  src: string,
-  at: number,
-  count: number,
-  dport: number,
-  sequence = seq++,
-): Promise<{ status: number; code: unknown; sequence: number }> {
-  const r = await postReport(c.m.url, TOKEN, {
-    version: 1,
-    reporter: 'node-1',
-    sequence,
-    sentAt: Date.now(),
-    connections: [
-      { src, dst: SERVER_IP, dport, protocol: 'TCP', source: 'tcp-syn', count, firstSeen: at, lastSeen: at },
-    ],
-    dns: [],
-  });
-  return { status: r.status, code: r.json['code'], sequence };
+  c?.stopChurn();
+  await stopKubeMapperRun(c);
 }
 
 /**
@@ -139,20 +118,9 @@ async function deferral(
   timeoutMs: number,
 ): Promise<{ ms: number; deferred: number; status: number }> {
   const madeAt = Date.now();
-  const first = await send(c, OTHER_IP, madeAt, 2, dport);
-  let status = first.status;
-  let deferred = 0;
-  await until(async () => {
-    if (status !== 503) return true;
-    deferred++;
-    status = (await send(c, OTHER_IP, madeAt, 2, dport, first.sequence)).status;
-    return status !== 503;
-  }, timeoutMs);
-  return { ms: Date.now() - madeAt, deferred, status };
+  const d = await deliverFlow(c, conn(OTHER_IP, SERVER_IP, dport, madeAt, { count: 2 }), { timeoutMs });
+  return { ms: Date.now() - madeAt, deferred: d.statuses.filter((s) => s === 503).length, status: d.status };
 }
-
-const metric = async (c: Cluster, name: string, labels = ''): Promise<number> =>
-  metricValue(await scrape(c.m.url, TOKEN), name, labels);
 
 describe('proof of progress with bookmarks once a minute, through the mapper process', () => {
   let c: Cluster | undefined;
@@ -180,41 +148,36 @@ describe('proof of progress with bookmarks once a minute, through the mapper pro
     expect(k.api.requests.some((r) => r.resource === 'services' && r.query['limit'] === '500')).toBe(true);
     // No bookmark has been sent yet: the proofs came from comparisons.
     expect(
-      await metric(k, 'intentmap_watch_idle_proofs_total', 'resource="services",outcome="proven"'),
+      await readMetric(k, 'intentmap_watch_idle_proofs_total', 'resource="services",outcome="proven"'),
     ).toBeGreaterThan(0);
     expect(
-      await metric(k, 'intentmap_watch_idle_proofs_total', 'resource="pods",outcome="proven"'),
+      await readMetric(k, 'intentmap_watch_idle_proofs_total', 'resource="pods",outcome="proven"'),
     ).toBeGreaterThan(0);
     // NetworkPolicies change all the time and do not hold ingest back: never compared.
     expect(k.api.requests.some((r) => r.resource === 'networkpolicies' && r.query['limit'] === '500')).toBe(
       false,
     );
-    expect(clientsOnIn(join(k.dir, 'kube.db'), 90)).toEqual({ 'workload:client': 2 });
+    expect(clientsOn(k, 90)).toEqual({ 'workload:client': 2 });
   }, 90_000);
 
   it('a watch 8 s late while an IP is reused: the comparison sees the change, proves nothing, and the flow goes to beta', async () => {
     const k = c as Cluster;
-    const ownsIp = (podName: string): boolean => ownsIpIn(join(k.dir, 'kube.db'), REUSED_IP, podName);
     const behind = (): Promise<number> =>
-      metric(k, 'intentmap_watch_idle_proofs_total', 'resource="pods",outcome="behind"');
+      readMetric(k, 'intentmap_watch_idle_proofs_total', 'resource="pods",outcome="behind"');
     const behindBefore = await behind();
     k.api.setLatency(0, { watchExtraMs: WATCH_LAG_MS });
     const reusedAt = Date.now();
     k.api.remove('Pod', 'shop', 'alpha');
     k.api.apply(pod('beta', { ip: REUSED_IP, startMs: reusedAt, uid: 'uid-beta' }));
-    const during = await send(k, REUSED_IP, reusedAt + 500, 7, 93);
+    const record = conn(REUSED_IP, SERVER_IP, 93, reusedAt + 500, { count: 7 });
+    const during = await postFlow(k, record);
     expect(during).toMatchObject({ status: 503, code: 'cluster-state-behind' });
     // The sniffer re-sends until accepted; every answer before beta's events were applied is a 503.
-    const statuses: number[] = [];
-    await until(async () => {
-      const r = await send(k, REUSED_IP, reusedAt + 500, 7, 93, during.sequence);
-      statuses.push(r.status);
-      if (r.status === 503) expect(r.code).toBe('cluster-state-behind');
-      return r.status === 201;
-    }, 60_000);
+    const retried = await deliverFlow(k, record, { sequence: during.sequence, timeoutMs: 60_000 });
+    expect(retried.status).toBe(201);
     // Stored as beta's: never alpha's (with comparisons that proved regardless, it was alpha's).
-    expect(clientsOnIn(join(k.dir, 'kube.db'), 93), JSON.stringify(statuses)).toEqual({ 'workload:beta': 7 });
-    expect(ownsIp('beta')).toBe(true);
+    expect(clientsOn(k, 93), JSON.stringify(retried.statuses)).toEqual({ 'workload:beta': 7 });
+    expect(ownsIp(k, REUSED_IP, 'beta')).toBe(true);
     // A comparison list saw beta while the cache still held alpha: behind, not proven; the batch
     // waited for the lagging watch.
     expect(await behind()).toBeGreaterThan(behindBefore);
