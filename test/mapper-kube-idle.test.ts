@@ -3,10 +3,6 @@
 // clock injected. Only the resources attribution reads hold the proof back; an idle one among them
 // is proven by a comparison list (paged, bounded); NetworkPolicies and Namespaces are neither
 // compared nor waited for.
-import { EventEmitter, once } from 'node:events';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ClusterState } from '../mapper/identity/index.js';
 import {
@@ -14,21 +10,13 @@ import {
   WATCHED_RESOURCES,
   type ResourceStats,
 } from '../mapper/kube/cluster-watch.js';
-import { loadKubeConfig, watchIntoState, type ClusterWatch } from '../mapper/kube/index.js';
+import type { ClusterWatch } from '../mapper/kube/index.js';
 import { T0 } from './helpers/identity-fixtures.js';
-import { KubeApiServer, type KubeObject } from './k8s/api-server.js';
+import { startInformerHarness, stopInformerHarness, type InformerHarness } from './helpers/kube-informers.js';
+import type { KubeObject } from './k8s/api-server.js';
 import { namespace, pod, service } from './k8s/objects.js';
 
-interface Harness {
-  readonly api: KubeApiServer;
-  readonly state: ClusterState;
-  readonly watch: ClusterWatch;
-  readonly clock: { now: number };
-  readonly info: string[];
-  readonly until: (pred: () => boolean) => Promise<void>;
-  readonly dir: string;
-}
-let h: Harness | undefined;
+let h: InformerHarness | undefined;
 
 const policy = (name: string): KubeObject => ({
   apiVersion: 'networking.k8s.io/v1',
@@ -37,56 +25,34 @@ const policy = (name: string): KubeObject => ({
   spec: { podSelector: {}, policyTypes: ['Ingress'] },
 });
 
-async function setup(options: { maxObjects?: number; pageSize?: number } = {}): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'intentmap-kubeidle-'));
-  const api = await KubeApiServer.start({ bookmarkIntervalMs: 60_000 });
-  api.apply(namespace('shop'));
-  api.apply(pod('a', { ip: '10.244.1.5', startMs: T0 - 60_000 }));
-  api.apply(service('one', { clusterIP: '10.96.0.11' }));
-  api.apply(service('two', { clusterIP: '10.96.0.12' }));
-  api.apply(policy('deny'));
-  const loaded = loadKubeConfig(await api.writeKubeconfig(join(dir, 'kubeconfig')));
-  if (!loaded.ok) throw new Error(loaded.reason);
-  const state = new ClusterState();
-  const clock = { now: T0 };
-  const signals = new EventEmitter();
-  const info: string[] = [];
-  const watch = watchIntoState(loaded.value, state, {
-    now: () => clock.now,
-    heartbeatMs: 20,
-    probeIntervalMs: 20,
-    idleProofAfterMs: 3000,
-    idleProofIntervalMs: 5000,
-    ...(options.maxObjects !== undefined ? { idleProofMaxObjects: options.maxObjects } : {}),
-    ...(options.pageSize !== undefined ? { idleProofPageSize: options.pageSize } : {}),
-    logger: {
-      warn: (obj, msg) => {
-        info.push(`${msg} ${JSON.stringify(obj)}`);
-        signals.emit('signal');
-      },
-      info: (obj, msg) => {
-        info.push(`${msg} ${JSON.stringify(obj)}`);
-        signals.emit('signal');
-      },
+async function setup(options: { maxObjects?: number; pageSize?: number } = {}): Promise<InformerHarness> {
+  h = await startInformerHarness({
+    prefix: 'intentmap-kubeidle-',
+    api: { bookmarkIntervalMs: 60_000 },
+    objects: [
+      namespace('shop'),
+      pod('a', { ip: '10.244.1.5', startMs: T0 - 60_000 }),
+      service('one', { clusterIP: '10.96.0.11' }),
+      service('two', { clusterIP: '10.96.0.12' }),
+      policy('deny'),
+    ],
+    state: new ClusterState(),
+    startMs: T0,
+    watch: {
+      idleProofAfterMs: 3000,
+      idleProofIntervalMs: 5000,
+      ...(options.maxObjects !== undefined ? { idleProofMaxObjects: options.maxObjects } : {}),
+      ...(options.pageSize !== undefined ? { idleProofPageSize: options.pageSize } : {}),
     },
-    onChange: () => signals.emit('signal'),
-    onHeartbeat: () => signals.emit('signal'),
-    onProgress: () => signals.emit('signal'),
   });
-  const until = async (pred: () => boolean): Promise<void> => {
-    while (!pred()) await once(signals, 'signal');
-  };
-  h = { api, state, watch, clock, info, until, dir };
-  expect(await watch.synced).toBe(true);
-  await api.waitForWatches();
+  expect(await h.watch.synced).toBe(true);
+  await h.api.waitForWatches();
   return h;
 }
 
 afterEach(async () => {
   if (h === undefined) return;
-  await h.watch.stop();
-  await h.api.close();
-  rmSync(h.dir, { recursive: true, force: true });
+  await stopInformerHarness(h);
   h = undefined;
 });
 
@@ -102,14 +68,14 @@ const statsOf = (watch: ClusterWatch, resource: string): ResourceStats => {
  * answered with a revision idle resources never reach, and comparisons become due once one has
  * waited 3 s of that clock.
  */
-async function moveRevisionUntil(x: Harness, atMs: number, pred: () => boolean): Promise<void> {
+async function moveRevisionUntil(x: InformerHarness, atMs: number, pred: () => boolean): Promise<void> {
   x.clock.now = atMs;
   x.api.apply(pod('ticker', { ip: '10.244.1.9', startMs: atMs }));
   await runClockUntil(x, pred);
 }
 
 /** Lets the injected clock run, 100 ms per heartbeat (every 20 ms), until `pred` holds. */
-async function runClockUntil(x: Harness, pred: () => boolean): Promise<void> {
+async function runClockUntil(x: InformerHarness, pred: () => boolean): Promise<void> {
   await x.until(() => {
     if (pred()) return true;
     x.clock.now += 100;
@@ -172,7 +138,7 @@ describe('idle resources with bookmarks once a minute', () => {
     // When the lagging watch delivers blink's ADDED, older than the matched list, it is detected.
     await x.until(() => statsOf(x.watch, 'pods').idleProofContradictions > 0);
     expect(statsOf(x.watch, 'pods').idleProofContradictions).toBe(1);
-    expect(x.info.some((l) => l.includes('older than a comparison list'))).toBe(true);
+    expect(x.logs.some((l) => l.includes('older than a comparison list'))).toBe(true);
     // Pods are no longer compared (for 10 minutes): two more comparison intervals bring none.
     x.api.setLatency(0);
     const proven = statsOf(x.watch, 'pods').idleProofs.proven;
@@ -185,7 +151,7 @@ describe('idle resources with bookmarks once a minute', () => {
   it('a resource larger than the cap is not compared; it waits for bookmarks and holds the proof back', async () => {
     const x = await setup({ maxObjects: 1 });
     await moveRevisionUntil(x, T0 + 10_000, () => statsOf(x.watch, 'services').idleProofs.too_large > 0);
-    expect(x.info.some((l) => l.includes('too large to compare'))).toBe(true);
+    expect(x.logs.some((l) => l.includes('too large to compare'))).toBe(true);
     // The probe's remainingItemCount told the size: no comparison list was sent at all.
     expect(x.api.requests.some((r) => r.resource === 'services' && r.query['limit'] === '500')).toBe(false);
     expect(x.watch.provenThroughMs()).toBeLessThan(T0 + 10_000);

@@ -7,32 +7,15 @@ import { join } from 'node:path';
 import { KubeConfig, makeInformer, CoreV1Api, type V1Pod } from '@kubernetes/client-node';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterState, persistOwnership, resolveReport, restoreOwnership } from '../mapper/identity/index.js';
-import {
-  loadKubeConfig,
-  watchIntoState,
-  type ClusterWatch,
-  type WatchIntoStateOptions,
-} from '../mapper/kube/index.js';
+import { loadKubeConfig, watchIntoState, type WatchIntoStateOptions } from '../mapper/kube/index.js';
 import { ATTRIBUTION_RESOURCES } from '../mapper/kube/cluster-watch.js';
 import { GraphStore, openDatabase } from '../mapper/store/index.js';
 import { batch, cidrs, conn, dnsRec, T0 } from './helpers/identity-fixtures.js';
+import { startInformerHarness, stopInformerHarness, type InformerHarness } from './helpers/kube-informers.js';
 import { KubeApiServer, type KubeObject } from './k8s/api-server.js';
 import { controller, endpointSlice, namespace, node, pod, service } from './k8s/objects.js';
 
-interface Harness {
-  api: KubeApiServer;
-  kc: KubeConfig;
-  state: ClusterState;
-  watch: ClusterWatch;
-  clock: { now: number };
-  signals: EventEmitter;
-  warnings: string[];
-  /** Resolves once `pred` holds, re-checked on every change, heartbeat, proof of progress and logged warning. */
-  until: (pred: () => boolean) => Promise<void>;
-  dir: string;
-}
-
-let h: Harness | undefined;
+let h: InformerHarness | undefined;
 
 async function setup(
   objects: KubeObject[],
@@ -41,56 +24,35 @@ async function setup(
     unserved?: string[];
     forbidden?: string[];
   } = {},
-): Promise<Harness> {
-  const dir = mkdtempSync(join(tmpdir(), 'intentmap-kube-'));
-  const api = await KubeApiServer.start({
-    bookmarkIntervalMs: 50,
-    goneMode: options.goneMode ?? 'event',
-    unserved: options.unserved ?? [],
-    forbidden: options.forbidden ?? [],
-  });
-  for (const o of objects) api.apply(o);
-  const file = await api.writeKubeconfig(join(dir, 'kubeconfig'));
-  const loaded = loadKubeConfig(file);
-  if (!loaded.ok) throw new Error(loaded.reason);
-  const state = new ClusterState({
-    podCidrs: cidrs(['10.244.0.0/16', 'fd00:244::/64']),
-    serviceCidrs: cidrs(['10.96.0.0/12']),
-  });
-  const clock = { now: T0 + 3_600_000 };
-  const signals = new EventEmitter();
-  const warnings: string[] = [];
-  const watch = watchIntoState(loaded.value, state, {
-    now: () => clock.now,
-    heartbeatMs: 20,
-    probeIntervalMs: 20,
-    // Tests do not wait out real backoff; a tiny real delay keeps the retry loop from spinning.
-    delay: (_ms, signal) => new Promise((r) => (signal.aborted ? r() : setTimeout(r, 10))),
-    logger: {
-      warn: (obj, msg) => {
-        warnings.push(`${msg} ${JSON.stringify(obj)}`);
-        signals.emit('signal');
-      },
-      info: () => undefined,
+): Promise<InformerHarness> {
+  const { goneMode, unserved, forbidden, ...watch } = options;
+  h = await startInformerHarness({
+    prefix: 'intentmap-kube-',
+    api: {
+      bookmarkIntervalMs: 50,
+      goneMode: goneMode ?? 'event',
+      unserved: unserved ?? [],
+      forbidden: forbidden ?? [],
     },
-    onChange: () => signals.emit('signal'),
-    onHeartbeat: () => signals.emit('signal'),
-    onProgress: () => signals.emit('signal'),
-    ...options,
+    objects,
+    state: new ClusterState({
+      podCidrs: cidrs(['10.244.0.0/16', 'fd00:244::/64']),
+      serviceCidrs: cidrs(['10.96.0.0/12']),
+    }),
+    startMs: T0 + 3_600_000,
+    watch: {
+      // Tests do not wait out real backoff; a tiny real delay keeps the retry loop from spinning.
+      delay: (_ms, signal) => new Promise((r) => (signal.aborted ? r() : setTimeout(r, 10))),
+      ...watch,
+    },
   });
-  const until = async (pred: () => boolean): Promise<void> => {
-    while (!pred()) await once(signals, 'signal');
-  };
-  h = { api, kc: loaded.value, state, watch, clock, signals, warnings, until, dir };
-  expect(await watch.synced).toBe(true);
+  expect(await h.watch.synced).toBe(true);
   return h;
 }
 
 afterEach(async () => {
   if (h === undefined) return;
-  await h.watch.stop();
-  await h.api.close();
-  rmSync(h.dir, { recursive: true, force: true });
+  await stopInformerHarness(h);
   h = undefined;
 });
 
