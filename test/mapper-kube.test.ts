@@ -8,7 +8,7 @@ import { KubeConfig, makeInformer, CoreV1Api, type V1Pod } from '@kubernetes/cli
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ClusterState, persistOwnership, resolveReport, restoreOwnership } from '../mapper/identity/index.js';
 import { loadKubeConfig, watchIntoState, type WatchIntoStateOptions } from '../mapper/kube/index.js';
-import { ATTRIBUTION_RESOURCES } from '../mapper/kube/cluster-watch.js';
+import { ATTRIBUTION_RESOURCES, WATCHED_RESOURCES } from '../mapper/kube/cluster-watch.js';
 import { GraphStore, openDatabase } from '../mapper/store/index.js';
 import { batch, cidrs, conn, dnsRec, T0 } from './helpers/identity-fixtures.js';
 import { startInformerHarness, stopInformerHarness, type InformerHarness } from './helpers/kube-informers.js';
@@ -503,21 +503,7 @@ describe('cluster state from informers', () => {
   });
 
   it('with every resource forbidden there is nothing to lag behind: the proof follows the clock', async () => {
-    const all = [
-      'pods',
-      'services',
-      'endpointslices',
-      'namespaces',
-      'nodes',
-      'replicasets',
-      'deployments',
-      'statefulsets',
-      'daemonsets',
-      'jobs',
-      'cronjobs',
-      'networkpolicies',
-    ];
-    const { state, clock, until } = await setup([], { forbidden: all });
+    const { state, clock, until } = await setup([], { forbidden: [...WATCHED_RESOURCES] });
     clock.now = T0 + 3_700_000;
     await until(() => state.stats().syncedThroughMs === T0 + 3_700_000);
   });
