@@ -4,26 +4,24 @@
 // another order (the kernel has no netem here to reorder them on the wire). The sniffer's offline
 // path must report the response the client received, once, from the original capture and from
 // each reordering; tshark with `-o tcp.reassemble_out_of_order:TRUE` must agree, frame for frame.
-import { execFile, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseCaptureBytes } from '../sniffer/capture/file-source.js';
 import { sniffCaptureFile } from '../sniffer/offline.js';
+import { HAS_TSHARK, tsharkDnsResponses } from './helpers/tshark.js';
 import { repoPath } from './lab/bundle.js';
 import { createLab, labUnavailableReason, waitForLine, type Lab } from './lab/netns.js';
 
-const run = promisify(execFile);
 const NAME = 'big.reorder.example';
 const RECORDS = 60;
 const unavailable =
   labUnavailableReason() ??
   (spawnSync('tcpdump', ['--version']).status === 0 ? null : 'tcpdump is not installed');
 if (unavailable) console.warn(`skipping the DNS-over-TCP reorder lab test: ${unavailable}`);
-const HAS_TSHARK = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
 
 /** One record of a pcap file: its 16-byte header and its bytes. */
 interface PcapRecord {
@@ -93,38 +91,15 @@ async function sniff(file: string): Promise<{ lines: string[]; outOfOrder: numbe
 
 /** The same for tshark with out-of-order reassembly (frame numbers from 1). */
 async function tshark(file: string): Promise<string[]> {
-  const { stdout } = await run('tshark', [
-    '-n',
-    '-r',
-    file,
-    '-o',
-    'tcp.desegment_tcp_streams:TRUE',
-    '-o',
-    'dns.desegment_dns_messages:TRUE',
-    '-o',
-    'tcp.reassemble_out_of_order:TRUE',
-    '-Y',
-    'dns.flags.response == 1 && !_ws.malformed',
-    '-T',
-    'fields',
-    '-E',
-    'aggregator=,',
-    '-e',
-    'frame.number',
-    '-e',
-    'dns.id',
-    '-e',
-    'dns.qry.name',
-    '-e',
-    'dns.a',
-  ]);
-  return stdout
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => {
-      const [frame = '', id = '', name = '', a = ''] = l.split('\t');
-      return `${frame}:${parseInt(id, 16)}:${name}:${a}`;
-    });
+  const lines = await tsharkDnsResponses(file, {
+    outOfOrder: true,
+    fields: ['frame.number', 'dns.id', 'dns.qry.name', 'dns.a'],
+    format: ['aggregator=,'],
+  });
+  return lines.map((l) => {
+    const [frame = '', id = '', name = '', a = ''] = l.split('\t');
+    return `${frame}:${parseInt(id, 16)}:${name}:${a}`;
+  });
 }
 
 describe.skipIf(unavailable !== null)('DNS over TCP from a lab capture, segments reordered', () => {

@@ -5,13 +5,12 @@
 // second range) and decoded by `sniffCaptureFile`, the code path of `intentmap sniff --pcap`.
 // What tshark 4.0.17 prints for each case is pinned below; when tshark is installed, the test also
 // runs it (`-o tcp.reassemble_out_of_order:TRUE`, the corpus's other options) and checks the pins.
-import { execFile, spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sniffCaptureFile } from '../sniffer/offline.js';
+import { HAS_TSHARK, tsharkDnsResponses } from './helpers/tshark.js';
 import { forwardChain, forwardPointerCases } from './sniffer-dns-cases.js';
 import {
   be16,
@@ -26,8 +25,6 @@ import {
   udp,
 } from './sniffer-packets.js';
 
-const run = promisify(execFile);
-const HAS_TSHARK = spawnSync('tshark', ['-v'], { stdio: 'ignore' }).status === 0;
 const CLIENT = [10, 0, 0, 5];
 const SERVER = [10, 96, 0, 10];
 const ACK_PSH = 0x18;
@@ -312,40 +309,13 @@ async function sniff(file: string): Promise<string[][]> {
  * (make-expected.mjs): names it cannot decode (`<...>`) and malformed frames are left out.
  */
 async function tshark(file: string, outOfOrder: boolean): Promise<string[][]> {
-  const { stdout } = await run(
-    'tshark',
-    [
-      '-n',
-      '-r',
-      file,
-      '-o',
-      'tcp.desegment_tcp_streams:TRUE',
-      '-o',
-      'dns.desegment_dns_messages:TRUE',
-      '-o',
-      `tcp.reassemble_out_of_order:${outOfOrder ? 'TRUE' : 'FALSE'}`,
-      '-Y',
-      'dns.flags.response == 1 && !_ws.malformed',
-      '-T',
-      'fields',
-      '-E',
-      'occurrence=a',
-      '-E',
-      'aggregator=;',
-      '-e',
-      'frame.time_epoch',
-      '-e',
-      'dns.id',
-      '-e',
-      'dns.qry.name',
-      '-e',
-      'dns.a',
-    ],
-    { maxBuffer: 16 * 1024 * 1024 },
-  );
+  const lines = await tsharkDnsResponses(file, {
+    outOfOrder,
+    fields: ['frame.time_epoch', 'dns.id', 'dns.qry.name', 'dns.a'],
+    format: ['occurrence=a', 'aggregator=;'],
+  });
   const entries: { sec: number; text: string }[] = [];
-  for (const line of stdout.split('\n')) {
-    if (line.trim() === '') continue;
+  for (const line of lines) {
     const [ts = '', ids = '', names = '', addresses = ''] = line.split('\t');
     // Several messages in one frame: one value each (every case has one A answer per message,
     // or none at all).
