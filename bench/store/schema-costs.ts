@@ -14,6 +14,7 @@ import Database from 'better-sqlite3';
 import type { Database as Db } from 'better-sqlite3';
 import type { EdgeObservation } from '../../mapper/graph/model.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+import { edgeKey, endpointPair, seedWorkloads } from './synthetic-edges.js';
 
 const { values } = parseArgs({
   options: {
@@ -24,7 +25,6 @@ const { values } = parseArgs({
 const RUNS = Number(values.runs);
 const PAGE_SIZE = Number(values['page-size']);
 const EDGES = 50_000;
-const CLIENTS = 1000;
 const T0 = Date.UTC(2026, 0, 1);
 
 const COLS = 'client_id, server_id, via_id, protocol, port, first_seen, last_seen, count, sources';
@@ -89,23 +89,7 @@ function freshStore(file: string): { db: Db; store: GraphStore; ids: number[] } 
   init.close();
   const db = openDatabase(file);
   const store = new GraphStore(db);
-  const ids: number[] = [];
-  store.transaction(() => {
-    for (let i = 0; i < CLIENTS + EDGES / 10; i++) {
-      ids.push(
-        store.ensureIdentity({
-          kind: 'workload',
-          cluster: '',
-          namespace: `ns${i % 20}`,
-          name: `w${i}`,
-          workloadKind: 'Deployment',
-          labels: { app: `w${i}` },
-          attrs: {},
-        }),
-      );
-    }
-  });
-  return { db, store, ids };
+  return { db, store, ids: seedWorkloads(store, EDGES) };
 }
 
 interface EdgeRow {
@@ -118,13 +102,7 @@ interface EdgeRow {
 
 /** The same 50,000 edges as bench/store (client e % 1000 → server, distinct ports). */
 function edgeRows(ids: readonly number[]): EdgeRow[] {
-  return Array.from({ length: EDGES }, (_, e) => ({
-    clientId: ids[e % CLIENTS]!,
-    serverId: ids[CLIENTS + (Math.floor(e / CLIENTS) % (EDGES / 10))]!,
-    port: 1000 + Math.floor(e / CLIENTS),
-    clientIp: `10.${(e >> 8) & 255}.${e & 255}.1`,
-    serverIp: `10.200.${(e >> 8) & 255}.${e & 255}`,
-  }));
+  return Array.from({ length: EDGES }, (_, e) => ({ ...edgeKey(ids, e, EDGES), ...endpointPair(e, 0) }));
 }
 
 function cpuMs(since: NodeJS.CpuUsage): number {

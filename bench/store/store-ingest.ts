@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { EdgeObservation } from '../../mapper/graph/model.js';
 import { GraphStore, openDatabase } from '../../mapper/store/index.js';
+import { edgeKey, endpointPair, seedWorkloads } from './synthetic-edges.js';
 
 const { values } = parseArgs({
   options: {
@@ -23,7 +24,6 @@ const OBSERVATIONS = Number(values.observations);
 const EDGES = Number(values.edges);
 const ENDPOINTS_PER_EDGE = Number(values.endpoints);
 const RUNS = Number(values.runs);
-const CLIENTS = 1000;
 const T0 = Date.UTC(2026, 0, 1);
 
 interface Result {
@@ -47,31 +47,10 @@ interface Result {
 function runOnce(dir: string, run: number): Result {
   const db = openDatabase(join(dir, `bench-${run}.db`));
   const store = new GraphStore(db);
-  const ids: number[] = [];
-  store.transaction(() => {
-    for (let i = 0; i < CLIENTS + EDGES / 10; i++) {
-      ids.push(
-        store.ensureIdentity({
-          kind: 'workload',
-          cluster: '',
-          namespace: `ns${i % 20}`,
-          name: `w${i}`,
-          workloadKind: 'Deployment',
-          labels: { app: `w${i}` },
-          attrs: {},
-        }),
-      );
-    }
-  });
-  // Edge e: client e % CLIENTS → server, port chosen so the 50,000 keys are distinct.
+  const ids = seedWorkloads(store, EDGES);
   const edgeKeys = Array.from({ length: EDGES }, (_, e) => ({
-    clientId: ids[e % CLIENTS]!,
-    serverId: ids[CLIENTS + (Math.floor(e / CLIENTS) % (EDGES / 10))]!,
-    port: 1000 + Math.floor(e / CLIENTS),
-    ips: Array.from({ length: ENDPOINTS_PER_EDGE }, (_, k) => ({
-      clientIp: `10.${(e >> 8) & 255}.${e & 255}.${k + 1}`,
-      serverIp: `10.200.${(e >> 8) & 255}.${e & 255}`,
-    })),
+    ...edgeKey(ids, e, EDGES),
+    ips: Array.from({ length: ENDPOINTS_PER_EDGE }, (_, k) => endpointPair(e, k)),
   }));
   const observations: EdgeObservation[] = new Array<EdgeObservation>(OBSERVATIONS);
   for (let i = 0; i < OBSERVATIONS; i++) {
