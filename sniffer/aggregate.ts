@@ -6,6 +6,7 @@
 // count again).
 import type { ConnectionRecord, DnsRecord, WIRE_LIMITS as WireLimits } from '../mapper/api/wire.js';
 import type { DnsObservation, Observation, TimestampNs } from './observation.js';
+import { fmix32 } from './fmix32.js';
 import { TupleSet, TupleWindow } from './tuple-window.js';
 
 /** Options of {@link createAggregator}. */
@@ -183,15 +184,6 @@ function hashString(h: number, s: string): number {
 /** FNV-1a step over one 32-bit number. */
 function hashNumber(h: number, n: number): number {
   return Math.imul(h ^ n, 0x01000193);
-}
-
-/** murmur3's finalizer: FNV's low bits (the table index) are weak on their own. */
-function finishHash(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 const FNV_OFFSET = 0x811c9dc5 | 0;
@@ -418,7 +410,8 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       return false;
     }
     let h = hashString(hashString(FNV_OFFSET, src), dst);
-    h = finishHash(hashNumber(h, dport * 16 + PROTOCOL_CODE[protocol] + SOURCE_CODE[source]));
+    // Finished with murmur3's finalizer: FNV's low bits (the table index) are weak on their own.
+    h = fmix32(hashNumber(h, dport * 16 + PROTOCOL_CODE[protocol] + SOURCE_CODE[source]));
     const { slots, hashes, mask } = connectionIndex;
     for (let i = h & mask, v = slots[i] ?? 0; v !== 0; i = (i + 1) & mask, v = slots[i] ?? 0) {
       if (hashes[i] !== h) continue;
@@ -467,7 +460,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
     for (let i = 0; i < cnameCount; i++) h = hashString(h, cnames[i] ?? '');
     h = hashNumber(h, 0x10001);
     for (let i = 0; i < ipCount; i++) h = hashString(h, ips[i] ?? '');
-    h = finishHash(h);
+    h = fmix32(h);
     const { slots, hashes, mask } = dnsIndex;
     for (let i = h & mask, v = slots[i] ?? 0; v !== 0; i = (i + 1) & mask, v = slots[i] ?? 0) {
       if (hashes[i] !== h) continue;

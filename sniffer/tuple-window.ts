@@ -13,6 +13,8 @@
 // tuples are confused with probability about n / 2^64 per lookup (n remembered tuples; ~1e-14 at
 // 150,000), which would count one new connection as a retransmission. Pure: time is passed in.
 
+import { fmix32 } from './fmix32.js';
+
 /** Options of {@link TupleWindow}. */
 export interface TupleWindowOptions {
   /** A tuple seen less than this long ago is a repeat; older entries are forgotten. */
@@ -38,15 +40,6 @@ function nextPowerOfTwo(n: number): number {
   let p = 1;
   while (p < n) p *= 2;
   return p;
-}
-
-/** murmur3's 32-bit finalizer: spreads every input bit over the output. */
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  return h ^ (h >>> 16);
 }
 
 // The two running hashes of hashTuple: module state rather than a returned pair, so that hashing
