@@ -47,6 +47,13 @@ export interface AggregatorOptions {
    * captured 4-tuples in each of the two generations kept for the scan); default maxSynTuples.
    */
   readonly maxScanTuples?: number;
+  /**
+   * How late a captured SYN or SYN-ACK may reach the aggregator after the packet (live capture
+   * delivers packets in blocks: up to the ring's block timeout, ~100 ms, more under load). A SYN
+   * of a 4-tuple that the latest scan found established, arriving at most this long after that
+   * scan, is that connection's own handshake, which the scan has already counted; default 2,000 ms.
+   */
+  readonly captureLagMs?: number;
 }
 
 /** A connection the socket scan found (see sniffer/sockets). */
@@ -61,7 +68,9 @@ export interface SocketConnectionInput {
  * Why an observation did not become (part of) a record. Two are about the socket scan's memory:
  * `socket-tuples-full`, a scanned connection not reported because the scan's 4-tuple table was
  * full; `captured-tuples-full`, a captured connection's 4-tuple forgotten before the next scan
- * (the table was full), which the scan counts again if it finds the connection established.
+ * (the table was full), which the scan counts again if it finds the connection established;
+ * `scanned-before-capture`, the SYN or SYN-ACK of a connection the scan found (and counted) before
+ * capture delivered its handshake.
  */
 export const AGGREGATE_SKIP_REASONS = [
   'connection-keys-full',
@@ -77,6 +86,7 @@ export const AGGREGATE_SKIP_REASONS = [
   'dns-duplicate',
   'socket-tuples-full',
   'captured-tuples-full',
+  'scanned-before-capture',
 ] as const;
 /** Why an observation did not become (part of) a record. */
 export type AggregateSkipReason = (typeof AGGREGATE_SKIP_REASONS)[number];
@@ -331,6 +341,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   const dnsWindowMs = options.dnsDedupWindowMs ?? 2_000;
   const maxScanTuples = options.maxScanTuples ?? maxSynTuples;
   const trackCaptured = options.socketScan === true;
+  const captureLagMs = options.captureLagMs ?? 2_000;
 
   // The open interval: its records in first-seen order (drained as they are), and their indexes.
   let connections: ConnectionRecord[] = [];
@@ -353,6 +364,26 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
   let capturedPrev = new TupleSet({ maxEntries: maxScanTuples });
   // Whether a scan has run since the tuples in capturedPrev were captured.
   let isPrevScanned = false;
+  // When the latest scan ran (its tuples are scanPrev's); null before the first.
+  let lastScanMs: number | null = null;
+  /**
+   * Whether a captured handshake belongs to a connection the latest scan already found: the scan
+   * saw the 4-tuple established, and the packet reached us at most captureLagMs after that scan,
+   * so the packet is older than the scan or was in flight during it. A new connection cannot take
+   * a 4-tuple that is established, and the client's TIME_WAIT keeps it from doing so within
+   * seconds of the close (RFC 9293 §3.6.1).
+   */
+  const isScannedBefore = (
+    client: string,
+    sport: number,
+    server: string,
+    dport: number,
+    tsMs: number,
+  ): boolean =>
+    trackCaptured &&
+    lastScanMs !== null &&
+    tsMs <= lastScanMs + captureLagMs &&
+    scanPrev.has(client, sport, server, dport);
   const rotateCaptured = (isScan: boolean): void => {
     const t = capturedPrev;
     capturedPrev = capturedNow;
@@ -516,6 +547,8 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
         case 'tcp-syn':
           if (isRepeat(synSeen, obs.src, obs.sport, obs.dst, obs.dport, tsMs, obs.clientIsn))
             return skip('syn-retransmit');
+          if (isScannedBefore(obs.src, obs.sport, obs.dst, obs.dport, tsMs))
+            return skip('scanned-before-capture');
           if (addConnection(obs.src, obs.dst, obs.dport, 'TCP', 'tcp-syn', tsMs))
             rememberCaptured(obs.src, obs.sport, obs.dst, obs.dport);
           return;
@@ -524,6 +557,8 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
           // started mid-handshake, or the SYN took another path), the SYN-ACK alone proves the attempt.
           if (isRepeat(synSeen, obs.dst, obs.dport, obs.src, obs.sport, tsMs, obs.clientIsn))
             return skip('synack-after-syn');
+          if (isScannedBefore(obs.dst, obs.dport, obs.src, obs.sport, tsMs))
+            return skip('scanned-before-capture');
           if (addConnection(obs.dst, obs.src, obs.sport, 'TCP', 'tcp-syn', tsMs))
             rememberCaptured(obs.dst, obs.dport, obs.src, obs.sport);
           return;
@@ -565,6 +600,7 @@ export function createAggregator(options: AggregatorOptions = {}): Aggregator {
       scanPrev = scanNext;
       scanNext = t;
       scanNext.clear();
+      lastScanMs = nowMs;
       if (trackCaptured) rotateCaptured(true);
     },
     drain() {
