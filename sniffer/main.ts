@@ -22,7 +22,7 @@ import {
   type ReportingConfig,
   type SnifferConfig,
 } from './config.js';
-import { createPacketDecoder, type PacketDecoder } from './decode/packet-decoder.js';
+import { createPacketDecoder, malformedTotal, type PacketDecoder } from './decode/packet-decoder.js';
 import {
   createSnifferMetrics,
   startMetricsServer,
@@ -151,10 +151,6 @@ class MetricsSync {
     for (const [reason, n] of Object.entries(skipped))
       if (n) this.metrics.aggregateSkipped.inc({ reason }, n);
   }
-}
-
-function sumMalformed(decoder: PacketDecoder): number {
-  return Object.values(decoder.stats.malformed).reduce((a, b) => a + b, 0);
 }
 
 /** Builds the spool and reporter shared by live capture and replay. */
@@ -396,7 +392,7 @@ async function runLive(
     return {
       packets: decoder.stats.packets,
       observations: decoder.stats.observations,
-      malformed: sumMalformed(decoder),
+      malformed: malformedTotal(decoder.stats),
       batches,
       pendingBatches: pending.batches,
       kernelDrops,
@@ -462,7 +458,7 @@ async function runReplay(
   return {
     packets: decoder.stats.packets,
     observations: decoder.stats.observations,
-    malformed: sumMalformed(decoder),
+    malformed: malformedTotal(decoder.stats),
     batches,
     pendingBatches: reporter.pending().batches,
     kernelDrops: null,

@@ -5,7 +5,7 @@ import { createAggregator, type AggregateSkipReason } from './aggregate.js';
 import { readCaptureFile } from './capture/file-source.js';
 import type { CaptureStop } from './capture/capture-format.js';
 import { formatIpv4, formatIpv6 } from './decode/ip-text.js';
-import { createPacketDecoder, type DecoderStats } from './decode/packet-decoder.js';
+import { createPacketDecoder, malformedTotal, type DecoderStats } from './decode/packet-decoder.js';
 import type { ConnectionRecord, DnsRecord } from '../mapper/api/wire.js';
 import { jsonString, NdjsonWriter } from './ndjson.js';
 import { packetTimeToNs, type UdpFlowObservation } from './observation.js';
@@ -93,15 +93,21 @@ export async function sniffCaptureFile(options: OfflineOptions): Promise<Offline
   );
   for (const { first, packets } of flows.values()) lines.write(first, packets);
   for (const chunk of lines.take(true)) if (!output.closed) await output.write(chunk);
-  const stats = decoder.stats;
-  let malformed = 0;
-  for (const n of Object.values(stats.malformed)) malformed += n;
+  return offlineSummary(decoder.stats, result, output);
+}
+
+/** The summary of a capture file read to `output`. */
+function offlineSummary(
+  stats: DecoderStats,
+  read: { readonly bytesRead: number; readonly stop: CaptureStop | null; readonly cancelled: boolean },
+  output: OfflineOutput,
+): OfflineSummary {
   return {
     stats,
-    malformed,
-    bytesRead: result.bytesRead,
-    stop: result.stop,
-    cancelled: result.cancelled || output.closed,
+    malformed: malformedTotal(stats),
+    bytesRead: read.bytesRead,
+    stop: read.stop,
+    cancelled: read.cancelled || output.closed,
   };
 }
 
@@ -257,15 +263,8 @@ export async function aggregateCaptureFile(
   );
   if (aggregator.size > 0) close();
   await flush();
-  const stats = decoder.stats;
-  let malformed = 0;
-  for (const n of Object.values(stats.malformed)) malformed += n;
   return {
-    stats,
-    malformed,
-    bytesRead: result.bytesRead,
-    stop: result.stop,
-    cancelled: result.cancelled || output.closed,
+    ...offlineSummary(decoder.stats, result, output),
     intervals,
     records,
     skipped,

@@ -83,6 +83,13 @@ export interface DecoderStats {
   readonly tcpQueuedBytes: number;
 }
 
+/** All malformed frames and DNS messages, whatever the reason. */
+export function malformedTotal(stats: DecoderStats): number {
+  let total = 0;
+  for (const n of Object.values(stats.malformed)) total += n;
+  return total;
+}
+
 /** Options of `createPacketDecoder`. */
 export interface PacketDecoderOptions {
   /** Also report a `udp-flow` observation for every in-scope UDP packet. Default false. */
