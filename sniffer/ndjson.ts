@@ -98,26 +98,39 @@ const WRITER_CHUNK_BYTES = 1024 * 1024;
 /** Recycled chunks kept for reuse. */
 const MAX_SPARE_CHUNKS = 4;
 
-// Output is written through a DataView, 4 bytes per store where it can: constants are held as
-// little-endian 32-bit words and written whole, numbers come from tables of packed digits. A
-// store may write up to 3 bytes past the end of what it means to write; they are overwritten
+// Output is written through a DataView, 8 bytes per store where it can: constants are held as
+// little-endian 64-bit words and written whole, numbers come from tables of packed digits. A
+// store may write up to 7 bytes past the end of what it means to write; they are overwritten
 // by what follows, or lie past `used` (every reservation keeps STORE_SLACK bytes spare).
+// The 64-bit words are float64 values: a double round-trips its 8 bytes exactly unless they are
+// a NaN pattern (exponent bits all ones: byte 7 0x7f or 0xff and byte 6 from 0xf0), and no text
+// written this way has such bytes (it is ASCII, plus EF BF BD for U+FFFD).
 
-/** A constant part of a line: its bytes packed into little-endian 32-bit words, and its length. */
+/** A constant part of a line: its bytes packed into little-endian 64-bit words, and its length. */
 interface Piece {
-  readonly w: Int32Array;
+  readonly w: Float64Array;
   readonly n: number;
 }
 
-/** Bytes a 32-bit store may write past the intended end. */
+/** Bytes a 64-bit store may write past the intended end. */
 const STORE_SLACK = 8;
 const ENCODER = new TextEncoder();
 
 function piece(text: string): Piece {
   const bytes = ENCODER.encode(text);
-  const w = new Int32Array(Math.ceil(bytes.length / 4));
-  for (let i = 0; i < bytes.length; i++) w[i >> 2] = (w[i >> 2] ?? 0) | ((bytes[i] ?? 0) << ((i & 3) * 8));
+  const padded = new DataView(new ArrayBuffer(Math.ceil(bytes.length / 8) * 8));
+  bytes.forEach((b, i) => padded.setUint8(i, b));
+  const w = new Float64Array(padded.byteLength / 8);
+  for (let i = 0; i < w.length; i++) w[i] = padded.getFloat64(i * 8, true);
   return { w, n: bytes.length };
+}
+
+/** The first 4 bytes of `text` as a little-endian 32-bit word. */
+function word32(text: string): number {
+  const bytes = ENCODER.encode(text);
+  let w = 0;
+  for (let i = 0; i < 4 && i < bytes.length; i++) w |= (bytes[i] ?? 0) << (i * 8);
+  return w;
 }
 
 /** The starts of the lines up to the timestamp, by HEAD_ index. */
@@ -126,8 +139,8 @@ const HEADS = HEAD_TEXTS.map(piece);
 const HEAD_SYN = 0;
 const HEAD_SYNACK = 1;
 const HEAD_DNS = 2;
-/** 32-bit words per cached head (a head, a quote, up to 20 digits of seconds and a dot fit). */
-const HEAD_WORDS = 16;
+/** 64-bit words per cached head (a head, a quote, up to 20 digits of seconds and a dot fit). */
+const HEAD_WORDS = 8;
 const SRC_KEY = piece(',"src":"');
 const SPORT_KEY = piece('","sport":');
 const DST_KEY = piece(',"dst":"');
@@ -175,15 +188,15 @@ const DEC_LEN = new Uint8Array(1000);
 const PAD3 = new Int32Array(1000);
 for (let v = 0; v < 1000; v++) {
   const text = String(v);
-  DEC[v] = piece(text).w[0] ?? 0;
-  DEC_DOT[v] = piece(text + '.').w[0] ?? 0;
+  DEC[v] = word32(text);
+  DEC_DOT[v] = word32(text + '.');
   DEC_LEN[v] = text.length;
-  PAD3[v] = piece(text.padStart(3, '0')).w[0] ?? 0;
+  PAD3[v] = word32(text.padStart(3, '0'));
 }
 
 function put(dv: DataView, u: number, k: Piece): number {
   const w = k.w;
-  for (let i = 0; i < w.length; i++) dv.setInt32(u + i * 4, w[i] ?? 0, true);
+  for (let i = 0; i < w.length; i++) dv.setFloat64(u + i * 8, w[i] ?? 0, true);
   return u + k.n;
 }
 
@@ -298,7 +311,7 @@ export class NdjsonWriter implements ObservationSink {
   /** The seconds most recently written (they change about once per second of capture). */
   private lastSec = -1;
   /** Each line head followed by `"<lastSec>.`, as packed words (HEAD_WORDS per head), and lengths. */
-  private readonly headWords = new Int32Array(HEAD_TEXTS.length * HEAD_WORDS);
+  private readonly headWords = new Float64Array(HEAD_TEXTS.length * HEAD_WORDS);
   private readonly headLength = new Int32Array(HEAD_TEXTS.length);
   /** JSON string content of DNS names decoded in the current message (see `name`). */
   private readonly arena = new Uint8Array(
@@ -610,8 +623,8 @@ export class NdjsonWriter implements ObservationSink {
     const arena = this.arenaView;
     const from = this.namePos;
     const n = this.nameLen;
-    // Whole words: up to 3 bytes past the name are read (the arena has slack) and written.
-    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, arena.getInt32(from + i, true), true);
+    // Whole words: up to 7 bytes past the name are read (the arena has slack) and written.
+    for (let i = 0; i < n; i += 8) dv.setFloat64(u + i, arena.getFloat64(from + i, true), true);
     return u + n;
   }
 
@@ -734,7 +747,7 @@ export class NdjsonWriter implements ObservationSink {
     }
     const n = this.headLength[head] ?? 0;
     const from = head * HEAD_WORDS;
-    for (let i = 0; i < n; i += 4) dv.setInt32(u + i, words[from + (i >> 2)] ?? 0, true);
+    for (let i = 0; i < n; i += 8) dv.setFloat64(u + i, words[from + (i >> 3)] ?? 0, true);
     u += n;
     // Nine fraction digits, zero-padded, as three groups of three.
     const nsec = time.nsec;
