@@ -378,27 +378,6 @@ export class NdjsonWriter implements ObservationSink {
     return (bytes === WRITER_CHUNK_BYTES ? this.spare.pop() : undefined) ?? Buffer.alloc(bytes);
   }
 
-  /**
-   * Appends `bytes[start, end)`, whole lines written elsewhere (the parallel decoder splices a
-   * worker's output in here, between the DNS-over-TCP lines this writer decodes).
-   */
-  append(bytes: Uint8Array, start: number, end: number): void {
-    while (start < end) {
-      this.lineStart = this.used;
-      // Lines may be cut here: the bytes are already whole lines, only their order matters.
-      const room = this.buf.length - STORE_SLACK - this.used;
-      if (room <= 0) {
-        this.reserve(1); // completes this chunk, continues in a fresh one
-        continue;
-      }
-      const n = Math.min(room, end - start);
-      this.buf.set(bytes.subarray(start, start + n), this.used);
-      this.used += n;
-      start += n;
-    }
-    this.lineStart = this.used;
-  }
-
   /** Appends one observation line (the object path: udp-flow lines, and tests). */
   write(obs: Observation, udpFlowPackets = 1): void {
     const text = formatObservation(obs, udpFlowPackets) + '\n';
