@@ -301,8 +301,6 @@ export class NdjsonWriter implements ObservationSink {
   private buf: Buffer = Buffer.alloc(WRITER_CHUNK_BYTES);
   private dv: DataView = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
   private used = 0;
-  /** Bytes of the chunks already completed (taken or waiting in `full`). */
-  private settled = 0;
   /** Where the line being written starts. */
   private lineStart = 0;
   private readonly full: Uint8Array[] = [];
@@ -332,14 +330,6 @@ export class NdjsonWriter implements ObservationSink {
   /** Receives udp-flow packets instead of writing them (see the class comment). */
   onUdpFlow: ObservationSink['udpFlow'] | null = null;
 
-  /**
-   * Bytes written so far, taken or not: between two observations, the offset in the output where
-   * the next line will start (the parallel decoder splices lines in at such offsets).
-   */
-  get position(): number {
-    return this.settled + this.used;
-  }
-
   /** True when a full chunk is waiting to be taken. */
   get hasFull(): boolean {
     return this.full.length > 0;
@@ -351,7 +341,6 @@ export class NdjsonWriter implements ObservationSink {
    */
   take(all: boolean): Uint8Array[] {
     if (all && this.used > 0) {
-      this.settled += this.used;
       this.full.push(this.buf.subarray(0, this.used));
       this.buf = this.newChunk(WRITER_CHUNK_BYTES);
       this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.length);
@@ -749,7 +738,6 @@ export class NdjsonWriter implements ObservationSink {
     const lineBytes = this.used - this.lineStart;
     const next = this.newChunk(Math.max(WRITER_CHUNK_BYTES, 2 * (lineBytes + need + STORE_SLACK)));
     next.set(this.buf.subarray(this.lineStart, this.used), 0);
-    this.settled += this.lineStart;
     if (this.lineStart > 0) this.full.push(this.buf.subarray(0, this.lineStart));
     this.buf = next;
     this.dv = new DataView(next.buffer, next.byteOffset, next.length);
