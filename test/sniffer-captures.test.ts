@@ -154,6 +154,27 @@ describe('the built CLI', () => {
     expect(stderr).not.toMatch(/EPIPE|unexpected|Error/);
   });
 
+  it("the bench's mixed profile: of whole connections, only handshakes and DNS responses are reported", async () => {
+    // 32 cycles: 2 of them (0 and 16) add a DNS-over-TCP lookup. Data segments, ACKs, FINs and DNS
+    // queries yield nothing; each cycle yields 4 handshake lines and 2 DNS responses.
+    const file = join(tmp, 'mixed.pcap');
+    const packets = writeSyntheticCapture(file, 32 * 22 + 2 * 6, 'mixed');
+    expect(packets).toBe(32 * 22 + 2 * 6);
+    const lines = await decodeLines(file, false);
+    const types = lines.map((l) => (JSON.parse(l) as { type: string }).type);
+    const count = (t: string): number => types.filter((x) => x === t).length;
+    expect(count('tcp-syn')).toBe(32 * 2 + 2);
+    expect(count('tcp-synack')).toBe(32 * 2 + 2);
+    expect(count('dns')).toBe(32 * 2 + 2);
+    expect(lines).toHaveLength(32 * 6 + 2 * 3);
+    const tcpDns = lines.filter((l) => l.includes('"transport":"tcp"'));
+    expect(tcpDns.map((l) => (JSON.parse(l) as { qname: string }).qname)).toEqual([
+      'tcp-svc0.shop.svc.cluster.local',
+      'tcp-svc16.shop.svc.cluster.local',
+    ]);
+    for (const l of lines) checkFormat(l);
+  });
+
   it('--format aggregate writes the records the live sniffer would report, per interval', async () => {
     // Two cycles of the bench generator: 10 handshakes and 10 DNS responses, 1.35 ms of capture.
     const file = join(tmp, 'two-cycles.pcap');

@@ -1,6 +1,9 @@
-// Decode throughput benchmark of `intentmap sniff --pcap` (issue 3 targets): generates a
-// deterministic 2,000,000-packet capture mixing DNS responses (UDP and TCP) and TCP SYN/SYN-ACK
-// into a temp dir, then times on the same file, in the same run:
+// Decode throughput benchmark of `intentmap sniff --pcap` (issue 3 targets): generates
+// deterministic 2,000,000-packet captures into a temp dir (bench/sniffer/synthetic-capture.ts):
+// `observations`, DNS responses (UDP and TCP) and TCP SYN/SYN-ACK only, every packet an
+// observation (the worst case, what the live sniffer's kernel filter lets through), and `mixed`,
+// whole connections with data, ACKs, FINs and DNS queries (what `tcpdump -i any` records on a node,
+// about one packet in four an observation). On each file, in the same run, it times:
 //   - `node dist/mapper/cli/main.js sniff --pcap F --format ndjson > /dev/null` (the product),
 //   - the same with `--format aggregate` (one line per aggregated record; once),
 //   - in this process, the same offline path (sniffCaptureFile: read, decode, ndjson bytes)
@@ -9,7 +12,8 @@
 //   - `tcpdump -r F -w /dev/null` (the raw libpcap read: the practical limit),
 //   - `tshark -r F -T fields -e frame.number` (a full decoder),
 // and prints packets/s of each with the ratios against the targets (≥ 0.25× tcpdump, ≥ 20× tshark).
-// Usage: node dist/bench/sniffer/decode.js [--packets N] [--runs R] [--skip-tshark] [--skip-aggregate]
+// Usage: node dist/bench/sniffer/decode.js [--packets N] [--runs R] [--profile observations|mixed|both]
+//          [--skip-tshark] [--skip-aggregate]
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, openSync, closeSync, rmSync, statSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
@@ -17,7 +21,7 @@ import { join } from 'node:path';
 import { readCaptureFile } from '../../sniffer/capture/file-source.js';
 import { createPacketDecoder } from '../../sniffer/decode/packet-decoder.js';
 import { sniffCaptureFile } from '../../sniffer/offline.js';
-import { writeSyntheticCapture } from './synthetic-capture.js';
+import { writeSyntheticCapture, type CaptureProfile } from './synthetic-capture.js';
 
 interface Timing {
   readonly wallMs: number;
@@ -106,13 +110,29 @@ async function main(): Promise<void> {
   const runs = argValue('--runs', 3);
   const skipTshark = process.argv.includes('--skip-tshark');
   const skipAggregate = process.argv.includes('--skip-aggregate');
+  const i = process.argv.indexOf('--profile');
+  const chosen = i >= 0 ? process.argv[i + 1] : 'both';
+  if (chosen !== 'observations' && chosen !== 'mixed' && chosen !== 'both')
+    throw new Error(`--profile ${String(chosen)}: use observations, mixed or both`);
+  const profiles: CaptureProfile[] = chosen === 'both' ? ['observations', 'mixed'] : [chosen];
+  for (const profile of profiles) await benchProfile(profile, packets, runs, skipTshark, skipAggregate);
+}
+
+/** Times every tool on one synthetic capture of `profile`. */
+async function benchProfile(
+  profile: CaptureProfile,
+  packets: number,
+  runs: number,
+  skipTshark: boolean,
+  skipAggregate: boolean,
+): Promise<void> {
   const cli = join(import.meta.dirname, '..', '..', 'mapper', 'cli', 'main.js');
   const dir = mkdtempSync(join(tmpdir(), 'intentmap-bench-sniffer-'));
   try {
-    const file = join(dir, 'dns-tcp.pcap');
-    const written = writeSyntheticCapture(file, packets);
+    const file = join(dir, `${profile}.pcap`);
+    const written = writeSyntheticCapture(file, packets, profile);
     const mb = statSync(file).size / 1048576;
-    console.log(`capture: ${written} packets, ${mb.toFixed(0)} MB (${file})`);
+    console.log(`\n## profile ${profile}: ${written} packets, ${mb.toFixed(0)} MB (${file})`);
 
     const rows: [string, Timing][] = [];
     const load = (): string =>

@@ -2,8 +2,15 @@
 // microsecond pcap mixing DNS responses over UDP (A with a CNAME chain, AAAA over IPv6), DNS over
 // TCP (handshake, a response split across two segments, then two responses in one segment), and
 // TCP SYN / SYN-ACK to other services (IPv4 and IPv6). Each 14-packet cycle
-// yields 15 observations: 5 DNS responses (2 UDP, 3 TCP) and 5 handshakes (SYN + SYN-ACK).
+// yields 15 observations: 5 DNS responses (2 UDP, 3 TCP) and 5 handshakes (SYN + SYN-ACK). That is
+// the worst case for the decoder: every packet yields an observation, as in a capture made with
+// the live sniffer's kernel filter.
+// The `mixed` profile is what `tcpdump -i any` on a node records instead: whole connections, with
+// their data segments, ACKs and FINs, and DNS queries beside the responses (see mixedCyclePackets).
 import { closeSync, openSync, writeSync } from 'node:fs';
+
+/** Which traffic a synthetic capture holds: only observations, or whole connections. */
+export type CaptureProfile = 'observations' | 'mixed';
 
 /** Packets per cycle of the generator. */
 export const PACKETS_PER_CYCLE = 14;
@@ -194,8 +201,120 @@ export function cyclePackets(i: number): number[][] {
   ];
 }
 
-/** Writes a pcap with `packets` packets (rounded up to whole cycles) to `path`; returns the packet count. */
-export function writeSyntheticCapture(path: string, packets: number): number {
+/** `n` bytes of HTTP-like filler (the decoder never reads TCP payloads off port 53). */
+function filler(n: number, seed: number): number[] {
+  const text = `GET /api/v1/items/${seed} HTTP/1.1\r\nHost: svc.shop.svc.cluster.local\r\n`;
+  const b: number[] = [];
+  for (let i = 0; i < n; i++) b.push(text.charCodeAt(i % text.length));
+  return b;
+}
+
+/** A DNS query for `qname` (QR clear): on the wire beside every response, skipped by the decoder. */
+function dnsQuery(id: number, qname: string, ipv6: boolean): number[] {
+  const b: number[] = [];
+  u16(b, id);
+  u16(b, 0x0100);
+  u16(b, 1);
+  u16(b, 0);
+  u16(b, 0);
+  u16(b, 0);
+  name(b, qname);
+  u16(b, ipv6 ? 28 : 1);
+  u16(b, 1);
+  return b;
+}
+
+/**
+ * The packets of cycle `i` of the `mixed` profile (deterministic in `i`): DNS queries and their
+ * responses over UDP (an A record over IPv4, an AAAA record over IPv6); an IPv4 connection to port
+ * 443 (handshake, a 300-byte request, two 1,448-byte response segments, ACKs, FINs: 10 packets);
+ * an IPv6 connection to port 6379 (8 packets); and every 16th cycle a DNS-over-TCP lookup
+ * (handshake, query, response, FINs: 6 packets). 22 packets and 6 observations a cycle (28 and 9
+ * every 16th): about one packet in four yields an observation.
+ */
+export function mixedCyclePackets(i: number): number[][] {
+  const client = (0x0a000000 + ((i * 7919) % 0xfffff) + 1) >>> 0;
+  const server = (0x0a600000 + (i % 97)) >>> 0;
+  const service = (0x0a640000 + ((i * 31) % 65000)) >>> 0;
+  const port = 1024 + (i % 60000);
+  const qname = `svc${i % 1000}.shop.svc.cluster.local`;
+  const target = `pod${i % 5000}.shop.svc.cluster.local`;
+  const seq = (i * 2654435761) >>> 0;
+  const sseq = (seq ^ 0x5555) >>> 0;
+  const request = filler(300, i);
+  const big = filler(1448, i + 1);
+  const packets = [
+    frame(false, client, server, 17, udp(port, 53, dnsQuery(i & 0xffff, qname, false))),
+    frame(false, server, client, 17, udp(53, port, dnsResponse(i & 0xffff, qname, target, service, false))),
+    // IPv4 to 443: handshake, request, two response segments, ACKs, FIN exchange.
+    frame(false, client, service, 6, tcp(port, 443, seq, 0, 0x02, [])),
+    frame(false, service, client, 6, tcp(443, port, sseq, seq + 1, 0x12, [])),
+    frame(false, client, service, 6, tcp(port, 443, seq + 1, sseq + 1, 0x10, [])),
+    frame(false, client, service, 6, tcp(port, 443, seq + 1, sseq + 1, 0x18, request)),
+    frame(false, service, client, 6, tcp(443, port, sseq + 1, seq + 301, 0x10, big)),
+    frame(false, service, client, 6, tcp(443, port, sseq + 1449, seq + 301, 0x18, big)),
+    frame(false, client, service, 6, tcp(port, 443, seq + 301, sseq + 2897, 0x10, [])),
+    frame(false, client, service, 6, tcp(port, 443, seq + 301, sseq + 2897, 0x11, [])),
+    frame(false, service, client, 6, tcp(443, port, sseq + 2897, seq + 302, 0x11, [])),
+    frame(false, client, service, 6, tcp(port, 443, seq + 302, sseq + 2898, 0x10, [])),
+    // IPv6 to 6379: handshake, a command and its reply, FIN exchange.
+    frame(true, client, service + 2, 6, tcp(port + 1, 6379, seq, 0, 0x02, [])),
+    frame(true, service + 2, client, 6, tcp(6379, port + 1, sseq, seq + 1, 0x12, [])),
+    frame(true, client, service + 2, 6, tcp(port + 1, 6379, seq + 1, sseq + 1, 0x18, filler(120, i))),
+    frame(true, service + 2, client, 6, tcp(6379, port + 1, sseq + 1, seq + 121, 0x18, filler(600, i))),
+    frame(true, client, service + 2, 6, tcp(port + 1, 6379, seq + 121, sseq + 601, 0x10, [])),
+    frame(true, client, service + 2, 6, tcp(port + 1, 6379, seq + 121, sseq + 601, 0x11, [])),
+    frame(true, service + 2, client, 6, tcp(6379, port + 1, sseq + 601, seq + 122, 0x11, [])),
+    frame(true, client, service + 2, 6, tcp(port + 1, 6379, seq + 122, sseq + 602, 0x10, [])),
+  ];
+  const q6 = `v6-${qname}`;
+  packets.push(
+    frame(true, client, server, 17, udp(port + 2, 53, dnsQuery((i + 1) & 0xffff, q6, true))),
+    frame(
+      true,
+      server,
+      client,
+      17,
+      udp(53, port + 2, dnsResponse((i + 1) & 0xffff, q6, target, service, true)),
+    ),
+  );
+  if (i % 16 === 0) {
+    const r = dnsResponse((i + 2) & 0xffff, `tcp-${qname}`, target, service, false);
+    const q = dnsQuery((i + 2) & 0xffff, `tcp-${qname}`, false);
+    packets.push(
+      frame(false, client, server, 6, tcp(port + 3, 53, seq, 0, 0x02, [])),
+      frame(false, server, client, 6, tcp(53, port + 3, sseq, seq + 1, 0x12, [])),
+      frame(
+        false,
+        client,
+        server,
+        6,
+        tcp(port + 3, 53, seq + 1, sseq + 1, 0x18, [q.length >> 8, q.length & 0xff, ...q]),
+      ),
+      frame(
+        false,
+        server,
+        client,
+        6,
+        tcp(53, port + 3, sseq + 1, seq + 3 + q.length, 0x18, [r.length >> 8, r.length & 0xff, ...r]),
+      ),
+      frame(false, client, server, 6, tcp(port + 3, 53, seq + 3 + q.length, sseq + 3 + r.length, 0x11, [])),
+      frame(false, server, client, 6, tcp(53, port + 3, sseq + 3 + r.length, seq + 4 + q.length, 0x11, [])),
+    );
+  }
+  return packets;
+}
+
+/**
+ * Writes a pcap with `packets` packets (rounded up to whole cycles) of `profile` to `path`; returns
+ * the packet count.
+ */
+export function writeSyntheticCapture(
+  path: string,
+  packets: number,
+  profile: CaptureProfile = 'observations',
+): number {
+  const cycle = profile === 'mixed' ? mixedCyclePackets : cyclePackets;
   const fd = openSync(path, 'w');
   try {
     const header = Buffer.alloc(24);
@@ -210,7 +329,7 @@ export function writeSyntheticCapture(path: string, packets: number): number {
     let written = 0;
     const baseSeconds = 1_700_000_000;
     for (let i = 0; written < packets; i++) {
-      for (const p of cyclePackets(i)) {
+      for (const p of cycle(i)) {
         if (used + 16 + p.length > out.length) {
           writeSync(fd, out, 0, used);
           used = 0;
