@@ -152,14 +152,30 @@ function tcp(
   return b;
 }
 
+/** The hosts, ports, names and client sequence number of cycle `i`, shared by both profiles. */
+function cycleParties(i: number): {
+  client: number;
+  server: number;
+  service: number;
+  port: number;
+  qname: string;
+  target: string;
+  seq: number;
+} {
+  return {
+    client: (0x0a000000 + ((i * 7919) % 0xfffff) + 1) >>> 0, // 10.x.y.z
+    server: (0x0a600000 + (i % 97)) >>> 0, // 10.96.0.x: the DNS servers
+    service: (0x0a640000 + ((i * 31) % 65000)) >>> 0, // 10.100.x.y: what the names resolve to
+    port: 1024 + (i % 60000),
+    qname: `svc${i % 1000}.shop.svc.cluster.local`,
+    target: `pod${i % 5000}.shop.svc.cluster.local`,
+    seq: (i * 2654435761) >>> 0,
+  };
+}
+
 /** The packets of cycle `i` (deterministic in `i`). */
 export function cyclePackets(i: number): number[][] {
-  const client = (0x0a000000 + ((i * 7919) % 0xfffff) + 1) >>> 0; // 10.x.y.z
-  const server = (0x0a600000 + (i % 97)) >>> 0; // 10.96.0.x
-  const service = (0x0a640000 + ((i * 31) % 65000)) >>> 0;
-  const port = 1024 + (i % 60000);
-  const qname = `svc${i % 1000}.shop.svc.cluster.local`;
-  const target = `pod${i % 5000}.shop.svc.cluster.local`;
+  const { client, server, service, port, qname, target, seq } = cycleParties(i);
   const r1 = dnsResponse(i & 0xffff, qname, target, service, false);
   const r2 = dnsResponse((i + 1) & 0xffff, `v6-${qname}`, target, service, true);
   const r3 = dnsResponse((i + 2) & 0xffff, `tcp-${qname}`, target, service, false);
@@ -176,7 +192,6 @@ export function cyclePackets(i: number): number[][] {
     r5.length & 0xff,
     ...r5,
   );
-  const seq = (i * 2654435761) >>> 0;
   return [
     frame(false, server, client, 17, udp(53, port, r1)),
     frame(true, server, client, 17, udp(53, port + 1, r2)),
@@ -233,13 +248,7 @@ function dnsQuery(id: number, qname: string, ipv6: boolean): number[] {
  * every 16th): about one packet in four yields an observation.
  */
 export function mixedCyclePackets(i: number): number[][] {
-  const client = (0x0a000000 + ((i * 7919) % 0xfffff) + 1) >>> 0;
-  const server = (0x0a600000 + (i % 97)) >>> 0;
-  const service = (0x0a640000 + ((i * 31) % 65000)) >>> 0;
-  const port = 1024 + (i % 60000);
-  const qname = `svc${i % 1000}.shop.svc.cluster.local`;
-  const target = `pod${i % 5000}.shop.svc.cluster.local`;
-  const seq = (i * 2654435761) >>> 0;
+  const { client, server, service, port, qname, target, seq } = cycleParties(i);
   const sseq = (seq ^ 0x5555) >>> 0;
   const request = filler(300, i);
   const big = filler(1448, i + 1);
