@@ -121,7 +121,12 @@ function piece(text: string): Piece {
   const padded = new DataView(new ArrayBuffer(Math.ceil(bytes.length / 8) * 8));
   bytes.forEach((b, i) => padded.setUint8(i, b));
   const w = new Float64Array(padded.byteLength / 8);
-  for (let i = 0; i < w.length; i++) w[i] = padded.getFloat64(i * 8, true);
+  for (let i = 0; i < w.length; i++) {
+    w[i] = padded.getFloat64(i * 8, true);
+    // The round trip above is exact only for non-NaN words (see the comment above `Piece`).
+    if (Number.isNaN(w[i]))
+      throw new Error(`ndjson: ${JSON.stringify(text)} cannot be packed as float64 words`);
+  }
   return { w, n: bytes.length };
 }
 
