@@ -422,7 +422,7 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
     ).toEqual([]);
     hold.kill('SIGKILL');
   });
-  it('counts a long-lived connection whose SYN it captured once: the socket scan adds its time and source, not a count', async () => {
+  it('counts a long-lived connection once, whether its captured SYN or the socket scan comes first', async () => {
     const peer = repoPath('test/lab/tcp-peer.mjs');
     const before = sinkBatches.length;
     const sniffer = await startSniffer({ scanInterval: '200ms', reportInterval: '1s' });
@@ -437,14 +437,25 @@ describe.skipIf(unavailable !== null)('live sniffer in a network-namespace lab',
       while (records().filter((c) => c.source === 'socket-scan').length < 2) {
         await once(sinkEvents, 'batch', { signal: AbortSignal.timeout(20_000) });
       }
-      await stopSniffer(sniffer);
+      const summary = await stopSniffer(sniffer);
       const bySource = (source: string): number[] =>
         records()
           .filter((c) => c.source === source)
           .map((c) => c.count);
-      expect(bySource('tcp-syn')).toEqual([1]);
       const scanned = bySource('socket-scan');
-      expect(scanned).toEqual(scanned.map(() => 0));
+      // Capture hands packets over in blocks (up to 100 ms late) and the scan runs every 200 ms,
+      // so either may see the connection first; either way it is counted exactly once.
+      if (bySource('tcp-syn').length > 0) {
+        // The captured SYN came first (the usual order): it counts, the scans only move last_seen.
+        expect(bySource('tcp-syn')).toEqual([1]);
+        expect(scanned).toEqual(scanned.map(() => 0));
+      } else {
+        // A scan found the connection before its SYN was handed over: the scan counts it once,
+        // later scans add 0, and the handshake, captured (2 observations) and not lost, was
+        // skipped as scanned-before-capture.
+        expect(scanned).toEqual(scanned.map((_, i) => (i === 0 ? 1 : 0)));
+        expect(summary['observations']).toBeGreaterThanOrEqual(2);
+      }
     } finally {
       hold.kill('SIGKILL');
     }
